@@ -1,0 +1,5 @@
+import sys
+
+from petclf.cli import main
+
+sys.exit(main())

@@ -1,0 +1,56 @@
+"""The `petclf` console script: one subcommand per pipeline stage.
+
+Each stage's package contributes its subcommands through a `commands` module that
+exposes `register(subparsers)`. A subcommand sets `func` on its parser; `func(args)`
+returns the exit code (None means 0).
+"""
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+
+from petclf import __version__
+
+# In pipeline order, so `petclf --help` reads like the data flow.
+STAGE_PACKAGES = ("scraping", "preprocessing", "training", "classifier", "webapp", "bot")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="petclf",
+        description="Collect, clean, split, train and serve a pet-photo classifier.",
+    )
+    parser.add_argument("--version", action="version", version=f"petclf {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+    for package in STAGE_PACKAGES:
+        # A package whose stage has not landed yet simply has no commands module.
+        if importlib.util.find_spec(f"{package}.commands") is not None:
+            importlib.import_module(f"{package}.commands").register(subparsers)
+    return parser
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line a user can act on, without a traceback."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    if type(exc).__module__.split(".")[0] in STAGE_PACKAGES:
+        return str(exc)
+    return f"unexpected {type(exc).__name__}: {exc} (set PETCLF_DEBUG=1 for the traceback)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except KeyboardInterrupt:
+        print(f"petclf {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the CLI contract: one clear line, no traceback
+        if os.environ.get("PETCLF_DEBUG"):
+            raise
+        print(f"petclf {args.command}: error: {describe_error(exc)}", file=sys.stderr)
+        return 1

@@ -1,0 +1,167 @@
+"""The one image path: bytes or a file → upright RGB → fitted and padded onto a white square.
+
+Training, the web page, the API, the TCP server, the bot and the scraper's checks all call
+these functions; nothing else in the project decodes, orients, converts or pads images.
+"""
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from preprocessing.errors import CorruptImage, ImageTooLarge, UnsupportedImage
+
+IMAGE_SIZE = 240
+DEFAULT_MAX_PIXELS = 40_000_000
+# Identified from the content. Phones' multi-picture JPEGs (MPO) open through the JPEG plugin.
+SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+WHITE = (255, 255, 255)
+EXIF_ORIENTATION = 0x0112
+HIGH_BIT_DEPTH_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+Source = bytes | bytearray | memoryview | str | os.PathLike
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    image: Image.Image  # upright RGB, possibly reduced by JPEG draft mode
+    format: str  # as identified from the content: JPEG, PNG, GIF, WEBP, BMP, TIFF
+    original_size: tuple[int, int]  # upright (width, height) of the full-size image
+
+
+def decode(
+    source: Source, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size: int | None = None
+) -> DecodedImage:
+    """Decode an image from bytes or a path into upright RGB.
+
+    `draft_size` lets JPEGs decode at a reduced scale that still covers a
+    `draft_size`×`draft_size` box, which is several times faster for phone photos.
+    Raises UnsupportedImage, CorruptImage or ImageTooLarge; OSError if a path can't be read.
+    """
+    data = _read(source)
+    if not data:
+        raise UnsupportedImage("The file is empty.")
+    try:
+        image = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
+    except UnidentifiedImageError:
+        raise UnsupportedImage(_describe_non_image(data)) from None
+    except Image.DecompressionBombError:
+        raise ImageTooLarge(f"The image has too many pixels (limit {max_pixels / 1e6:g} megapixels).") from None
+    except Exception as exc:  # Pillow raises many kinds on a damaged header
+        raise CorruptImage(f"The {_guess_format(data)} file is damaged and can't be read ({exc}).") from None
+
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageTooLarge(
+            f"The image is {width}×{height} ({width * height / 1e6:.0f} megapixels); "
+            f"the limit is {max_pixels / 1e6:g} megapixels."
+        )
+    orientation = _orientation(image)
+    original_size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    if draft_size and image.format in ("JPEG", "MPO"):
+        image.draft(image.mode if image.mode in ("RGB", "L") else None, (draft_size, draft_size))
+    try:
+        image.load()
+    except Exception as exc:  # truncated or corrupt pixel data: any decoder error means "damaged"
+        raise CorruptImage(f"The {image.format} image is damaged or cut short and can't be read ({exc}).") from None
+
+    if orientation not in (None, 1):
+        image = ImageOps.exif_transpose(image)
+    return DecodedImage(image=to_rgb(image), format=image.format or "", original_size=original_size)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit RGB; transparency is composited on white."""
+    if image.mode == "RGB" and "transparency" not in image.info:
+        return image
+    if image.mode in HIGH_BIT_DEPTH_MODES:
+        return _scale_to_8_bit(image).convert("RGB")
+    if image.mode == "P" or "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ALPHA_MODES:
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, WHITE)
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        return canvas
+    return image.convert("RGB")
+
+
+def fit_and_pad(image: Image.Image, size: int = IMAGE_SIZE) -> Image.Image:
+    """Scale to fit inside size×size keeping the aspect ratio (up or down), centre on white."""
+    image = to_rgb(image)
+    width, height = image.size
+    scale = min(size / width, size / height)
+    fitted = (min(size, max(1, round(width * scale))), min(size, max(1, round(height * scale))))
+    if fitted != image.size:
+        image = image.resize(fitted, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    canvas = Image.new("RGB", (size, size), WHITE)
+    canvas.paste(image, ((size - fitted[0]) // 2, (size - fitted[1]) // 2))
+    return canvas
+
+
+def load_padded(source: Source, size: int = IMAGE_SIZE, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """The whole path in one call: decode, orient, convert, fit and pad."""
+    return fit_and_pad(decode(source, max_pixels=max_pixels, draft_size=size).image, size)
+
+
+def to_array(image: Image.Image) -> np.ndarray:
+    """The model's input: float32 RGB, values 0–255, shape (height, width, 3)."""
+    return np.asarray(to_rgb(image), dtype=np.float32)
+
+
+def _read(source: Source) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    return Path(source).read_bytes()
+
+
+def _orientation(image: Image.Image) -> int | None:
+    try:
+        return image.getexif().get(EXIF_ORIENTATION)
+    except Exception:  # a damaged EXIF block should not cost the user the photo
+        return None
+
+
+def _scale_to_8_bit(image: Image.Image) -> Image.Image:
+    """16- and 32-bit grey: map the 16-bit range onto 8 bits instead of clipping it."""
+    values = np.asarray(image, dtype=np.float32)
+    if values.max(initial=0) > 255:
+        values = values * (255 / 65535)
+    return Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "L")
+
+
+def _guess_format(data: bytes) -> str:
+    signatures = {b"\xff\xd8": "JPEG", b"\x89PNG": "PNG", b"GIF8": "GIF", b"BM": "BMP", b"RIFF": "WebP"}
+    for signature, name in signatures.items():
+        if data.startswith(signature):
+            return name
+    return "image"
+
+
+def _describe_non_image(data: bytes) -> str:
+    head = data[:1024].lstrip().lower()
+    if head.startswith(b"%pdf"):
+        kind = "a PDF document"
+    elif b"<svg" in head:
+        kind = "an SVG drawing"
+    elif head.startswith((b"<!doctype html", b"<html")) or b"<head" in head or b"<body" in head:
+        kind = "an HTML page"
+    elif head.startswith(b"<"):
+        kind = "an XML or HTML document"
+    elif _is_text(data[:1024]):
+        kind = "plain text"
+    else:
+        return "This is not a supported image; use JPEG, PNG, GIF, WebP, BMP or TIFF."
+    return f"This is {kind}, not a photo; use JPEG, PNG, GIF, WebP, BMP or TIFF."
+
+
+def _is_text(sample: bytes) -> bool:
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

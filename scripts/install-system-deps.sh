@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages the test suite drives for real: a headless browser
+# for the upload page, nginx and shellcheck for the deploy checks. Skips what is present.
+set -euo pipefail
+
+declare -A package_for=(
+  [chromium]=chromium
+  [nginx]=nginx
+  [shellcheck]=shellcheck
+)
+
+missing=()
+for command in "${!package_for[@]}"; do
+  if ! command -v "$command" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$command" ]; then
+    missing+=("${package_for[$command]}")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "Please install these packages with your system's package manager: ${missing[*]}" >&2
+  exit 1
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "Installing system packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
