@@ -25,10 +25,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"petclf {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", required=True)
     for package in STAGE_PACKAGES:
-        # A package whose stage has not landed yet simply has no commands module.
-        if importlib.util.find_spec(f"{package}.commands") is not None:
+        if _has_commands(package):
             importlib.import_module(f"{package}.commands").register(subparsers)
     return parser
+
+
+def _has_commands(package: str) -> bool:
+    """A stage whose package has no `commands` module (yet) contributes no subcommand."""
+    try:
+        return importlib.util.find_spec(f"{package}.commands") is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def describe_error(exc: BaseException) -> str:
