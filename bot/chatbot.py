@@ -1,0 +1,336 @@
+"""The Telegram bot: three threads that share nothing but two queues.
+
+    receiving ──(chat_id, image bytes)──► queue 1 ──► client ──(reply text)──► queue 2 ──► sending
+        └──────────── hints, help and download errors go straight to queue 2 ─────────────┘
+
+Receiving long-polls getUpdates and moves the offset past an update only once that update
+is on a queue, so a crash loses nothing (Telegram sends unconfirmed updates again). Client
+asks the TCP classification server, retrying for a bounded time. Sending is the only
+thread that writes to the chat. On stop, each thread passes a sentinel down the line, so
+the queues drain before the process exits.
+"""
+
+import logging
+import queue
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+import requests
+import telebot
+from telebot import apihelper
+from telebot.apihelper import ApiException, ApiTelegramException
+
+from bot import fetch, replies
+from bot.errors import BotError, ClassifierUnavailable, ConfigError, DownloadTooLarge, FetchError, TelegramConflict
+from bot.messages import Intent, read_intent
+from bot.tcp_client import classify
+from preprocessing import IMAGE_SIZE, ImageError, decode
+
+log = logging.getLogger("petclf.bot")
+
+CONFLICT_RETRY_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 30.0
+SEND_RETRY_SECONDS = 60.0
+JOB_QUEUE_SIZE = 100  # back-pressure: polling pauses (and confirms nothing) while the classifier lags
+SHUTDOWN = object()
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str
+    api_root: str
+    tcp_addr: tuple[str, int]
+    max_download_bytes: int
+    allow_private_urls: bool = False
+    poll_timeout: int = 10
+    download_timeout: float = 20.0
+    classify_timeout: float = 30.0
+    classifier_retry_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    chat_id: int
+    message_id: int
+    image: bytes
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    chat_id: int
+    text: str | None = None
+    action: str | None = None  # a chat action such as "typing", instead of a text
+    reply_to: int | None = None
+
+
+def use_api_root(root: str) -> None:
+    """Point pyTelegramBotAPI at `root` laid out like the official server (also self-hosted)."""
+    escaped = root.replace("{", "{{").replace("}", "}}")
+    apihelper.API_URL = escaped + "/bot{0}/{1}"
+    apihelper.FILE_URL = escaped + "/file/bot{0}/{1}"
+
+
+def new_api(token: str) -> telebot.TeleBot:
+    return telebot.TeleBot(token, threaded=False, parse_mode=None)
+
+
+class Backoff:
+    def __init__(self, first: float = 0.5, limit: float = MAX_BACKOFF_SECONDS):
+        self.first, self.limit, self.delay = first, limit, first
+
+    def next(self) -> float:
+        delay, self.delay = self.delay, min(self.delay * 2, self.limit)
+        return delay
+
+    def reset(self) -> None:
+        self.delay = self.first
+
+
+class Receiver(threading.Thread):
+    """Long-polls updates; puts images on queue 1 and immediate answers on queue 2."""
+
+    def __init__(self, settings: Settings, jobs: queue.Queue, outbox: queue.Queue, stop: threading.Event, redact):
+        super().__init__(name="receiving", daemon=True)
+        self.settings, self.jobs, self.outbox, self.stop, self.redact = settings, jobs, outbox, stop, redact
+        self.error: BaseException | None = None  # read by the main thread after join()
+
+    def run(self) -> None:
+        self.api = new_api(self.settings.token)
+        self.files = fetch.new_session(public_only=False)  # Telegram's own file server
+        self.links = fetch.new_session(public_only=not self.settings.allow_private_urls)
+        self.offset = None  # the next update_id to ask for; everything below it is on a queue
+        try:
+            self._poll()
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            self._confirm()
+            self.jobs.put(SHUTDOWN)
+
+    def _poll(self) -> None:
+        established = False  # has one getUpdates call of ours completed?
+        backoff = Backoff()
+        while not self.stop.is_set():
+            try:
+                updates = self.api.get_updates(
+                    offset=self.offset, long_polling_timeout=self.settings.poll_timeout, allowed_updates=["message"]
+                )
+            except ApiTelegramException as exc:
+                if exc.error_code == 409:
+                    if not established:
+                        raise TelegramConflict(
+                            "Another bot process is already polling updates for this token "
+                            "(Telegram answered 409 Conflict); stop it first. Exiting."
+                        ) from None
+                    log.warning("another process asked for this bot's updates (409 Conflict); polling again")
+                    self.stop.wait(CONFLICT_RETRY_SECONDS)
+                elif exc.error_code == 401:
+                    raise ConfigError("Telegram rejected TELEGRAM_TOKEN (401 Unauthorized).") from None
+                else:
+                    log.warning("getUpdates failed: %s", self.redact(str(exc)))
+                    self.stop.wait(backoff.next())
+                continue
+            except (requests.RequestException, ApiException) as exc:
+                log.warning("getUpdates failed: %s", self.redact(str(exc)))
+                self.stop.wait(backoff.next())
+                continue
+            established = True
+            backoff.reset()
+            for update in updates:
+                if self.stop.is_set():
+                    break  # left unconfirmed: Telegram hands it to the next run
+                self._handle_safely(update)
+                self.offset = update.update_id + 1
+
+    def _confirm(self) -> None:
+        """getUpdates with a higher offset is what tells Telegram the handled updates are done."""
+        if self.offset is None:
+            return
+        try:
+            self.api.get_updates(offset=self.offset, limit=1, long_polling_timeout=1, allowed_updates=["message"])
+        except Exception as exc:  # the worst case is a repeated answer on the next start
+            log.warning("could not confirm the last updates: %s", self.redact(str(exc)))
+
+    def _handle_safely(self, update) -> None:
+        message = update.message
+        if message is None:
+            return  # edits, channel posts and the like are not for this bot
+        try:
+            self._handle(message)
+        except Exception:  # one odd message must not stop the bot, nor be retried forever
+            log.exception("could not handle message %s", message.message_id)
+            self._say(message, replies.SOMETHING_WENT_WRONG)
+
+    def _handle(self, message) -> None:
+        intent = read_intent(message)
+        if intent.command in ("start", "help"):
+            self._say(message, replies.START if intent.command == "start" else replies.HELP)
+            return
+        if not intent.has_image_source:
+            self._say(message, replies.HINT)
+            return
+        self.outbox.put(Outgoing(message.chat.id, action="typing"))
+        try:
+            image = self._fetch(intent)
+            decode(image, draft_size=IMAGE_SIZE)  # the one image path says whether it is a usable image
+        except DownloadTooLarge:
+            self._say(message, replies.too_large(self.settings.max_download_bytes))
+        except FetchError as exc:
+            self._say(message, replies.could_not_download(str(exc)))
+        except ImageError as exc:
+            self._say(message, replies.not_an_image(str(exc)))
+        else:
+            self.jobs.put(ImageJob(message.chat.id, message.message_id, image))
+
+    def _fetch(self, intent: Intent) -> bytes:
+        limit, timeout = self.settings.max_download_bytes, self.settings.download_timeout
+        if intent.file is not None:
+            if intent.file.file_size and intent.file.file_size > limit:
+                raise DownloadTooLarge("The file is too large.")
+            try:
+                file_path = self.api.get_file(intent.file.file_id).file_path
+            except ApiTelegramException as exc:
+                if "too big" in (exc.description or "").lower():
+                    raise DownloadTooLarge("The file is too large.") from None
+                raise FetchError("Telegram did not hand over the file.") from None
+            except (requests.RequestException, ApiException):
+                raise FetchError("Telegram did not hand over the file.") from None
+            url = apihelper.FILE_URL.format(self.settings.token, file_path)
+            return fetch.download(self.files, url, max_bytes=limit, timeout=timeout)
+        first_error = None
+        for url in intent.urls:  # the first link that yields an image wins
+            try:
+                fetch.check_link(url)
+                image = fetch.download(self.links, url, max_bytes=limit, timeout=timeout)
+                decode(image, draft_size=IMAGE_SIZE)
+                return image
+            except (FetchError, ImageError) as exc:
+                first_error = first_error or exc
+        raise first_error
+
+    def _say(self, message, text: str) -> None:
+        self.outbox.put(Outgoing(message.chat.id, text=text, reply_to=message.message_id))
+
+
+class Client(threading.Thread):
+    """Takes images from queue 1, asks the TCP server, puts the reply text on queue 2."""
+
+    def __init__(self, settings: Settings, jobs: queue.Queue, outbox: queue.Queue):
+        super().__init__(name="client", daemon=True)
+        self.settings, self.jobs, self.outbox = settings, jobs, outbox
+
+    def run(self) -> None:
+        while (job := self.jobs.get()) is not SHUTDOWN:
+            try:
+                text = self._answer(job)
+            except Exception:  # whatever happens, the chat hears back
+                log.exception("classifying a photo for a chat failed")
+                text = replies.SOMETHING_WENT_WRONG
+            self.outbox.put(Outgoing(job.chat_id, text=text, reply_to=job.message_id))
+        self.outbox.put(SHUTDOWN)
+
+    def _answer(self, job: ImageJob) -> str:
+        deadline = time.monotonic() + self.settings.classifier_retry_seconds
+        backoff = Backoff(first=0.25, limit=5.0)
+        while True:
+            try:
+                reply = classify(self.settings.tcp_addr, job.image, job.chat_id, timeout=self.settings.classify_timeout)
+            except ClassifierUnavailable as exc:
+                delay = backoff.next()
+                if time.monotonic() + delay > deadline:
+                    log.error("giving up on a photo: %s", exc)
+                    return replies.UNAVAILABLE
+                log.warning("%s Retrying in %.2gs.", exc, delay)
+                self.outbox.put(Outgoing(job.chat_id, action="typing"))
+                time.sleep(delay)
+                continue
+            if "error" in reply:
+                return replies.could_not_classify(str(reply["error"]))
+            return replies.predictions_text(reply)
+
+
+class Sender(threading.Thread):
+    """The only thread that writes to chats: texts from queue 2, with retries; chat actions once."""
+
+    def __init__(self, settings: Settings, outbox: queue.Queue, redact):
+        super().__init__(name="sending", daemon=True)
+        self.settings, self.outbox, self.redact = settings, outbox, redact
+
+    def run(self) -> None:
+        self.api = new_api(self.settings.token)
+        while (item := self.outbox.get()) is not SHUTDOWN:
+            if item.action:
+                self._send_action(item)
+            else:
+                self._send_text(item)
+
+    def _send_action(self, item: Outgoing) -> None:
+        try:
+            self.api.send_chat_action(item.chat_id, item.action)
+        except Exception as exc:  # cosmetic; never worth a retry
+            log.info("chat action failed: %s", self.redact(str(exc)))
+
+    def _send_text(self, item: Outgoing) -> None:
+        deadline = time.monotonic() + SEND_RETRY_SECONDS
+        backoff = Backoff()
+        while True:
+            try:
+                reply_to = (
+                    telebot.types.ReplyParameters(item.reply_to, allow_sending_without_reply=True)
+                    if item.reply_to
+                    else None
+                )
+                self.api.send_message(item.chat_id, item.text, reply_parameters=reply_to)
+                return
+            except ApiTelegramException as exc:
+                if exc.error_code == 429:
+                    delay = float((exc.result_json.get("parameters") or {}).get("retry_after", backoff.next()))
+                elif 400 <= exc.error_code < 500:  # blocked by the user, chat gone: retrying can't help
+                    log.warning("Telegram refused a message: %s", self.redact(exc.description or str(exc)))
+                    return
+                else:
+                    delay = backoff.next()
+                reason = exc.description
+            except (requests.RequestException, ApiException) as exc:
+                delay, reason = backoff.next(), self.redact(str(exc))
+            if time.monotonic() + delay > deadline:
+                log.error("could not deliver a reply: %s", reason)
+                return
+            log.warning("sendMessage failed (%s); retrying in %.2gs", reason, delay)
+            time.sleep(delay)
+
+
+def short_reason(exc: BaseException) -> str:
+    """'Connection refused' rather than a page of urllib3 internals (which also quote the URL)."""
+    match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
+    return match.group(1).strip() if match else type(exc).__name__
+
+
+def run_bot(settings: Settings, stop: threading.Event, redact) -> None:
+    """Run until `stop` is set (then drain both queues) or the receiver hits a fatal error."""
+    use_api_root(settings.api_root)
+    try:
+        me = new_api(settings.token).get_me()
+    except ApiTelegramException as exc:
+        if exc.error_code == 401:
+            raise ConfigError("Telegram rejected TELEGRAM_TOKEN (401 Unauthorized).") from None
+        raise BotError(f"The Telegram Bot API at {settings.api_root} refused getMe: {exc.description}") from None
+    except (requests.RequestException, ApiException) as exc:
+        raise BotError(f"Can't reach the Telegram Bot API at {settings.api_root} ({short_reason(exc)}).") from None
+    jobs: queue.Queue = queue.Queue(maxsize=JOB_QUEUE_SIZE)
+    outbox: queue.Queue = queue.Queue()
+    receiver = Receiver(settings, jobs, outbox, stop, redact)
+    threads = [receiver, Client(settings, jobs, outbox), Sender(settings, outbox, redact)]
+    for thread in threads:
+        thread.start()
+    host, port = settings.tcp_addr
+    log.info("@%s is polling %s for updates; classifier at %s:%s", me.username, settings.api_root, host, port)
+    # join() with a timeout keeps the main thread able to run signal handlers.
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.5)
+    log.info("stopped")
+    if receiver.error is not None:
+        raise receiver.error

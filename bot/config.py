@@ -1,0 +1,55 @@
+"""Settings of the server and the bot: flags, falling back to environment variables, then defaults."""
+
+import os
+
+from bot.errors import ConfigError
+
+DEFAULT_TCP_ADDR = "127.0.0.1:9999"
+DEFAULT_MODEL = "models/pets.h5"
+DEFAULT_API_URL = "https://api.telegram.org"
+DEFAULT_MAX_UPLOAD_MB = 20
+
+
+def parse_addr(text: str) -> tuple[str, int]:
+    """'host:port' (IPv6 as '[::1]:9999') → (host, port)."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"{text!r} is not an address of the form host:port (like {DEFAULT_TCP_ADDR}).")
+    return host.strip("[]"), int(port)
+
+
+def tcp_addr(flag: str | None) -> tuple[str, int]:
+    return parse_addr(flag or os.environ.get("PETCLF_TCP_ADDR") or DEFAULT_TCP_ADDR)
+
+
+def model_path(flag: str | None) -> str:
+    return flag or os.environ.get("PETCLF_MODEL") or DEFAULT_MODEL
+
+
+def max_upload_bytes(flag: float | None) -> int:
+    raw = flag if flag is not None else os.environ.get("PETCLF_MAX_UPLOAD_MB") or DEFAULT_MAX_UPLOAD_MB
+    try:
+        megabytes = float(raw)
+    except ValueError:
+        raise ConfigError(f"PETCLF_MAX_UPLOAD_MB must be a number of megabytes, not {raw!r}.") from None
+    if megabytes <= 0:
+        raise ConfigError("The upload limit must be a positive number of megabytes.")
+    return int(megabytes * 1024 * 1024)
+
+
+def telegram_token() -> str:
+    token = os.environ.get("TELEGRAM_TOKEN", "").strip()
+    if not token:
+        raise ConfigError("TELEGRAM_TOKEN is not set; get a token from @BotFather and export it.")
+    return token
+
+
+def telegram_api_root(flag: str | None) -> str:
+    root = (flag or os.environ.get("TELEGRAM_API_URL") or DEFAULT_API_URL).strip().rstrip("/")
+    if not root.startswith(("http://", "https://")):
+        raise ConfigError(f"TELEGRAM_API_URL must start with http:// or https://, not {root!r}.")
+    return root
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")

@@ -1,0 +1,166 @@
+"""The TCP classification server: the main thread accepts, worker threads answer.
+
+Each accepted socket goes on a queue; a worker reads delimiter-terminated requests from
+it (several per connection, or one as the original client does), classifies each image
+with the engine loaded once for the process, and writes one reply per request. A bad
+request costs its sender an error reply, never the server.
+"""
+
+import logging
+import queue
+import socket
+import threading
+import time
+
+from bot.errors import FrameTooLarge, ProtocolError
+from bot.wire import FrameBuffer, decode_request, encode_reply, error_reply, max_frame_bytes, prediction_reply
+from preprocessing import ImageError
+
+log = logging.getLogger("petclf.tcp_server")
+
+TOP_K = 5
+ACCEPT_POLL_SECONDS = 0.5  # how often the accept loop and idle workers look at the stop flag
+RECV_CHUNK = 256 * 1024
+
+
+class _Disconnected(Exception):
+    """The peer closed its side."""
+
+
+class _Idle(Exception):
+    """A kept-open connection had nothing more to say (or the server is stopping)."""
+
+
+class ClassificationServer:
+    def __init__(self, engine, host: str, port: int, *, workers: int, max_image_bytes: int, read_timeout: float):
+        self.engine = engine
+        self.workers = max(1, workers)
+        self.max_image_bytes = max_image_bytes
+        self.read_timeout = read_timeout
+        self._stopping = threading.Event()
+        self._sockets: queue.Queue = queue.Queue()
+        self._listener = socket.create_server((host, port), backlog=128, reuse_port=False)
+        self._listener.settimeout(ACCEPT_POLL_SECONDS)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self._listener.getsockname()[:2]
+
+    def stop(self) -> None:
+        """Ask the server to stop: no new connections; requests already in progress finish."""
+        self._stopping.set()
+
+    def serve(self) -> None:
+        """Accept until stop() is called, then let the workers finish and return."""
+        threads = [
+            threading.Thread(target=self._work, name=f"tcp-worker-{n}", daemon=True) for n in range(self.workers)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            with self._listener:
+                while not self._stopping.is_set():
+                    try:
+                        conn, peer = self._listener.accept()
+                    except TimeoutError:
+                        continue
+                    except OSError as exc:  # e.g. too many open files: keep serving the others
+                        log.warning("accept failed: %s", exc)
+                        time.sleep(ACCEPT_POLL_SECONDS)
+                        continue
+                    self._sockets.put((conn, peer))
+        finally:
+            self._stopping.set()
+            for _ in threads:
+                self._sockets.put(None)  # after every accepted socket: those still get served
+            for thread in threads:
+                thread.join()
+
+    def _work(self) -> None:
+        while (item := self._sockets.get()) is not None:
+            conn, peer = item
+            try:
+                self._serve_connection(conn, peer)
+            except Exception:  # a bug in one connection must not take the worker down
+                log.exception("unexpected error serving %s", peer)
+            finally:
+                conn.close()
+
+    def _serve_connection(self, conn: socket.socket, peer) -> None:
+        frames = FrameBuffer(max_frame_bytes(self.max_image_bytes))
+        served = 0
+        while True:
+            try:
+                frame = self._read_frame(conn, frames, idle_allowed=served > 0)
+            except FrameTooLarge as exc:
+                log.info("%s: %s", peer, exc)
+                self._send(conn, error_reply(str(exc)))
+                return
+            except TimeoutError:
+                log.info("%s: no complete request within %gs", peer, self.read_timeout)
+                self._send(conn, error_reply(f"No complete request within {self.read_timeout:g} seconds."))
+                return
+            except _Disconnected:
+                if len(frames):
+                    log.info("%s: disconnected in the middle of a request", peer)
+                return
+            except _Idle:
+                return
+            except OSError as exc:
+                log.info("%s: connection error: %s", peer, exc)
+                return
+            if not self._send(conn, self._answer(frame)):
+                return
+            served += 1
+            if self._stopping.is_set():
+                return
+
+    def _read_frame(self, conn: socket.socket, frames: FrameBuffer, *, idle_allowed: bool) -> bytes:
+        """The next request; the whole request must arrive within read_timeout (no slow-drip)."""
+        deadline = time.monotonic() + self.read_timeout
+        while (frame := frames.pop_frame()) is None:
+            if self._stopping.is_set() and idle_allowed and not len(frames):
+                raise _Idle()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if idle_allowed and not len(frames):
+                    raise _Idle()
+                raise TimeoutError()
+            conn.settimeout(min(remaining, ACCEPT_POLL_SECONDS))
+            try:
+                chunk = conn.recv(RECV_CHUNK)
+            except TimeoutError:
+                continue
+            if not chunk:
+                raise _Disconnected()
+            frames.feed(chunk)
+        return frame
+
+    def _answer(self, frame: bytes) -> dict:
+        started = time.perf_counter()
+        try:
+            image, chat_id = decode_request(frame)
+        except ProtocolError as exc:
+            log.info("bad request: %s", exc)
+            return error_reply(str(exc), exc.chat_id)
+        if len(image) > self.max_image_bytes:
+            return error_reply(f"The image is larger than {self.max_image_bytes / 2**20:g} MB.", chat_id)
+        try:
+            prediction = self.engine.predict_bytes(image, top=TOP_K).to_dict()
+        except ImageError as exc:
+            log.info("unusable image: %s", exc)
+            return error_reply(str(exc), chat_id)
+        except Exception:  # never let one image kill the worker; the client gets an answer
+            log.exception("classification failed")
+            return error_reply("The classifier failed on this image.", chat_id)
+        log.info("classified as %s in %.0f ms", prediction.get("label"), (time.perf_counter() - started) * 1000)
+        return prediction_reply(prediction, chat_id)
+
+    def _send(self, conn: socket.socket, reply: dict) -> bool:
+        try:
+            conn.settimeout(self.read_timeout)
+            conn.sendall(encode_reply(reply))
+            return True
+        except OSError as exc:
+            log.info("could not send the reply: %s", exc)
+            return False

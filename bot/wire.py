@@ -1,0 +1,115 @@
+"""The TCP wire format, shared by the server and its clients (pure: no sockets here).
+
+A request is the JSON object `{"image": "<base64 of the image file>", "chat_id": <any>}`
+followed by the bytes `##END##`. A reply is a JSON object followed by the same delimiter:
+`{"predictions": [{"label", "proba"} ...], "label": ..., "unknown": ..., "chat_id": <same>}`
+or `{"error": "...", "chat_id": <same or null>}`. Base64 and JSON never contain `#`
+outside strings, so the delimiter cannot appear inside an image.
+"""
+
+import base64
+import binascii
+import json
+
+from bot.errors import FrameTooLarge, ProtocolError
+
+DELIMITER = b"##END##"
+DEFAULT_MAX_IMAGE_MB = 20
+_JSON_OVERHEAD = 64 * 1024  # room for chat_id and keys beside the base64 image
+
+
+def max_frame_bytes(max_image_bytes: int) -> int:
+    """The frame cap that lets through an image of `max_image_bytes` once base64-encoded."""
+    return (max_image_bytes + 2) // 3 * 4 + _JSON_OVERHEAD
+
+
+def encode_request(image: bytes, chat_id=None) -> bytes:
+    payload = {"image": base64.b64encode(image).decode("ascii"), "chat_id": chat_id}
+    return json.dumps(payload).encode("utf-8") + DELIMITER
+
+
+def decode_request(frame: bytes) -> tuple[bytes, object]:
+    """(image bytes, chat_id) from one frame without its delimiter; ProtocolError if malformed."""
+    try:
+        request = json.loads(frame)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"The request is not valid JSON ({exc}).") from None
+    if not isinstance(request, dict):
+        raise ProtocolError("The request must be a JSON object with \"image\" and \"chat_id\".")
+    chat_id = request.get("chat_id")
+    image = request.get("image")
+    if image is None:
+        raise ProtocolError("The request has no \"image\" field.", chat_id)
+    if not isinstance(image, str):
+        raise ProtocolError("The \"image\" field must be a base64 string.", chat_id)
+    # Old clients may wrap base64 at 76 columns or send a data: URL; both are harmless.
+    if image.startswith("data:") and "," in image:
+        image = image.split(",", 1)[1]
+    try:
+        data = base64.b64decode("".join(image.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise ProtocolError("The \"image\" field is not valid base64.", chat_id) from None
+    if not data:
+        raise ProtocolError("The \"image\" field is empty.", chat_id)
+    return data, chat_id
+
+
+def encode_reply(reply: dict) -> bytes:
+    return json.dumps(reply).encode("utf-8") + DELIMITER
+
+
+def prediction_reply(prediction: dict, chat_id) -> dict:
+    """The reply for a classified image: the prediction JSON plus the caller's chat_id."""
+    return {
+        "predictions": prediction["predictions"],
+        "label": prediction.get("label"),
+        "unknown": prediction.get("unknown"),
+        "chat_id": chat_id,
+    }
+
+
+def error_reply(message: str, chat_id=None) -> dict:
+    return {"error": message, "chat_id": chat_id}
+
+
+def decode_reply(frame: bytes) -> dict:
+    try:
+        reply = json.loads(frame)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"The server's reply is not valid JSON ({exc}).") from None
+    if not isinstance(reply, dict) or not ("predictions" in reply or "error" in reply):
+        raise ProtocolError("The server's reply has neither \"predictions\" nor \"error\".")
+    return reply
+
+
+class FrameBuffer:
+    """Collects received bytes and splits them into delimiter-terminated frames."""
+
+    def __init__(self, max_frame_bytes: int):
+        self.max_frame_bytes = max_frame_bytes
+        self._buffer = bytearray()
+        self._scanned = 0  # bytes already searched for the delimiter: keeps big uploads linear
+
+    def __len__(self) -> int:
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+
+    def pop_frame(self) -> bytes | None:
+        """The next complete frame (without delimiter), None if incomplete; FrameTooLarge past the cap."""
+        end = self._buffer.find(DELIMITER, self._scanned)
+        if end == -1:
+            self._scanned = max(0, len(self._buffer) - len(DELIMITER) + 1)
+            if len(self._buffer) > self.max_frame_bytes:
+                raise FrameTooLarge(
+                    f"The request is larger than {self.max_frame_bytes / 1e6:.0f} MB "
+                    "or its ##END## delimiter is missing."
+                )
+            return None
+        if end > self.max_frame_bytes:
+            raise FrameTooLarge(f"The request is larger than {self.max_frame_bytes / 1e6:.0f} MB.")
+        frame = bytes(self._buffer[:end])
+        del self._buffer[: end + len(DELIMITER)]
+        self._scanned = 0
+        return frame

@@ -1,0 +1,306 @@
+"""A local stand-in for the Telegram Bot API: a real HTTP server on 127.0.0.1.
+
+It lays out URLs like the official server (`/bot<token>/<method>`, files at
+`/file/bot<token>/<path>`) and serves getMe, getUpdates (long polling, offset
+confirmation, 409 Conflict when a second poller cuts in), getFile, file downloads,
+sendMessage and sendChatAction. Updates are built from the real captures in
+../shared/fixtures/telegram/ with only ids, file ids and texts rewritten.
+"""
+
+import copy
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "telegram"
+CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+
+
+def capture(name: str) -> dict:
+    """One real capture: an Update, a Message, or a getUpdates response."""
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+class BotApiStandIn:
+    def __init__(self, token: str):
+        self.token = token
+        self.bot_user = {"id": 7000001, "is_bot": True, "first_name": "Pet classifier", "username": "petclf_test_bot"}
+        self._lock = threading.Condition()
+        self._pending: list[dict] = []  # delivered until confirmed by a higher offset
+        self._update_ids = itertools.count(500000001)
+        self._message_ids = itertools.count(9001)
+        self._file_ids = itertools.count(1)
+        self._poll_generation = 0
+        self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
+        self.sent: list[dict] = []  # sendMessage calls, with the time they arrived
+        self.actions: list[dict] = []
+        self.calls: dict[str, int] = {}
+        self.pushed_at: dict[int, float] = {}  # update_id -> when it appeared
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "BotApiStandIn":
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        with self._lock:
+            self._poll_generation += 1  # release pollers
+            self._lock.notify_all()
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- what tests do -------------------------------------------------------------------
+
+    def add_file(self, content: bytes, file_path: str) -> tuple[str, str]:
+        """Store a file as Telegram would; returns (file_id, file_unique_id)."""
+        n = next(self._file_ids)
+        file_id = f"AgACAgUAAxkBAAI{n:08d}standin"
+        self.files[file_id] = (file_path, content)
+        return file_id, f"AQAD{n:08d}"
+
+    def push(self, update: dict) -> int:
+        """Queue an update (its update_id is rewritten); returns the update_id."""
+        update = copy.deepcopy(update)
+        with self._lock:
+            update["update_id"] = next(self._update_ids)
+            self._pending.append(update)
+            self.pushed_at[update["update_id"]] = time.monotonic()
+            self._lock.notify_all()
+        return update["update_id"]
+
+    def replies_to(self, chat_id: int) -> list[dict]:
+        with self._lock:
+            return [m for m in self.sent if m["chat_id"] == chat_id]
+
+    def wait_for_replies(self, chat_id: int, count: int = 1, timeout: float = 60.0) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(found := [m for m in self.sent if m["chat_id"] == chat_id]) < count:
+                if not self._lock.wait(max(0.0, deadline - time.monotonic())) and time.monotonic() >= deadline:
+                    raise AssertionError(f"chat {chat_id}: {len(found)} of {count} replies after {timeout}s: {found}")
+            return found
+
+    def wait_for_calls(self, method: str, count: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self.calls.get(method, 0) < count:
+                if time.monotonic() >= deadline:
+                    raise AssertionError(f"{method} called {self.calls.get(method, 0)} times, expected {count}")
+                self._lock.wait(0.1)
+
+    def pending_update_ids(self) -> list[int]:
+        with self._lock:
+            return [u["update_id"] for u in self._pending]
+
+    # --- the API -------------------------------------------------------------------------
+
+    def _get_updates(self, params: dict) -> tuple[int, dict]:
+        offset = int(params.get("offset", 0) or 0)
+        limit = int(params.get("limit", 100) or 100)
+        timeout = float(params.get("timeout", 0) or 0)
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            if offset:  # an offset confirms every update below it
+                self._pending = [u for u in self._pending if u["update_id"] >= offset]
+            self._poll_generation += 1
+            generation = self._poll_generation
+            self._lock.notify_all()  # a poll already waiting is cut off, like Telegram does
+            while True:
+                if generation != self._poll_generation:
+                    return 409, {"ok": False, "error_code": 409, "description": CONFLICT}
+                ready = [u for u in self._pending if u["update_id"] >= offset]
+                remaining = deadline - time.monotonic()
+                if ready or remaining <= 0:
+                    return 200, {"ok": True, "result": ready[:limit]}
+                self._lock.wait(remaining)
+
+    def _call(self, method: str, params: dict) -> tuple[int, dict]:
+        with self._lock:
+            self.calls[method] = self.calls.get(method, 0) + 1
+            self._lock.notify_all()
+        if method == "getMe":
+            return 200, {"ok": True, "result": self.bot_user}
+        if method == "getUpdates":
+            return self._get_updates(params)
+        if method == "getFile":
+            file_id = params.get("file_id", "")
+            if file_id not in self.files:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+            path, content = self.files[file_id]
+            result = {"file_id": file_id, "file_unique_id": "AQAD" + file_id[-8:], "file_size": len(content), "file_path": path}
+            return 200, {"ok": True, "result": result}
+        if method == "sendChatAction":
+            with self._lock:
+                self.actions.append({"chat_id": int(params["chat_id"]), "action": params.get("action")})
+            return 200, {"ok": True, "result": True}
+        if method == "sendMessage":
+            chat_id = int(params["chat_id"])
+            reply = json.loads(params.get("reply_parameters") or "{}")
+            message = {
+                "message_id": next(self._message_ids),
+                "from": self.bot_user,
+                "chat": {"id": chat_id, "first_name": "Tester", "type": "private"},
+                "date": int(time.time()),
+                "text": params.get("text", ""),
+            }
+            with self._lock:
+                self.sent.append(
+                    {"chat_id": chat_id, "text": message["text"], "reply_to": reply.get("message_id"), "at": time.monotonic()}
+                )
+                self._lock.notify_all()
+            return 200, {"ok": True, "result": message}
+        return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+
+    def _handler_class(self):
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet test output
+                pass
+
+            def do_GET(self):
+                self._dispatch()
+
+            def do_POST(self):
+                self._dispatch()
+
+            def _dispatch(self):
+                parts = urlsplit(self.path)
+                params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    params.update({k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()})
+                segments = parts.path.strip("/").split("/", 2)
+                if segments[0] == "file" and len(segments) == 3:
+                    return self._file(segments[1], segments[2])
+                if len(segments) == 2 and segments[0].startswith("bot"):
+                    if segments[0] != f"bot{standin.token}":
+                        return self._json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+                    return self._json(*standin._call(segments[1], params))
+                self._json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+
+            def _file(self, bot_segment, file_path):
+                match = [c for p, c in standin.files.values() if p == file_path]
+                if bot_segment != f"bot{standin.token}" or not match:
+                    return self._json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(match[0])))
+                self.end_headers()
+                self.wfile.write(match[0])
+
+            def _json(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                try:
+                    self.wfile.write(data)
+                except OSError:  # the poller went away
+                    pass
+
+        return Handler
+
+
+# --- updates shaped like the real captures ------------------------------------------------
+
+
+class Updates:
+    """Builds updates from the captures, for one stand-in and one chat at a time."""
+
+    def __init__(self, standin: BotApiStandIn):
+        self.standin = standin
+        self._message_ids = itertools.count(100)
+
+    def _message(self, chat_id: int, capture_name: str = "silikidi__PHOTO-JPG.json") -> dict:
+        update = capture(capture_name)
+        message = update["message"]
+        message["message_id"] = next(self._message_ids)
+        message["chat"]["id"] = chat_id
+        message["from"]["id"] = chat_id
+        for key in ("photo", "caption", "text", "entities", "media_group_id", "reply_to_message", "quote"):
+            message.pop(key, None)
+        return update
+
+    def photo(self, chat_id: int, image: bytes) -> dict:
+        """The PHOTO-JPG capture, its sizes pointing at a small and the full-size copy of `image`."""
+        update = capture("silikidi__PHOTO-JPG.json")
+        update["message"]["message_id"] = next(self._message_ids)
+        update["message"]["chat"]["id"] = update["message"]["from"]["id"] = chat_id
+        sizes = update["message"]["photo"]
+        for size in sizes:
+            # Only the largest size holds the real picture: a bot taking a smaller one gets junk.
+            biggest = size is max(sizes, key=lambda s: s["width"] * s["height"])
+            content = image if biggest else b"thumbnail, not the largest size"
+            size["file_id"], size["file_unique_id"] = self.standin.add_file(content, f"photos/file_{len(self.standin.files)}.jpg")
+            size["file_size"] = len(content)
+        return update
+
+    def media_group(self, chat_id: int, images: list[bytes]) -> list[dict]:
+        """The MEDIAGROUP-PHOTO capture, once per image (Telegram sends an album as one update each)."""
+        updates = []
+        for image in images:
+            update = capture("silikidi__MEDIAGROUP-PHOTO.json")
+            message = update["message"]
+            message["message_id"] = next(self._message_ids)
+            message["chat"]["id"] = message["from"]["id"] = chat_id
+            for size in message["photo"]:
+                size["file_id"], size["file_unique_id"] = self.standin.add_file(image, f"photos/album_{len(self.standin.files)}.jpg")
+                size["file_size"] = len(image)
+            updates.append(update)
+        return updates
+
+    def document(self, chat_id: int, content: bytes, file_name: str, mime_type: str) -> dict:
+        """A file sent "as a file": the photo capture's message with a Bot API Document in place of the sizes."""
+        update = self._message(chat_id)
+        file_id, unique_id = self.standin.add_file(content, f"documents/{file_name}")
+        update["message"]["document"] = {
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_id": file_id,
+            "file_unique_id": unique_id,
+            "file_size": len(content),
+        }
+        return update
+
+    def text(self, chat_id: int, text: str, entities: list[dict] | None = None) -> dict:
+        """The TEXT capture with a new text; entities keep the captured shape."""
+        update = capture("silikidi__TEXT.json")
+        message = update["message"]
+        message["message_id"] = next(self._message_ids)
+        message["chat"]["id"] = message["from"]["id"] = chat_id
+        message["text"] = text
+        if entities:
+            message["entities"] = entities
+        else:
+            message.pop("entities")
+        return update
+
+    def text_with_url(self, chat_id: int, url: str, prefix: str = "what is this? ") -> dict:
+        offset = len(prefix.encode("utf-16-le")) // 2  # Telegram counts UTF-16 code units
+        return self.text(chat_id, prefix + url, [{"offset": offset, "length": len(url), "type": "url"}])
+
+    def text_link(self, chat_id: int, url: str, label: str = "my pet") -> dict:
+        return self.text(chat_id, label, [{"offset": 0, "length": len(label), "type": "text_link", "url": url}])
+
+    def command(self, chat_id: int, command: str) -> dict:
+        """The /start update of the real getUpdates capture."""
+        update = capture("silikidi__getUpdates.json")["result"][0]
+        message = update["message"]
+        message["message_id"] = next(self._message_ids)
+        message["chat"]["id"] = message["from"]["id"] = chat_id
+        message["text"] = command
+        message["entities"][0]["length"] = len(command)
+        return update
