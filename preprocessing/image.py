@@ -6,6 +6,7 @@ these functions; nothing else in the project decodes, orients, converts or pads 
 
 import io
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,9 @@ WHITE = (255, 255, 255)
 EXIF_ORIENTATION = 0x0112
 HIGH_BIT_DEPTH_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+# The pixel limit is ours (`max_pixels`); Pillow's own bomb warning would only print noise on stderr.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 Source = bytes | bytearray | memoryview | str | os.PathLike
 

@@ -1,0 +1,147 @@
+"""`petclf preprocess` and `petclf split`."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from preprocessing.dataset import DEFAULT_HASH_THRESHOLD
+from preprocessing.image import DEFAULT_MAX_PIXELS, IMAGE_SIZE
+
+
+def register(subparsers) -> None:
+    _register_preprocess(subparsers)
+    _register_split(subparsers)
+
+
+def _register_preprocess(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "preprocess",
+        help="clean raw class folders into deduplicated 240×240 PNGs",
+        description=(
+            "Decode every image under SRC/<class>/ (format identified from the content), turn it "
+            "upright, pad it onto a white SIZE×SIZE square and write DST/<class>/<class><n>.png, "
+            "numbered in sorted source order. Broken and unsupported files, exact and near "
+            "duplicates within a class, and pictures found under two classes (label conflicts) "
+            "are left out and listed in DST/rejected.csv; DST/manifest.csv records every output. "
+            "Source files are never modified."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--src", type=Path, default=Path("Images/raw"), help="folder with one sub-folder per class")
+    parser.add_argument("--dst", type=Path, default=Path("Images/processed"), help="output folder")
+    parser.add_argument("--size", type=_positive_int, default=IMAGE_SIZE, help="output side in pixels")
+    parser.add_argument(
+        "--workers", type=_positive_int, default=os.cpu_count() or 1, help="parallel processes (default: core count)"
+    )
+    parser.add_argument("--force", action="store_true", help="replace a non-empty destination")
+    parser.add_argument(
+        "--hash-threshold",
+        type=_hash_threshold,
+        default=DEFAULT_HASH_THRESHOLD,
+        help="perceptual-hash distance (0-64) at or under which two images count as the same picture",
+    )
+    parser.add_argument(
+        "--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, help="refuse images with more pixels"
+    )
+    parser.set_defaults(func=run_preprocess)
+
+
+def _register_split(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "split",
+        help="split processed images into seeded, stratified train/test sets",
+        description=(
+            "Split SRC/<class>/ into DST/train/<class>/ and DST/test/<class>/ (hard links where "
+            "possible, copies otherwise) and record it in DST/split.csv. The split is stratified "
+            "per class and seeded: the same input and seed give the same split, byte for byte. "
+            "Near-duplicate images always land on the same side. With --force, images already "
+            "recorded in DST/split.csv keep their side, so adding images later never moves the "
+            "test set. --check audits an existing DST instead and exits non-zero if an image on "
+            "one side has a near duplicate on the other."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--src", type=Path, default=Path("Images/processed"), help="folder with one sub-folder per class")
+    parser.add_argument("--dst", type=Path, default=Path("Test_train_sets"), help="output folder")
+    parser.add_argument("--test-ratio", type=float, default=0.25, help="share of each class in the test set")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the assignment")
+    parser.add_argument("--check", action="store_true", help="audit the existing split in DST instead of splitting")
+    parser.add_argument("--force", action="store_true", help="replace a non-empty destination")
+    parser.add_argument(
+        "--hash-threshold",
+        type=_hash_threshold,
+        default=DEFAULT_HASH_THRESHOLD,
+        help="perceptual-hash distance (0-64) at or under which two images count as near duplicates",
+    )
+    parser.set_defaults(func=run_split)
+
+
+def run_preprocess(args: argparse.Namespace) -> int:
+    from preprocessing.clean import preprocess
+
+    result = preprocess(
+        args.src,
+        args.dst,
+        size=args.size,
+        workers=args.workers,
+        force=args.force,
+        hash_threshold=args.hash_threshold,
+        max_pixels=args.max_pixels,
+    )
+    rows = [
+        (label, s.files, s.kept, s.broken, s.duplicates, s.conflicts) for label, s in result.classes.items()
+    ]
+    totals = tuple(sum(row[i] for row in rows) for i in range(1, 6))
+    _print_table(("class", "files", "kept", "broken", "duplicates", "conflicts"), rows + [("total", *totals)])
+    print(f"Wrote {totals[1]} images to {args.dst}; {len(result.rejected)} left out, listed in {args.dst / 'rejected.csv'}.")
+    return 0
+
+
+def run_split(args: argparse.Namespace) -> int:
+    from preprocessing.split import check, split
+
+    if args.check:
+        audit = check(args.dst, hash_threshold=args.hash_threshold)
+        _print_counts(audit.counts)
+        for train_file, test_file, distance in audit.leaks:
+            print(f"near duplicate across sides (distance {distance}): {train_file} ~ {test_file}")
+        if audit.leaks:
+            print(f"petclf split: {len(audit.leaks)} near-duplicate pairs across train and test", file=sys.stderr)
+            return 1
+        print("No near duplicates across train and test.")
+        return 0
+
+    result = split(
+        args.src, args.dst, test_ratio=args.test_ratio, seed=args.seed, force=args.force, hash_threshold=args.hash_threshold
+    )
+    _print_counts(result.counts)
+    kept = f" ({result.kept_sides} kept their side from the previous split)" if result.kept_sides else ""
+    print(f"Wrote the split to {args.dst}{kept}.")
+    return 0
+
+
+def _print_counts(counts) -> None:
+    rows = [(label, c["train"], c["test"]) for label, c in counts.items()]
+    rows.append(("total", sum(r[1] for r in rows), sum(r[2] for r in rows)))
+    _print_table(("class", "train", "test"), rows)
+
+
+def _print_table(header: tuple, rows: list[tuple]) -> None:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(cell).ljust(w) if i == 0 else str(cell).rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _hash_threshold(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 64, got {value}")
+    return value

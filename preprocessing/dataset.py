@@ -1,0 +1,130 @@
+"""Folder-per-class data sets: listing classes and files, hashing, near-duplicate maths, safe output.
+
+Shared by the preprocess and split stages. Pure helpers plus the one piece of I/O both need:
+writing a whole output folder beside its destination and swapping it in only on success.
+"""
+
+import contextlib
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+from preprocessing.errors import DatasetError
+
+# Hamming distance between 64-bit perceptual hashes at or under which two images count as the
+# same picture (re-encoded, resized, slightly edited). Chosen on real photos: distinct photos sit
+# far above it, re-saved or recompressed copies at 0–4.
+DEFAULT_HASH_THRESHOLD = 6
+
+
+def class_folders(root: Path) -> list[Path]:
+    """The class folders of a data set root, sorted by name; hidden folders are ignored."""
+    if not root.exists():
+        raise DatasetError(f"The folder {root} does not exist.")
+    if not root.is_dir():
+        raise DatasetError(f"{root} is a file, not a folder of class folders.")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise DatasetError(f"{root} has no class folders; put each class's images in {root}/<class>/.")
+    return folders
+
+
+def class_files(folder: Path) -> list[Path]:
+    """Every non-hidden file under a class folder (subfolders included), in a stable sorted order."""
+    files = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        files.extend(Path(dirpath, name) for name in filenames if not name.startswith("."))
+    return sorted(files, key=lambda path: path.relative_to(folder).as_posix())
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def perceptual_hash(image: Image.Image) -> str:
+    """64-bit DCT perceptual hash as 16 hex digits."""
+    return str(imagehash.phash(image))
+
+
+def hashes_to_array(hex_hashes: list[str]) -> np.ndarray:
+    return np.array([int(h, 16) for h in hex_hashes], dtype=np.uint64)
+
+
+def distances(one: int | np.uint64, many: np.ndarray) -> np.ndarray:
+    """Hamming distances between one 64-bit hash and an array of them."""
+    return np.bitwise_count(np.bitwise_xor(many, np.uint64(one)))
+
+
+def near_duplicate_groups(hex_hashes: list[str], threshold: int) -> list[int]:
+    """Union-find over 'hash distance ≤ threshold': each item's group id (its smallest member index)."""
+    hashes = hashes_to_array(hex_hashes)
+    parent = list(range(len(hashes)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(hashes) - 1):
+        for j in np.flatnonzero(distances(hashes[i], hashes[i + 1 :]) <= threshold) + i + 1:
+            a, b = find(i), find(int(j))
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return [find(i) for i in range(len(hashes))]
+
+
+def cross_pairs(left: list[str], right: list[str], threshold: int) -> list[tuple[int, int, int]]:
+    """(index in left, index in right, distance) for every pair at or under the threshold."""
+    left_hashes, right_hashes = hashes_to_array(left), hashes_to_array(right)
+    pairs = []
+    for i, h in enumerate(left_hashes):
+        near = distances(h, right_hashes)
+        pairs.extend((i, int(j), int(near[j])) for j in np.flatnonzero(near <= threshold))
+    return pairs
+
+
+def check_destination(src: Path, dst: Path, force: bool) -> None:
+    """Refuse a destination that overlaps the source, or holds files and --force was not given."""
+    src_real, dst_real = src.resolve(), dst.resolve()
+    if dst_real == src_real or src_real in dst_real.parents or dst_real in src_real.parents:
+        raise DatasetError(f"The destination {dst} overlaps the source {src}; choose a separate folder.")
+    if dst.exists() and not dst.is_dir():
+        raise DatasetError(f"The destination {dst} is a file, not a folder.")
+    if dst.is_dir() and any(dst.iterdir()) and not force:
+        raise DatasetError(f"The destination {dst} is not empty; use --force to replace it.")
+
+
+@contextlib.contextmanager
+def staged_output(dst: Path) -> Iterator[Path]:
+    """Yield a fresh folder beside `dst`; on success it replaces `dst`, on failure it vanishes.
+
+    Readers of `dst` therefore see either the old complete output or the new complete one.
+    """
+    parent = dst.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = parent / f".{dst.name}.partial-{uuid.uuid4().hex[:8]}"
+        staging.mkdir()
+    except OSError as exc:
+        raise DatasetError(f"Can't write to {parent}: {exc.strerror}.") from None
+    try:
+        yield staging
+        retired = None
+        if dst.exists():
+            retired = parent / f".{dst.name}.old-{uuid.uuid4().hex[:8]}"
+            dst.rename(retired)
+        staging.rename(dst)
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
