@@ -1,0 +1,66 @@
+"""Shared fixtures: a tiny model trained in-session through the real training code.
+
+    def test_something(tiny_model):          # Path of tiny.h5; tiny.json (the card) beside it
+        engine = load_engine(tiny_model)
+
+The model knows three generated-shape classes (labels bird, cat, dog from tests/imagegen.py).
+"""
+
+import random
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.imagegen import encode, shape_image, write_class_folders
+
+TINY_LABELS = ("bird", "cat", "dog")
+
+
+def write_split(root: Path, train_per_class: int = 30, test_per_class: int = 10) -> Path:
+    """A split folder like `petclf split` writes: root/{train,test}/<label>/<label><n>.png."""
+    write_class_folders(root / "train", train_per_class, TINY_LABELS)
+    # Test images use other seeds than train images, so they are different drawings.
+    for label in TINY_LABELS:
+        folder = root / "test" / label
+        folder.mkdir(parents=True, exist_ok=True)
+        for n in range(test_per_class):
+            image = shape_image(label, seed=10_000 + n)
+            (folder / f"{label}{n + 1}.png").write_bytes(encode(image, "PNG"))
+    return root
+
+
+def write_ood(root: Path, count: int = 12) -> Path:
+    """Photos that are none of the classes: grey scribbles on plain backgrounds, two kinds of folder."""
+    for n in range(count):
+        rng = random.Random(f"ood-{n}")
+        image = Image.new("RGB", (rng.randint(120, 320), rng.randint(120, 320)), tuple(rng.randint(0, 255) for _ in range(3)))
+        draw = ImageDraw.Draw(image)
+        for _ in range(5):
+            points = [(rng.randrange(image.width), rng.randrange(image.height)) for _ in range(2)]
+            draw.line(points, fill=(128, 128, 128), width=rng.randint(2, 8))
+        folder = root / ("plain" if n % 2 else "scribble")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"ood{n}.jpg").write_bytes(encode(image, "JPEG", quality=90))
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_training_data(tmp_path_factory) -> tuple[Path, Path]:
+    """(split folder, OOD folder) of generated images, shared by the session."""
+    root = tmp_path_factory.mktemp("tiny_data")
+    return write_split(root / "split"), write_ood(root / "ood")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, tiny_training_data) -> Path:
+    """The .h5 of a tiny CNN trained on generated shapes, with its card (tiny.json) beside it."""
+    from training.train import TrainConfig, train
+
+    split, ood = tiny_training_data
+    out = tmp_path_factory.mktemp("tiny_model") / "tiny.h5"
+    train(
+        TrainConfig(data=split, out=out, arch="tiny_cnn", epochs=12, batch_size=16, seed=1, ood=ood, verbose=0),
+        log=lambda message: None,
+    )
+    return out

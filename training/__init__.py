@@ -1,0 +1,1 @@
+"""Training stage: tf.data pipeline, model zoo, training, evaluation, unknown calibration, export."""

@@ -1,0 +1,58 @@
+"""Training curves and confusion-matrix pictures (matplotlib, no display needed)."""
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(history: list[dict], path: Path, title: str) -> Path:
+    """Loss and accuracy per epoch, train and validation, one line per phase."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    epochs = np.arange(1, len(history) + 1)
+    for axis, metric in zip(axes, ("loss", "accuracy")):
+        for prefix, style in (("", "-"), ("val_", "--")):
+            values = [row.get(prefix + metric, np.nan) for row in history]
+            axis.plot(epochs, values, style, label=("validation " if prefix else "train ") + metric)
+        for boundary in [i + 1 for i in range(1, len(history)) if history[i]["phase"] != history[i - 1]["phase"]]:
+            axis.axvline(boundary - 0.5, color="grey", linewidth=0.8)
+            axis.text(boundary - 0.4, axis.get_ylim()[1], history[boundary - 1]["phase"], fontsize=8, va="top")
+        axis.set_xlabel("epoch")
+        axis.set_title(metric)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def plot_confusion_matrix(matrix: list[list[int]], labels: list[str], path: Path, title: str) -> Path:
+    plt = _pyplot()
+    counts = np.asarray(matrix)
+    size = 1.2 + 0.75 * len(labels)
+    figure, axis = plt.subplots(figsize=(size + 1.5, size))
+    image = axis.imshow(counts, cmap="Blues")
+    figure.colorbar(image, ax=axis)
+    axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    axis.set_yticks(range(len(labels)), labels)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    for (row, column), count in np.ndenumerate(counts):
+        colour = "white" if count > counts.max() / 2 else "black"
+        axis.text(column, row, str(count), ha="center", va="center", color=colour)
+    axis.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

@@ -1,0 +1,408 @@
+"""`petclf train`: a split folder → a self-contained `.h5`, its model card, history and plots.
+
+mobilenet_v2 trains in two phases: (1) the head on cached features of the frozen backbone,
+which takes seconds; (2) the top of the backbone fine-tuned at a low learning rate with
+augmentation. seed_cnn and tiny_cnn train in one phase from scratch.
+
+With `--ood`, part of the out-of-distribution photos (chosen by content hash) is used for
+outlier exposure: they are trained towards the uniform distribution over the classes, which
+teaches the model to be unsure on non-pets. The rest is held out to measure the false-accept
+rate. The unknown threshold is chosen on the validation images only.
+"""
+
+import csv
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from classifier import scoring
+from classifier.card import CARD_FORMAT, CARD_FORMAT_VERSION, INPUT_SIZE, card_path, library_versions, sha256_file, write_card
+from training import data, models, plots, report
+from training.distribute import STRATEGIES, make_strategy
+from training.errors import DataError, TrainingError
+from training.export import save_h5
+
+# The model outputs logits; probabilities and confidence come from classifier.scoring.
+OUTPUT_KIND = "logits"
+# Adam learning rates (mobilenet_v2: the head's; fine-tuning uses a tenth of it).
+LEARNING_RATES = {"mobilenet_v2": 1e-3, "seed_cnn": 1e-3, "tiny_cnn": 1e-2}
+FINE_TUNE_DIVISOR = 10
+
+
+@dataclass
+class TrainConfig:
+    data: Path
+    out: Path
+    arch: str = "mobilenet_v2"
+    backbone_weights: str = "imagenet"  # "imagenet", "none" or a path to a weights file
+    backbone_size: int = 160
+    epochs: int = 10  # fine-tuning epochs for mobilenet_v2, all epochs for the others
+    head_epochs: int = 80  # phase 1 of mobilenet_v2, on cached features
+    batch_size: int = 32
+    learning_rate: float | None = None  # None: the architecture's default
+    seed: int = 1
+    validation_fraction: float = 0.15
+    patience: int = 3
+    ood: Path | None = None
+    ood_exposure_fraction: float = 0.5  # of the --ood photos used in training; the rest measure
+    ood_weight: float = 0.5  # loss weight of an OOD photo relative to an average class photo
+    score_method: str = "energy"
+    temperature: float = 1.0
+    max_reject_rate: float = 0.05
+    resume: bool = False
+    strategy: str = "default"
+    verbose: int = 2  # Keras fit verbosity: 2 prints one line per epoch
+
+
+@dataclass
+class Prepared:
+    labels: list[str]
+    train: data.Images
+    validation: data.Images
+    test: data.Images | None
+    ood_exposure: data.Images | None
+    ood_heldout: data.Images | None
+
+
+def train(config: TrainConfig, log=None) -> dict:
+    """Train, calibrate, evaluate and save; return the model card."""
+    log = log or _log
+    _check_config(config)
+    started = time.monotonic()
+    prepared = prepare_data(config, log)
+    checkpoint_dir = _checkpoint_dir(config)
+
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    strategy = make_strategy(config.strategy)
+    labels = prepared.labels
+    with strategy.scope():
+        built = models.build(
+            config.arch,
+            len(labels),
+            backbone_weights=config.backbone_weights,
+            backbone_size=config.backbone_size,
+            seed=config.seed,
+        )
+    history = _fit(config, built, prepared, strategy, checkpoint_dir, log)
+
+    log("calibrating the unknown threshold and evaluating")
+    val_logits = _predict(built.model, prepared.validation, config.batch_size)
+    val_scores = scoring.confidence(val_logits, config.score_method, config.temperature, OUTPUT_KIND)
+    threshold = scoring.threshold_for_reject_rate(val_scores, config.max_reject_rate)
+    unknown = {
+        "method": config.score_method,
+        "temperature": config.temperature,
+        "threshold": float(threshold),
+        "target_reject_rate": config.max_reject_rate,
+        "in_class_reject_rate": round(scoring.rejected_fraction(val_scores, threshold), 4),
+        "calibration_images": len(prepared.validation),
+        "false_accept_rate": None,
+        "ood_images": 0,
+        "outlier_exposure_images": len(prepared.ood_exposure) if prepared.ood_exposure else 0,
+    }
+    if prepared.ood_heldout is not None and len(prepared.ood_heldout):
+        ood_logits = _predict(built.model, prepared.ood_heldout, config.batch_size)
+        ood_scores = scoring.confidence(ood_logits, config.score_method, config.temperature, OUTPUT_KIND)
+        unknown["false_accept_rate"] = round(scoring.accepted_fraction(ood_scores, threshold), 4)
+        unknown["ood_images"] = len(prepared.ood_heldout)
+        unknown["methods_compared"] = report.compare_scores(val_logits, ood_logits, config.max_reject_rate)
+
+    test_metrics = None
+    if prepared.test is not None:
+        test_logits = _predict(built.model, prepared.test, config.batch_size)
+        test_metrics = report.classification_figures(prepared.test.labels, test_logits.argmax(axis=1), labels)
+        test_scores = scoring.confidence(test_logits, config.score_method, config.temperature, OUTPUT_KIND)
+        test_metrics["in_class_reject_rate"] = round(scoring.rejected_fraction(test_scores, threshold), 4)
+
+    save_h5(built.model, config.out)
+    wall_time = time.monotonic() - started
+    card = {
+        "format": CARD_FORMAT,
+        "format_version": CARD_FORMAT_VERSION,
+        "name": config.out.stem,
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "labels": labels,
+        "input_size": INPUT_SIZE,
+        "output": OUTPUT_KIND,
+        "architecture": config.arch,
+        "backbone": _backbone_summary(config, built),
+        "unknown": unknown,
+        "test_metrics": test_metrics,
+        "data": _data_summary(config, prepared),
+        "training": {
+            "wall_time_seconds": round(wall_time, 1),
+            "epochs_run": sum(1 for row in history if row["phase"] != "head"),
+            "head_epochs_run": sum(1 for row in history if row["phase"] == "head"),
+            "max_epochs": config.epochs,
+            "batch_size": config.batch_size,
+            "learning_rate": config.learning_rate,
+            "seed": config.seed,
+            "strategy": config.strategy,
+            "replicas": int(strategy.num_replicas_in_sync),
+            "class_weights": dict(zip(labels, _round_all(data.class_weights(prepared.train.labels, len(labels))))),
+            "outlier_exposure_fraction": config.ood_exposure_fraction if config.ood else 0.0,
+            "outlier_exposure_weight": config.ood_weight,
+            "augmentation": ["horizontal flip", "rotation ±18°", "zoom -15%..+10%", "contrast ±15%"],
+        },
+        "h5_sha256": sha256_file(config.out),
+        "h5_bytes": config.out.stat().st_size,
+        "libraries": library_versions(),
+    }
+    write_card(card, card_path(config.out))
+    _write_outputs(config.out, history, test_metrics, labels)
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    log(f"saved {config.out} ({card['h5_bytes'] / 1e6:.1f} MB) and {card_path(config.out)} in {wall_time:.0f} s")
+    return card
+
+
+def prepare_data(config: TrainConfig, log) -> Prepared:
+    train_dir, test_dir = data.split_sides(config.data)
+    labels = [folder.name for folder in data.class_folders(train_dir)]
+    examples = data.labelled_examples(train_dir, labels)
+    train_examples, val_examples = data.carve_validation(examples, config.validation_fraction, config.seed)
+
+    test_examples = None
+    if test_dir is None:
+        log(f"warning: {config.data} has no test/ side; the card will have no test metrics")
+    else:
+        unknown_classes = sorted(
+            p.name for p in test_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in labels
+        )
+        if unknown_classes:
+            raise DataError(f"{test_dir} has a class folder that train/ lacks: {unknown_classes[0]}")
+        test_examples = data.labelled_examples(test_dir, labels)
+
+    exposure, heldout = [], []
+    if config.ood:
+        for example in data.ood_examples(config.ood):
+            (exposure if data.in_exposure_part(example.path, config.ood_exposure_fraction) else heldout).append(example)
+
+    prepared = Prepared(
+        labels=labels,
+        train=data.load_images(train_examples, "train images"),
+        validation=data.load_images(val_examples, "validation images"),
+        test=data.load_images(test_examples, "test images") if test_examples is not None else None,
+        ood_exposure=data.load_images(exposure, "OOD photos (exposure)") if config.ood else None,
+        ood_heldout=data.load_images(heldout, "OOD photos (held out)") if config.ood else None,
+    )
+    for name in ("train", "validation", "test", "ood_exposure", "ood_heldout"):
+        images = getattr(prepared, name)
+        if images is not None and images.skipped:
+            path, problem = images.skipped[0]
+            log(f"warning: skipped {len(images.skipped)} unusable {name} file(s), e.g. {path}: {problem}")
+    for index, label in enumerate(labels):
+        for name in ("train", "validation"):
+            if not (getattr(prepared, name).labels == index).any():
+                raise DataError(f"the class {label} has no usable {name} images in {train_dir / label}")
+    log(
+        f"{len(labels)} classes; {len(prepared.train)} train, {len(prepared.validation)} validation, "
+        f"{len(prepared.test) if prepared.test else 0} test images"
+        + (f"; OOD: {len(prepared.ood_exposure)} for exposure, {len(prepared.ood_heldout)} held out" if config.ood else "")
+    )
+    return prepared
+
+
+def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[dict]:
+    """Run the training phases; return one history row per epoch."""
+    import keras
+
+    labels = prepared.labels
+    pixels, targets, weights = _training_arrays(config, prepared)
+    val_targets = data.soft_targets(prepared.validation.labels, len(labels))
+    history: list[dict] = []
+
+    if built.head is not None:
+        log(f"phase 1: training the head on cached {config.arch} features")
+        with strategy.scope():
+            _compile(built.head, config.learning_rate or LEARNING_RATES[config.arch])
+        train_features = _predict(built.features, pixels, config.batch_size)
+        val_features = _predict(built.features, prepared.validation.pixels, config.batch_size)
+        result = built.head.fit(
+            data.make_dataset(train_features, targets, weights, batch_size=64, shuffle=True, seed=config.seed),
+            validation_data=data.make_dataset(val_features, val_targets, batch_size=256, shuffle=False, seed=config.seed),
+            epochs=config.head_epochs,
+            shuffle=False,  # the dataset shuffles itself
+            callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=10, restore_best_weights=True)],
+            verbose=0,
+        )
+        history += _rows(result.history, "head")
+        best = history[int(np.argmin([row["val_loss"] for row in history]))]
+        log(f"phase 1: {len(history)} epochs, best validation accuracy {best['val_accuracy']:.3f}")
+        unfrozen = models.fine_tune_top(built)
+        log(f"phase 2: fine-tuning {unfrozen} backbone layers")
+        learning_rate = (config.learning_rate or LEARNING_RATES[config.arch]) / FINE_TUNE_DIVISOR
+    else:
+        learning_rate = config.learning_rate or LEARNING_RATES[config.arch]
+
+    with strategy.scope():
+        _compile(built.model, learning_rate)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(checkpoint_dir), delete_checkpoint=False),
+        keras.callbacks.CSVLogger(str(checkpoint_dir / "history.csv"), append=True),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
+    ]
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    built.model.fit(
+        data.make_dataset(pixels, targets, weights, batch_size=config.batch_size, shuffle=True, seed=config.seed),
+        validation_data=data.make_dataset(
+            prepared.validation.pixels, val_targets, batch_size=config.batch_size, shuffle=False, seed=config.seed
+        ),
+        epochs=config.epochs,
+        shuffle=False,  # the dataset shuffles itself
+        callbacks=callbacks,
+        verbose=config.verbose,
+    )
+    # The CSV log survives an interruption, so a resumed run still has its whole history.
+    phase = "fine-tune" if built.head is not None else "train"
+    with (checkpoint_dir / "history.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    history += [{"phase": phase, **{key: float(value) for key, value in row.items() if key != "epoch"}} for row in rows]
+    return history
+
+
+def _training_arrays(config, prepared):
+    """Class photos with one-hot targets and class weights, plus exposure photos with uniform targets."""
+    labels = prepared.labels
+    class_weights = data.class_weights(prepared.train.labels, len(labels))
+    parts = [prepared.train]
+    if prepared.ood_exposure is not None and len(prepared.ood_exposure):
+        parts.append(prepared.ood_exposure)
+    pixels = np.concatenate([part.pixels for part in parts])
+    all_labels = np.concatenate([part.labels for part in parts])
+    return (
+        pixels,
+        data.soft_targets(all_labels, len(labels)),
+        data.sample_weights(all_labels, class_weights, config.ood_weight),
+    )
+
+
+def _compile(model, learning_rate: float) -> None:
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+        metrics=[_in_class_accuracy()],
+    )
+
+
+def _in_class_accuracy():
+    """Accuracy over class photos only: outlier-exposure photos (uniform targets) have no right answer."""
+    import keras
+
+    class InClassAccuracy(keras.metrics.Mean):
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            ops = keras.ops
+            known = ops.cast(ops.max(y_true, axis=-1) > 0.99, "float32")
+            correct = ops.cast(ops.equal(ops.argmax(y_true, axis=-1), ops.argmax(y_pred, axis=-1)), "float32")
+            return super().update_state(correct, sample_weight=known)
+
+    return InClassAccuracy(name="accuracy")
+
+
+def _predict(model, source, batch_size: int) -> np.ndarray:
+    pixels = source.pixels if isinstance(source, data.Images) else source
+    if len(pixels) == 0:
+        return np.zeros((0, int(model.outputs[0].shape[-1])), np.float32)
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices(pixels).batch(batch_size).map(lambda x: tf.cast(x, tf.float32))
+    return np.asarray(model.predict(dataset.prefetch(tf.data.AUTOTUNE), verbose=0))
+
+
+def _rows(history: dict, phase: str) -> list[dict]:
+    keys = [key for key in history if key != "epoch"]
+    count = len(history[keys[0]]) if keys else 0
+    return [{"phase": phase, **{key: float(history[key][i]) for key in keys}} for i in range(count)]
+
+
+def _write_outputs(out: Path, history: list[dict], test_metrics: dict | None, labels: list[str]) -> None:
+    stem = out.with_suffix("")
+    columns = ["epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy"]
+    with open(f"{stem}.history.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for epoch, row in enumerate(history, start=1):
+            writer.writerow({"epoch": epoch, **{k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()}})
+    plots.plot_curves(history, Path(f"{stem}.curves.png"), f"{out.name}: loss and accuracy per epoch")
+    if test_metrics is not None:
+        plots.plot_confusion_matrix(
+            test_metrics["confusion_matrix"], labels, Path(f"{stem}.confusion_matrix.png"), f"{out.name}: test confusion matrix"
+        )
+
+
+def _checkpoint_dir(config: TrainConfig) -> Path:
+    directory = config.out.with_suffix(".checkpoint")
+    if config.resume:
+        if not (directory / "latest.weights.h5").is_file():
+            raise TrainingError(f"nothing to resume: no checkpoint at {directory} (start without --resume)")
+    else:
+        shutil.rmtree(directory, ignore_errors=True)
+    return directory
+
+
+def _backbone_summary(config: TrainConfig, built) -> dict | None:
+    if built.backbone is None:
+        return None
+    return {"name": config.arch, "input_size": config.backbone_size, "weights": built.weights_source}
+
+
+def _data_summary(config: TrainConfig, prepared: Prepared) -> dict:
+    labels = prepared.labels
+    images = {
+        "train": data.count_per_class(prepared.train.labels, labels),
+        "validation": data.count_per_class(prepared.validation.labels, labels),
+    }
+    if prepared.test is not None:
+        images["test"] = data.count_per_class(prepared.test.labels, labels)
+    summary = {
+        "source": config.data.name,
+        "split_seed": data.split_seed(config.data),
+        "validation_seed": config.seed,
+        "validation_fraction": config.validation_fraction,
+        "images": images,
+        "skipped_files": sum(
+            len(part.skipped) for part in (prepared.train, prepared.validation, prepared.test) if part is not None
+        ),
+    }
+    if config.ood:
+        summary["ood"] = {
+            "source": config.ood.name,
+            "exposure_images": len(prepared.ood_exposure),
+            "heldout_images": len(prepared.ood_heldout),
+        }
+    return summary
+
+
+def _check_config(config: TrainConfig) -> None:
+    if config.arch not in models.ARCHITECTURES:
+        raise TrainingError(f"unknown architecture {config.arch!r}; choose one of {', '.join(models.ARCHITECTURES)}")
+    if config.strategy not in STRATEGIES:
+        raise TrainingError(f"unknown strategy {config.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if config.score_method not in scoring.SCORE_METHODS:
+        raise TrainingError(f"unknown score {config.score_method!r}; choose one of {', '.join(scoring.SCORE_METHODS)}")
+    for name in ("epochs", "head_epochs", "batch_size", "patience"):
+        if getattr(config, name) < 1:
+            raise TrainingError(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0 <= config.ood_exposure_fraction < 1:
+        raise TrainingError("the outlier-exposure fraction must be in [0, 1): some OOD photos must stay held out")
+    if not 0 <= config.max_reject_rate < 1:
+        raise TrainingError("the in-class reject rate must be in [0, 1)")
+    if config.out.suffix != ".h5":
+        raise TrainingError(f"the model file must end in .h5: {config.out}")
+
+
+def _round_all(values) -> list[float]:
+    return [round(float(v), 4) for v in values]
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
