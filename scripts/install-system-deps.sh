@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages the test suite drives for real: a headless browser
-# for the upload page, nginx and shellcheck for the deploy checks. Skips what is present.
+# for the upload page, nginx, shellcheck and systemd-analyze for the deploy checks. Skips what
+# is present.
 set -euo pipefail
 
 declare -A package_for=(
   [chromium]=chromium
   [nginx]=nginx
   [shellcheck]=shellcheck
+  [systemd-analyze]=systemd
 )
 
 missing=()
