@@ -1,0 +1,59 @@
+"""Images/raw/manifest.csv: one row per kept image, appended only after its file is in place."""
+
+import csv
+import io
+import os
+from pathlib import Path
+
+COLUMNS = (
+    "class",  # folder name under the output root
+    "file",  # path relative to the output root: <class>/<sha256 prefix>.<ext>
+    "sha256",
+    "phash",  # perceptual hash (imagehash.phash), hex
+    "width",
+    "height",
+    "bytes",
+    "source",  # flickr | imgur
+    "query",
+    "search_page_url",
+    "image_url",  # the URL the bytes came from
+    "photo_page_url",
+    "owner",
+    "license",  # only when the source says
+    "downloaded_at",  # UTC, ISO 8601
+)
+FILENAME = "manifest.csv"
+
+# URLs not worth fetching again: junk and duplicates (failed downloads are retried instead).
+REJECTED_FILENAME = "rejected.csv"
+REJECTED_COLUMNS = ("class", "image_url", "reason", "detail", "at")
+
+
+def load(path: Path) -> list[dict]:
+    """All complete rows. A row torn by a kill mid-write is cut off the file first."""
+    if not path.exists():
+        return []
+    _drop_torn_tail(path)
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [row for row in csv.DictReader(handle) if None not in row.values()]
+
+
+def append(path: Path, row: dict, columns: tuple[str, ...] = COLUMNS) -> None:
+    """One row, flushed to disk before returning (the file it names is already in place)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="raise")
+    new_file = not path.exists() or path.stat().st_size == 0
+    if new_file:
+        writer.writeheader()
+    writer.writerow(row)
+    with path.open("a", newline="", encoding="utf-8") as handle:
+        handle.write(buffer.getvalue())
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _drop_torn_tail(path: Path) -> None:
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)

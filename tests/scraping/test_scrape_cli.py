@@ -1,0 +1,201 @@
+"""The real `petclf scrape` against a local stand-in for Flickr and Imgur, end to end."""
+
+import csv
+import hashlib
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import imagehash
+from PIL import Image
+
+from scraping.manifest import COLUMNS
+from tests.scraping.conftest import GOOD, PETCLF, run_petclf, scrape_command, summary_of
+from tests.scraping.fakesite import FakeSite
+
+
+def read_manifest(out: Path) -> list[dict]:
+    with (out / "manifest.csv").open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        assert tuple(reader.fieldnames) == COLUMNS
+        return list(reader)
+
+
+def assert_manifest_matches_files(out: Path, label: str = "cat") -> list[dict]:
+    rows = read_manifest(out)
+    files = sorted(p.relative_to(out).as_posix() for p in (out / label).iterdir())
+    assert sorted(row["file"] for row in rows if row["class"] == label) == files  # no orphans, no temp files
+    for row in rows:
+        data = (out / row["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == row["sha256"]
+        assert row["file"] == f"{row['class']}/{row['sha256'][:16]}.{row['file'].rsplit('.', 1)[1]}"
+        assert int(row["bytes"]) == len(data)
+        with Image.open(out / row["file"]) as image:
+            assert image.size == (int(row["width"]), int(row["height"]))
+            assert {"JPEG": "jpg", "PNG": "png"}[image.format] == row["file"].rsplit(".", 1)[1]
+    return rows
+
+
+def test_scrape_keeps_good_photos_and_rejects_junk_with_reasons(site, tmp_path):
+    out = tmp_path / "raw"
+    summary = summary_of(run_petclf(scrape_command(site.url, out, "--json")))
+
+    assert summary["downloaded"] == GOOD
+    assert summary["duplicates"] == {"exact": 1, "near": 1}
+    assert summary["rejected"] == {"not_an_image": 1, "too_small": 1, "blank": 1, "placeholder": 1}
+    assert summary["failed"] == {"http_404": 1, "http_503": 1}
+    assert summary["found"] == 24
+
+    rows = assert_manifest_matches_files(out)
+    assert len(rows) == GOOD
+    assert len({row["sha256"] for row in rows}) == GOOD
+    hashes = [imagehash.hex_to_hash(row["phash"]) for row in rows]
+    assert min(a - b for i, a in enumerate(hashes) for b in hashes[i + 1 :]) > 4  # no near duplicates kept
+    assert {row["file"].rsplit(".", 1)[1] for row in rows} == {"jpg", "png"}  # PNGs behind .jpg URLs
+    assert all(row["source"] == "flickr" and row["query"] == "random" for row in rows)
+    assert all(row["photo_page_url"].startswith(f"{site.url}/photos/") for row in rows)
+
+    by_tile = {site.index_of[row["photo_page_url"].rstrip("/").rsplit("/", 1)[1]]: row for row in rows}
+    assert not by_tile[14]["image_url"].endswith("_b.jpg")  # fell back to the size the page showed
+    assert by_tile[0]["image_url"].endswith("_b.jpg")
+    assert 15 in by_tile  # the 429 photo arrived on the retry, after the Retry-After pause
+    first, second = [r for r in site.of_kind("image") if r.path == by_tile[15]["image_url"].removeprefix(site.url)]
+    assert (first.status, second.status) == (429, 200)
+    assert second.start - first.start >= 0.9
+
+    # Pages 1 and 2, then page 3 repeats page 2 and the source stops; robots.txt read first.
+    assert [r.path for r in site.requests if r.kind in ("robots", "page")] == [
+        "/robots.txt", "/search/?text=random&page=1", "/search/?text=random&page=2", "/search/?text=random&page=3"]
+    rejected = (out / "rejected.csv").read_text()
+    assert "too_small" in rejected and "duplicate" in rejected and "not_an_image" not in rejected
+
+
+def test_second_run_downloads_nothing_new(site, tmp_path):
+    out = tmp_path / "raw"
+    summary_of(run_petclf(scrape_command(site.url, out, "--json")))
+    kept = {row["image_url"] for row in read_manifest(out)}
+    before = len(site.requests)
+
+    again = summary_of(run_petclf(scrape_command(site.url, out, "--json")))
+    assert again["downloaded"] == 0
+    assert again["already_have"] == GOOD + 5  # kept ones, plus lasting rejections (3) and duplicates (2)
+    second_run_images = {r.path for r in site.requests[before:] if r.kind == "image"}
+    assert not {site.url + path for path in second_run_images} & kept
+    # Only what may succeed on a retry is fetched again: the HTML error page, the 404 and the 503.
+    assert {site.index_of[path.rsplit("/", 1)[1].split("_")[0]] for path in second_run_images} == {12, 13, 19}
+    assert len(read_manifest(out)) == GOOD
+
+
+def test_limit_stops_without_fetching_more_than_needed(site, tmp_path):
+    out = tmp_path / "raw"
+    summary = summary_of(run_petclf(scrape_command(site.url, out, "--json", "--limit", "5")))
+    assert summary["downloaded"] == 5
+    assert len(list((out / "cat").iterdir())) == 5
+    assert len(site.of_kind("image")) == 5  # tiles 0-4 are all good: nothing fetched in vain
+    assert len(site.of_kind("page")) == 1
+
+
+def test_killed_run_resumes_cleanly(tmp_path):
+    out = tmp_path / "raw"
+    with FakeSite(per_page=12, pages=2, behaviour={3: "html", 7: "dup_of:2"}, image_delay=0.25) as site:
+        process = subprocess.Popen(scrape_command(site.url, out, "--per-host", "1"),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and _rows(out) < 4:
+                time.sleep(0.05)
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        assert 4 <= _rows(out) < 22, "the kill should land mid-run"
+        killed_at = _rows(out)
+        # Whatever the kill interrupted: every row names a complete file with its hash.
+        for row in read_manifest(out):
+            assert hashlib.sha256((out / row["file"]).read_bytes()).hexdigest() == row["sha256"]
+
+        site.image_delay = 0
+        summary = summary_of(run_petclf(scrape_command(site.url, out, "--json")))
+        assert summary["downloaded"] + killed_at == 22
+        rows = assert_manifest_matches_files(out)
+        assert len(rows) == 22 and len({row["sha256"] for row in rows}) == 22
+
+
+def _rows(out: Path) -> int:
+    path = out / "manifest.csv"
+    return max(0, len(path.read_text().splitlines()) - 1) if path.exists() else 0
+
+
+def test_geoblocked_source_is_a_clear_error_not_zero_images(site, tmp_path):
+    result = run_petclf([*PETCLF, "scrape", "--source", "imgur",
+                         "--query", "blocked", "--class", "cat", "--out", str(tmp_path / "raw"),
+                         "--base-url", site.url, "--pages-per-second", "20"])
+    assert result.returncode == 1
+    assert "not available in this region" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("petclf scrape: error:")
+
+
+def test_imgur_search_page(site, tmp_path):
+    out = tmp_path / "raw"
+    command = [*scrape_command(site.url, out, "--json")]
+    command[command.index("flickr")] = "imgur"
+    summary_of(run_petclf(command))
+    rows = assert_manifest_matches_files(out)
+    assert len(rows) == site.imgur_posts
+    assert {row["photo_page_url"] for row in rows} == {f"{site.url}/gallery/{site.imgur_hash(n)}" for n in range(6)}
+    assert all(row["source"] == "imgur" for row in rows)
+
+
+def test_robots_txt_is_obeyed_unless_ignored_loudly(site, tmp_path):
+    blocked = run_petclf(scrape_command(f"{site.url}/private", tmp_path / "a"))
+    assert blocked.returncode == 1
+    assert "robots.txt" in blocked.stderr and "disallows" in blocked.stderr
+    assert not [r for r in site.requests if r.path.startswith("/private/")]
+
+    allowed = run_petclf(scrape_command(f"{site.url}/private", tmp_path / "b", "--ignore-robots", "--limit", "3"))
+    assert allowed.returncode == 0, allowed.stderr
+    assert "WARNING: --ignore-robots" in allowed.stderr
+    assert len(list((tmp_path / "b" / "cat").iterdir())) == 3
+
+
+def test_flickr_api_records_licence_and_hides_the_key(site, tmp_path):
+    out = tmp_path / "raw"
+    summary = summary_of(run_petclf(scrape_command(site.url, out, "--json", "--limit", "4", "--license", "cc"),
+                                    env={"FLICKR_API_KEY": site.api_key}))
+    assert summary["downloaded"] == 4
+    rows = read_manifest(out)
+    assert {row["license"] for row in rows} == {"CC BY 2.0"}
+    assert all("api_key=REDACTED" in row["search_page_url"] for row in rows)
+    assert site.api_key not in (out / "manifest.csv").read_text()
+    assert all(row["owner"].startswith("Owner of ") for row in rows)
+    [api_call] = site.of_kind("api")
+    assert "license=1%2C2%2C3%2C4%2C5%2C6%2C9%2C10" in api_call.path and "text=random" in api_call.path
+
+    wrong = run_petclf(scrape_command(site.url, tmp_path / "x"), env={"FLICKR_API_KEY": "wrong"})
+    assert wrong.returncode == 1 and "Invalid API Key" in wrong.stderr and "wrong" not in wrong.stderr
+
+
+def test_plan_fills_each_class_up_to_its_limit(site, tmp_path):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('limit_per_class = 3\nsources = ["flickr"]\n'
+                    '[classes.cat]\nqueries = ["random"]\n'
+                    '[classes.hamster]\nqueries = ["pet hamster"]\nsources = ["imgur"]\n')
+    out = tmp_path / "raw"
+    result = run_petclf([*PETCLF, "scrape", "--plan", str(plan), "--out", str(out),
+                         "--base-url", site.url, "--pages-per-second", "20", "--json"])
+    assert result.returncode == 0, result.stderr
+    rows = read_manifest(out)
+    assert sorted(row["class"] for row in rows) == ["cat"] * 3 + ["hamster"] * 3
+    assert {row["source"] for row in rows if row["class"] == "hamster"} == {"imgur"}
+
+
+def test_bad_command_lines_say_what_is_wrong(tmp_path):
+    missing = run_petclf([*PETCLF, "scrape", "--source", "flickr"])
+    assert missing.returncode == 1 and "missing --query, --class" in missing.stderr
+    plan = tmp_path / "bad.toml"
+    plan.write_text("[classes.cat]\nqueries = []\n")
+    bad_plan = run_petclf([*PETCLF, "scrape", "--plan", str(plan)])
+    assert bad_plan.returncode == 1 and "needs a non-empty list of queries" in bad_plan.stderr
+    no_key = run_petclf([*scrape_command("http://127.0.0.1:9", tmp_path), "--api"])
+    assert no_key.returncode == 1 and "FLICKR_API_KEY" in no_key.stderr
