@@ -1,9 +1,10 @@
 """Checks update-model.sh runs with the installation's Python (the app on PYTHONPATH).
 
-    modelcheck.py verify NEW.h5 [--current LIVE.h5]
+    modelcheck.py verify STAGED.h5 [--current LIVE.h5] [--origin NEW.h5 NEW.json]
         Load the model exactly as the services will (card schema, sha256, fast runtime, which
         is built and cached beside it now), classify a probe image, and print a summary.
-        Exit 1 with one line on stderr when it is not fit to serve.
+        Exit 1 with one line on stderr when it is not fit to serve (naming the --origin files
+        the operator gave rather than the staged copies).
     modelcheck.py wait-served URL SHA256 [--timeout S]
         Poll URL/api/v1/model until the web app serves the card of that .h5.
         Exit 0 once it does, 1 when it still serves another model, 2 when URL never answered.
@@ -64,6 +65,7 @@ def main(argv=None) -> int:
     check = commands.add_parser("verify", help="check a model loads and predicts as its card says")
     check.add_argument("model")
     check.add_argument("--current", help="the live model, to point out label changes")
+    check.add_argument("--origin", nargs=2, metavar=("H5", "CARD"), help="the files the staged copies came from")
     check.set_defaults(func=verify)
     wait = commands.add_parser("wait-served", help="wait until the web app serves a model")
     wait.add_argument("url")
@@ -75,6 +77,10 @@ def main(argv=None) -> int:
         return args.func(args)
     except Exception as exc:  # any failure means "refuse this model": say why in one line
         message = str(exc) or type(exc).__name__
+        if getattr(args, "origin", None):
+            from classifier.card import card_path
+
+            message = message.replace(str(card_path(args.model)), args.origin[1]).replace(args.model, args.origin[0])
         print(f"error: {message}", file=sys.stderr)
         return 1
 

@@ -93,7 +93,7 @@ chmod 644 "$release/$name.h5" "$release/$name.json"
 
 say "checking $new_h5"
 if ! PYTHONPATH="$app_dir${PYTHONPATH:+:$PYTHONPATH}" "$python" "$here/modelcheck.py" \
-  verify "$release/$name.h5" --current "$live_model"; then
+  verify "$release/$name.h5" --current "$live_model" --origin "$new_h5" "$new_card"; then
   die "refused $new_h5; the live model is unchanged"
 fi
 service_user=${PETCLF_USER:-petclf}
