@@ -1,0 +1,48 @@
+"""A model artifact: the .h5 (source of truth) and its model card, checked against each other."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from classifier import scoring
+from classifier.card import CardError, card_path, read_card, sha256_file
+from classifier.errors import ModelError
+
+
+@dataclass(frozen=True)
+class ModelArtifact:
+    path: Path  # the .h5
+    card: dict
+    sha256: str  # of the .h5, as read now
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.card["labels"])
+
+    @property
+    def input_size(self) -> int:
+        return int(self.card["input_size"])
+
+    def probabilities(self, raw: np.ndarray) -> np.ndarray:
+        """Raw model outputs (n, classes) → the label probabilities shown to users."""
+        return scoring.probabilities(raw, self.card["output"])
+
+    def score(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Raw model outputs → (probabilities, confidence scores, unknown flags), as the card says."""
+        return scoring.score_outputs(raw, self.card)
+
+
+def open_artifact(path) -> ModelArtifact:
+    """Read the .h5's card and check that it describes this very file. Raises ModelError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"the model file {path} does not exist (train one with `petclf train`, or set PETCLF_MODEL)")
+    card = read_card(card_path(path))
+    try:
+        digest = sha256_file(path)
+    except OSError as exc:
+        raise ModelError(f"can't read the model file {path}: {exc.strerror or exc}") from None
+    if digest != card["h5_sha256"]:
+        raise CardError(f"{path} doesn't match its card (sha256 {digest[:12]}…, card says {card['h5_sha256'][:12]}…)")
+    return ModelArtifact(path=path, card=card, sha256=digest)

@@ -1,0 +1,74 @@
+"""`petclf predict`: classify image files from the command line."""
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from classifier.engine import DEFAULT_TOP, load_engine
+from preprocessing import ImageError
+
+DEFAULT_MODEL = "models/pets.h5"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="classify image files with a trained model",
+        description="Classify image files (any size; JPEG, PNG, GIF, WebP, BMP or TIFF) and print the "
+        "most likely labels. A photo that looks like none of the classes is labelled 'unknown'.",
+        epilog="Exit status: 0 when every image was classified, 1 when any image or the model failed.",
+    )
+    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files to classify")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help=f"the model's .h5, its card .json beside it (default: $PETCLF_MODEL or {DEFAULT_MODEL})",
+    )
+    parser.add_argument("--top", type=_positive, default=DEFAULT_TOP, help=f"how many labels to show (default {DEFAULT_TOP})")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON object per image and line: {"file", "predictions": [{"label", "proba"}], "label", "unknown"}',
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    logging.basicConfig(level=logging.WARNING, format="petclf predict: %(message)s")
+    engine = load_engine(args.model or os.environ.get("PETCLF_MODEL") or DEFAULT_MODEL)
+    failed = 0
+    for path in args.images:
+        try:
+            prediction = engine.predict_bytes(path.read_bytes(), top=args.top)
+        except (ImageError, OSError) as exc:
+            failed += 1
+            message = f"{exc.strerror}" if isinstance(exc, OSError) else str(exc)
+            if args.json:
+                print(json.dumps({"file": str(path), "error": {"code": type(exc).__name__, "message": message}}))
+            print(f"petclf predict: {path}: {message}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps({"file": str(path), **prediction.to_dict()}))
+        else:
+            print(_describe(path, prediction))
+    return 1 if failed else 0
+
+
+def _describe(path: Path, prediction) -> str:
+    lines = [f"{path}: {prediction.label}"]
+    if prediction.unknown:
+        lines[0] += " (this doesn't look like any of the model's classes)"
+    width = max(len(label) for label, _ in prediction.top)
+    lines += [f"  {rank}. {label:<{width}}  {proba:7.2%}" for rank, (label, proba) in enumerate(prediction.top, 1)]
+    return "\n".join(lines)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value

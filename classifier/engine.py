@@ -1,0 +1,77 @@
+"""The inference engine: one loaded model artifact → Prediction for bytes, images or batches."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from classifier.artifact import ModelArtifact, open_artifact
+from classifier.prediction import Prediction
+from classifier.runtime import prepare_runner
+from preprocessing import DEFAULT_MAX_PIXELS, fit_and_pad, load_padded, to_array
+
+DEFAULT_TOP = 5
+
+
+class Engine:
+    """Thread-safe: the runner keeps one interpreter per concurrent caller."""
+
+    def __init__(self, artifact: ModelArtifact, runner, max_pixels: int = DEFAULT_MAX_PIXELS):
+        self.artifact = artifact
+        self.runner = runner
+        self.max_pixels = max_pixels
+
+    @property
+    def card(self) -> dict:
+        return self.artifact.card
+
+    @property
+    def labels(self) -> list[str]:
+        return self.artifact.labels
+
+    @property
+    def runtime(self) -> str:
+        """Which runtime answers: "tflite" normally, "keras" when conversion wasn't faithful."""
+        return self.runner.name
+
+    def predict_bytes(self, data: bytes, top: int = DEFAULT_TOP) -> Prediction:
+        """An image file's bytes through the one image path. Raises preprocessing.ImageError."""
+        size = self.artifact.input_size
+        return self.predict_image(load_padded(data, size=size, max_pixels=self.max_pixels), top)
+
+    def predict_image(self, image: Image.Image, top: int = DEFAULT_TOP) -> Prediction:
+        return self.predict_batch([image], top)[0]
+
+    def predict_batch(self, images: list[Image.Image], top: int = DEFAULT_TOP) -> list[Prediction]:
+        if not images:
+            return []
+        batch = np.stack([to_array(self._padded(image)) for image in images])
+        return self.predict_arrays(batch, top)
+
+    def predict_arrays(self, batch: np.ndarray, top: int = DEFAULT_TOP) -> list[Prediction]:
+        """Model input (n, size, size, 3) float32 0–255 → one Prediction per row."""
+        probabilities, scores, unknown = self.artifact.score(self.runner.run(batch))
+        labels = self.labels
+        predictions = []
+        for row, score, is_unknown in zip(probabilities, scores, unknown):
+            order = np.argsort(-row, kind="stable")[: max(1, top)]
+            ranked = tuple((labels[i], float(row[i])) for i in order)
+            predictions.append(Prediction(top=ranked, unknown=bool(is_unknown), score=float(score)))
+        return predictions
+
+    def _padded(self, image: Image.Image) -> Image.Image:
+        size = self.artifact.input_size
+        if image.size == (size, size) and image.mode == "RGB":
+            return image
+        return fit_and_pad(image, size)
+
+
+def load_engine(model_path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_interpreters: int = 4) -> Engine:
+    """Load the .h5 + card, check the sha256, prepare the fast runtime, warm it up.
+
+    Raises ModelError naming the file when the model is missing or unusable.
+    """
+    artifact = open_artifact(Path(model_path))
+    runner = prepare_runner(artifact, max_interpreters)  # its probe check is also the warm-up
+    return Engine(artifact, runner, max_pixels)

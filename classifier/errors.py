@@ -1,0 +1,9 @@
+"""Typed errors of the classifier package; every message is meant for a user."""
+
+
+class ClassifierError(Exception):
+    """Base class of everything the classifier raises on purpose."""
+
+
+class ModelError(ClassifierError):
+    """A model artifact (the .h5, its card or its derived runtime) is missing or unusable."""

@@ -1,0 +1,101 @@
+"""Derive the TFLite runtime from a Keras .h5 and check it: the one module that imports TensorFlow.
+
+Run as `python -m classifier.export MODEL.h5 --out DIR`; writes DIR/model.tflite (when the
+conversion is faithful) and DIR/runtime.json (see classifier.runtime).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from classifier.artifact import open_artifact
+from classifier.card import check_output_size
+from classifier.errors import ClassifierError, ModelError
+
+
+def load_keras_model(h5_path: Path):
+    import keras
+
+    try:
+        return keras.models.load_model(h5_path, compile=False)
+    except Exception as exc:  # Keras raises many kinds for a damaged or foreign file
+        raise ModelError(f"{h5_path} can't be loaded as a Keras model ({type(exc).__name__}: {exc})") from None
+
+
+def compiled_call(model, input_size: int):
+    """One traced graph for any batch size, instead of `model.predict`'s per-call overhead."""
+    import tensorflow as tf
+
+    spec = tf.TensorSpec([None, input_size, input_size, 3], tf.float32)
+    return tf.function(lambda batch: model(batch, training=False), input_signature=[spec])
+
+
+def convert(model) -> bytes:
+    import tensorflow as tf
+
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
+def export(h5_path: Path, out: Path) -> dict:
+    from classifier import runtime
+
+    artifact = open_artifact(h5_path)
+    model = load_keras_model(h5_path)
+    probe = runtime.probe_batch(artifact.input_size)
+    expected = np.asarray(compiled_call(model, artifact.input_size)(probe))
+    if expected.ndim != 2:
+        raise ModelError(f"{h5_path} outputs shape {expected.shape[1:]}; expected one row of scores per image")
+    check_output_size(artifact.card, expected.shape[1], h5_path)
+    meta = {
+        "format": runtime.FORMAT_VERSION,
+        "h5_sha256": artifact.sha256,
+        "runtime": runtime.KerasRunner.name,
+        "probe_outputs": expected.tolist(),
+        "versions": _versions(),
+    }
+    try:
+        content = convert(model)
+        difference = runtime.probe_difference(runtime.TFLiteRunner(content, 1), artifact, meta)
+    except Exception as exc:  # any converter failure leaves the Keras runtime in charge
+        meta["reason"] = f"the TFLite conversion failed ({type(exc).__name__}: {exc})"
+    else:
+        meta["max_proba_difference"] = difference
+        if difference <= runtime.PARITY_TOLERANCE:
+            (out / "model.tflite").write_bytes(content)
+            meta.update(runtime=runtime.TFLiteRunner.name, tflite_sha256=runtime._bytes_sha256(content))
+        else:
+            meta["reason"] = f"the TFLite model differs from the .h5 by {difference:.2g} on the probe batch"
+    (out / "runtime.json").write_text(json.dumps(meta, indent=1) + "\n")
+    return meta
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("tensorflow-cpu", "tensorflow", "keras", "ai-edge-litert"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", type=Path, help="the Keras .h5")
+    parser.add_argument("--out", type=Path, required=True, help="folder for model.tflite and runtime.json")
+    args = parser.parse_args(argv)
+    try:
+        export(args.model, args.out)
+    except ClassifierError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
