@@ -3,8 +3,8 @@
 A request is the JSON object `{"image": "<base64 of the image file>", "chat_id": <any>}`
 followed by the bytes `##END##`. A reply is a JSON object followed by the same delimiter:
 `{"predictions": [{"label", "proba"} ...], "label": ..., "unknown": ..., "chat_id": <same>}`
-or `{"error": "...", "chat_id": <same or null>}`. Base64 and JSON never contain `#`
-outside strings, so the delimiter cannot appear inside an image.
+or `{"error": "...", "chat_id": <same or null>}`. Base64 has no `#`, and what we encode
+writes `#` inside strings as `\u0023`, so the delimiter never appears inside a message.
 """
 
 import base64
@@ -23,9 +23,13 @@ def max_frame_bytes(max_image_bytes: int) -> int:
     return (max_image_bytes + 2) // 3 * 4 + _JSON_OVERHEAD
 
 
+def _frame(message: dict) -> bytes:
+    # "#" only ever occurs inside JSON strings, where \u0023 means the same to any decoder.
+    return json.dumps(message).replace("#", "\\u0023").encode("utf-8") + DELIMITER
+
+
 def encode_request(image: bytes, chat_id=None) -> bytes:
-    payload = {"image": base64.b64encode(image).decode("ascii"), "chat_id": chat_id}
-    return json.dumps(payload).encode("utf-8") + DELIMITER
+    return _frame({"image": base64.b64encode(image).decode("ascii"), "chat_id": chat_id})
 
 
 def decode_request(frame: bytes) -> tuple[bytes, object]:
@@ -55,7 +59,7 @@ def decode_request(frame: bytes) -> tuple[bytes, object]:
 
 
 def encode_reply(reply: dict) -> bytes:
-    return json.dumps(reply).encode("utf-8") + DELIMITER
+    return _frame(reply)
 
 
 def prediction_reply(prediction: dict, chat_id) -> dict:
@@ -103,12 +107,12 @@ class FrameBuffer:
             self._scanned = max(0, len(self._buffer) - len(DELIMITER) + 1)
             if len(self._buffer) > self.max_frame_bytes:
                 raise FrameTooLarge(
-                    f"The request is larger than {self.max_frame_bytes / 1e6:.0f} MB "
-                    "or its ##END## delimiter is missing."
+                    f"The request is larger than {self.max_frame_bytes / 2**20:.1f} MB "
+                    "or its end delimiter is missing."
                 )
             return None
         if end > self.max_frame_bytes:
-            raise FrameTooLarge(f"The request is larger than {self.max_frame_bytes / 1e6:.0f} MB.")
+            raise FrameTooLarge(f"The request is larger than {self.max_frame_bytes / 2**20:.1f} MB.")
         frame = bytes(self._buffer[:end])
         del self._buffer[: end + len(DELIMITER)]
         self._scanned = 0

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.bot.processes import start_bot, start_tcp_server
+from tests.bot.processes import start_tcp_server
 from tests.bot.standin import BotApiStandIn, Updates
 
 TOKEN = "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -26,18 +26,16 @@ def updates(standin):
 
 @pytest.fixture(scope="module")
 def tcp_server(tiny_model, tmp_path_factory):
-    """A running `petclf tcp-server` on a free port, shared by a module's tests; yields its port."""
-    server, port = start_tcp_server(tiny_model, tmp_path_factory.mktemp("tcp") / "server.log")
-    yield port
+    """A running `petclf tcp-server` on a free port, shared by a module's tests.
+
+    Small limits (1 MB images, 3 s to send a request) keep the bad-request tests quick.
+    """
+    server, port = start_tcp_server(
+        tiny_model, tmp_path_factory.mktemp("tcp") / "server.log", extra=["--max-mb", "1", "--read-timeout", "3"]
+    )
+    server.port = port
+    yield server
     server.stop()
-
-
-@pytest.fixture
-def bot(standin, tcp_server, tmp_path):
-    """A running `petclf bot` polling the stand-in and using the shared TCP server."""
-    process = start_bot(standin.url, TOKEN, tcp_server, tmp_path / "bot.log")
-    yield process
-    process.stop()
 
 
 @pytest.fixture

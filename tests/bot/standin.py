@@ -35,6 +35,7 @@ class BotApiStandIn:
         self._message_ids = itertools.count(9001)
         self._file_ids = itertools.count(1)
         self._poll_generation = 0
+        self._closed = False
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self.sent: list[dict] = []  # sendMessage calls, with the time they arrived
         self.actions: list[dict] = []
@@ -54,8 +55,9 @@ class BotApiStandIn:
         return self
 
     def close(self) -> None:
+        """Go away like a server that is switched off: waiting polls are dropped unanswered."""
         with self._lock:
-            self._poll_generation += 1  # release pollers
+            self._closed = True
             self._lock.notify_all()
         self.server.shutdown()
         self.server.server_close()
@@ -117,6 +119,8 @@ class BotApiStandIn:
             generation = self._poll_generation
             self._lock.notify_all()  # a poll already waiting is cut off, like Telegram does
             while True:
+                if self._closed:
+                    raise ConnectionAbortedError("the stand-in is closing")
                 if generation != self._poll_generation:
                     return 409, {"ok": False, "error_code": 409, "description": CONFLICT}
                 ready = [u for u in self._pending if u["update_id"] >= offset]
@@ -187,7 +191,11 @@ class BotApiStandIn:
                 if len(segments) == 2 and segments[0].startswith("bot"):
                     if segments[0] != f"bot{standin.token}":
                         return self._json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
-                    return self._json(*standin._call(segments[1], params))
+                    try:
+                        return self._json(*standin._call(segments[1], params))
+                    except ConnectionAbortedError:
+                        self.close_connection = True
+                        return
                 self._json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
 
             def _file(self, bot_segment, file_path):
