@@ -7,14 +7,15 @@ Everything happens in a staging folder that replaces the destination only when a
 """
 
 import csv
-import io
 import os
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
 from preprocessing.dataset import (
@@ -35,8 +36,9 @@ from preprocessing.image import DEFAULT_MAX_PIXELS, IMAGE_SIZE, decode, fit_and_
 MANIFEST_FIELDS = ("file", "source", "sha256", "phash", "original_size", "source_sha256")
 REJECTED_FIELDS = ("file", "category", "reason")
 BROKEN = ("unsupported", "corrupt", "too_large", "unreadable")
-# Fast zlib level: the files are a few percent larger than at the default level, encoding is twice as fast.
-PNG_COMPRESS_LEVEL = 1
+# libpng with one fixed row filter and the fastest zlib level encodes about three times faster than
+# Pillow's adaptive filtering, for files about 5% larger: encoding was the slowest step.
+PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,7 @@ def process_file(job: Job, work: Path, size: int, max_pixels: int) -> Outcome:
         data = job.path.read_bytes()
         decoded = decode(data, max_pixels=max_pixels, draft_size=size)
         padded = fit_and_pad(decoded.image, size)
-        buffer = io.BytesIO()
-        padded.save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL)
-        png = buffer.getvalue()
+        png = encode_png(padded)
         (work / f"{job.index}.png").write_bytes(png)
     except UnsupportedImage as exc:
         return Outcome(job.index, category="unsupported", reason=str(exc))
@@ -124,6 +124,14 @@ def process_file(job: Job, work: Path, size: int, max_pixels: int) -> Outcome:
         original_size=decoded.original_size,
         source_sha256=sha256_hex(data),
     )
+
+
+def encode_png(image: Image.Image) -> bytes:
+    """An RGB image as PNG bytes."""
+    ok, buffer = cv2.imencode(".png", np.asarray(image)[:, :, ::-1], PNG_PARAMS)  # OpenCV wants BGR
+    if not ok:
+        raise CorruptImage("The image could not be encoded as PNG.")
+    return buffer.tobytes()
 
 
 def _process_chunk(jobs: list[Job], work: Path, size: int, max_pixels: int) -> list[Outcome]:

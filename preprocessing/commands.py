@@ -3,6 +3,7 @@
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from preprocessing.dataset import DEFAULT_HASH_THRESHOLD
@@ -80,6 +81,7 @@ def _register_split(subparsers) -> None:
 def run_preprocess(args: argparse.Namespace) -> int:
     from preprocessing.clean import preprocess
 
+    _quiet_pillow()
     result = preprocess(
         args.src,
         args.dst,
@@ -101,6 +103,7 @@ def run_preprocess(args: argparse.Namespace) -> int:
 def run_split(args: argparse.Namespace) -> int:
     from preprocessing.split import check, split
 
+    _quiet_pillow()
     if args.check:
         audit = check(args.dst, hash_threshold=args.hash_threshold)
         _print_counts(audit.counts)
@@ -119,6 +122,12 @@ def run_split(args: argparse.Namespace) -> int:
     kept = f" ({result.kept_sides} kept their side from the previous split)" if result.kept_sides else ""
     print(f"Wrote the split to {args.dst}{kept}.")
     return 0
+
+
+def _quiet_pillow() -> None:
+    """Pillow's notices about odd files (corrupt EXIF, palette transparency) would bury the summary;
+    every file that matters is reported in rejected.csv instead. Worker processes inherit this."""
+    warnings.filterwarnings("ignore", module="PIL")
 
 
 def _print_counts(counts) -> None:

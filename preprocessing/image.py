@@ -4,6 +4,7 @@ Training, the web page, the API, the TCP server, the bot and the scraper's check
 these functions; nothing else in the project decodes, orients, converts or pads images.
 """
 
+import codecs
 import io
 import os
 import warnings
@@ -73,9 +74,14 @@ def decode(
     except Exception as exc:  # truncated or corrupt pixel data: any decoder error means "damaged"
         raise CorruptImage(f"The {image.format} image is damaged or cut short and can't be read ({exc}).") from None
 
-    if orientation not in (None, 1):
-        image = ImageOps.exif_transpose(image)
-    return DecodedImage(image=to_rgb(image), format=image.format or "", original_size=original_size)
+    fmt = image.format or ""
+    try:
+        if orientation not in (None, 1):
+            image = ImageOps.exif_transpose(image)
+        rgb = to_rgb(image)
+    except Exception as exc:  # an exotic mode or a broken orientation tag Pillow can't apply
+        raise CorruptImage(f"The {fmt} image can't be converted to RGB ({exc}).") from None
+    return DecodedImage(image=rgb, format=fmt, original_size=original_size)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -131,11 +137,15 @@ def _orientation(image: Image.Image) -> int | None:
 
 
 def _scale_to_8_bit(image: Image.Image) -> Image.Image:
-    """16- and 32-bit grey: map the 16-bit range onto 8 bits instead of clipping it."""
+    """16- and 32-bit grey to 8 bits: map the 16-bit range onto 0–255 instead of clipping it.
+
+    16-bit modes always span 0–65535 (a dark 16-bit picture stays dark); 32-bit integer and float
+    pictures carry no range, so they are read as 8-bit values unless they exceed 255.
+    """
     values = np.asarray(image, dtype=np.float32)
-    if values.max(initial=0) > 255:
+    if image.mode.startswith("I;16") or values.max(initial=0) > 255:
         values = values * (255 / 65535)
-    return Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "L")
+    return Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8), "L")
 
 
 def _guess_format(data: bytes) -> str:
@@ -148,6 +158,10 @@ def _guess_format(data: bytes) -> str:
 
 def _describe_non_image(data: bytes) -> str:
     head = data[:1024].lstrip().lower()
+    brand = data[8:12] if data[4:8] == b"ftyp" else b""  # ISO media files: HEIC, AVIF, MP4
+    if brand in (b"heic", b"heix", b"hevc", b"mif1", b"msf1", b"avif", b"avis"):
+        kind = "AVIF" if brand.startswith(b"avi") else "HEIC"
+        return f"{kind} images are not supported; save the photo as JPEG or PNG (most phones can)."
     if head.startswith(b"%pdf"):
         kind = "a PDF document"
     elif b"<svg" in head:
@@ -164,8 +178,8 @@ def _describe_non_image(data: bytes) -> str:
 
 
 def _is_text(sample: bytes) -> bool:
-    try:
-        sample.decode("utf-8")
+    try:  # an incremental decoder forgives a character cut in two at the end of the sample
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
     except UnicodeDecodeError:
         return False
-    return True
+    return b"\0" not in sample
