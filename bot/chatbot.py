@@ -88,6 +88,31 @@ class Backoff:
         self.delay = self.first
 
 
+class RetryWindow:
+    """One retry budget per outage, shared by every message that meets it.
+
+    Without it, each queued message would wait out its own window, and a long queue in
+    front of a dead server would take hours to apologise (and to shut down).
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.deadline: float | None = None
+        self.backoff = Backoff(first=0.25, limit=5.0)
+
+    def next_delay(self) -> float | None:
+        """Seconds to wait before trying again, or None once the outage has used up the window."""
+        now = time.monotonic()
+        if self.deadline is None:
+            self.deadline = now + self.seconds
+        delay = self.backoff.next()
+        return delay if now + delay <= self.deadline else None
+
+    def succeeded(self) -> None:
+        self.deadline = None
+        self.backoff.reset()
+
+
 class Receiver(threading.Thread):
     """Long-polls updates; puts images on queue 1 and immediate answers on queue 2."""
 
@@ -220,6 +245,7 @@ class Client(threading.Thread):
     def __init__(self, settings: Settings, jobs: queue.Queue, outbox: queue.Queue):
         super().__init__(name="client", daemon=True)
         self.settings, self.jobs, self.outbox = settings, jobs, outbox
+        self.outage = RetryWindow(settings.classifier_retry_seconds)
 
     def run(self) -> None:
         while (job := self.jobs.get()) is not SHUTDOWN:
@@ -232,20 +258,19 @@ class Client(threading.Thread):
         self.outbox.put(SHUTDOWN)
 
     def _answer(self, job: ImageJob) -> str:
-        deadline = time.monotonic() + self.settings.classifier_retry_seconds
-        backoff = Backoff(first=0.25, limit=5.0)
         while True:
             try:
                 reply = classify(self.settings.tcp_addr, job.image, job.chat_id, timeout=self.settings.classify_timeout)
             except ClassifierUnavailable as exc:
-                delay = backoff.next()
-                if time.monotonic() + delay > deadline:
+                delay = self.outage.next_delay()
+                if delay is None:
                     log.error("giving up on a photo: %s", exc)
                     return replies.UNAVAILABLE
                 log.warning("%s Retrying in %.2gs.", exc, delay)
                 self.outbox.put(Outgoing(job.chat_id, action="typing"))
                 time.sleep(delay)
                 continue
+            self.outage.succeeded()
             if "error" in reply:
                 return replies.could_not_classify(str(reply["error"]))
             return replies.predictions_text(reply)
@@ -257,6 +282,7 @@ class Sender(threading.Thread):
     def __init__(self, settings: Settings, outbox: queue.Queue, redact):
         super().__init__(name="sending", daemon=True)
         self.settings, self.outbox, self.redact = settings, outbox, redact
+        self.outage = RetryWindow(SEND_RETRY_SECONDS)
 
     def run(self) -> None:
         self.api = new_api(self.settings.token)
@@ -273,8 +299,6 @@ class Sender(threading.Thread):
             log.info("chat action failed: %s", self.redact(str(exc)))
 
     def _send_text(self, item: Outgoing) -> None:
-        deadline = time.monotonic() + SEND_RETRY_SECONDS
-        backoff = Backoff()
         while True:
             try:
                 reply_to = (
@@ -283,21 +307,21 @@ class Sender(threading.Thread):
                     else None
                 )
                 self.api.send_message(item.chat_id, item.text, reply_parameters=reply_to)
+                self.outage.succeeded()
                 return
             except ApiTelegramException as exc:
-                if exc.error_code == 429:
-                    delay = float((exc.result_json.get("parameters") or {}).get("retry_after", backoff.next()))
-                elif 400 <= exc.error_code < 500:  # blocked by the user, chat gone: retrying can't help
+                if exc.error_code != 429 and 400 <= exc.error_code < 500:  # blocked by the user, chat gone
                     log.warning("Telegram refused a message: %s", self.redact(exc.description or str(exc)))
                     return
-                else:
-                    delay = backoff.next()
-                reason = exc.description
+                reason = self.redact(exc.description or str(exc))
+                retry_after = (exc.result_json.get("parameters") or {}).get("retry_after")
             except (requests.RequestException, ApiException) as exc:
-                delay, reason = backoff.next(), self.redact(str(exc))
-            if time.monotonic() + delay > deadline:
+                reason, retry_after = self.redact(str(exc)), None
+            delay = self.outage.next_delay()
+            if delay is None:
                 log.error("could not deliver a reply: %s", reason)
                 return
+            delay = max(delay, float(retry_after or 0))  # Telegram's flood control says how long
             log.warning("sendMessage failed (%s); retrying in %.2gs", reason, delay)
             time.sleep(delay)
 

@@ -41,6 +41,7 @@ class BotApiStandIn:
         self.actions: list[dict] = []
         self.calls: dict[str, int] = {}
         self.pushed_at: dict[int, float] = {}  # update_id -> when it appeared
+        self.send_failures: list[tuple[int, dict]] = []  # (status, body) answered to the next sendMessage calls
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -148,6 +149,8 @@ class BotApiStandIn:
             with self._lock:
                 self.actions.append({"chat_id": int(params["chat_id"]), "action": params.get("action")})
             return 200, {"ok": True, "result": True}
+        if method == "sendMessage" and self.send_failures:
+            return self.send_failures.pop(0)
         if method == "sendMessage":
             chat_id = int(params["chat_id"])
             reply = json.loads(params.get("reply_parameters") or "{}")

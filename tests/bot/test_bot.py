@@ -146,10 +146,23 @@ def test_classifier_restart_mid_conversation_loses_nothing(standin, updates, tin
 def test_classifier_down_for_good_gets_an_apology(standin, updates, tmp_path):
     bot = start_bot(standin.url, TOKEN, free_port(), tmp_path / "bot.log", args=["--retry-seconds", "1"])
     try:
-        standin.push(updates.photo(4001, jpeg("cat")))
-        assert standin.wait_for_replies(4001)[0]["text"] == replies.UNAVAILABLE
+        for chat_id in (4001, 4002, 4003):
+            standin.push(updates.photo(chat_id, jpeg("cat", chat_id)))
+        for chat_id in (4001, 4002, 4003):
+            assert [m["text"] for m in standin.wait_for_replies(chat_id)] == [replies.UNAVAILABLE]
     finally:
         assert bot.stop() == 0
+
+
+def test_replies_survive_telegram_flood_control_and_server_errors(chat):
+    standin, updates, bot = chat
+    standin.send_failures += [
+        (429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}}),
+        (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}),
+    ]
+    standin.push(updates.text(1008, "hello?"))
+    assert [m["text"] for m in standin.wait_for_replies(1008)] == [replies.HINT]
+    assert standin.send_failures == []
 
 
 def test_sigterm_answers_everything_on_the_queues_and_leaves_the_rest_for_later(standin, updates, tcp_server, tmp_path):
