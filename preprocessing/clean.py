@@ -10,6 +10,7 @@ import csv
 import os
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from preprocessing.dataset import (
 from preprocessing.errors import CorruptImage, DatasetError, ImageTooLarge, UnsupportedImage
 from preprocessing.image import DEFAULT_MAX_PIXELS, IMAGE_SIZE, decode, fit_and_pad
 
+MANIFEST, REJECTED = "manifest.csv", "rejected.csv"
 MANIFEST_FIELDS = ("file", "source", "sha256", "phash", "original_size", "source_sha256")
 REJECTED_FIELDS = ("file", "category", "reason")
 BROKEN = ("unsupported", "corrupt", "too_large", "unreadable")
@@ -89,7 +91,7 @@ def preprocess(
 ) -> PreprocessResult:
     """Clean `src/<class>/*` into `dst/<class>/<class><n>.png`; raises DatasetError on bad input."""
     jobs = _list_jobs(class_folders(src))
-    check_destination(src, dst, force)
+    check_destination(src, dst, force, marker=MANIFEST)
     with staged_output(dst) as staging:
         work = staging / ".work"
         work.mkdir()
@@ -100,23 +102,30 @@ def preprocess(
 
 
 def process_file(job: Job, work: Path, size: int, max_pixels: int) -> Outcome:
-    """Decode, orient, pad and encode one file to `work/<index>.png`; never raises."""
+    """Decode, orient, pad and encode one file to `work/<index>.png`.
+
+    A file that can't be used becomes an Outcome with a category and a reason; only a failure to
+    write the output (a full disk, say) raises, because that stops the whole run.
+    """
     try:
         data = job.path.read_bytes()
         decoded = decode(data, max_pixels=max_pixels, draft_size=size)
         padded = fit_and_pad(decoded.image, size)
         png = encode_png(padded)
-        (work / f"{job.index}.png").write_bytes(png)
     except UnsupportedImage as exc:
         return Outcome(job.index, category="unsupported", reason=str(exc))
     except ImageTooLarge as exc:
         return Outcome(job.index, category="too_large", reason=str(exc))
     except CorruptImage as exc:
         return Outcome(job.index, category="corrupt", reason=str(exc))
-    except OSError as exc:  # vanished, unreadable, or a directory in disguise
+    except OSError as exc:  # vanished, unreadable, or a folder in disguise
         return Outcome(job.index, category="unreadable", reason=f"Can't read the file: {exc.strerror or exc}.")
     except Exception as exc:  # one odd file must never stop the run
         return Outcome(job.index, category="corrupt", reason=f"The image can't be processed ({exc}).")
+    try:
+        (work / f"{job.index}.png").write_bytes(png)
+    except OSError as exc:
+        raise DatasetError(f"Can't write the output: {exc.strerror or exc}.") from None
     return Outcome(
         job.index,
         sha256=sha256_hex(png),
@@ -166,9 +175,10 @@ def _run_workers(jobs: list[Job], work: Path, size: int, max_pixels: int, worker
                     for future in futures:
                         outcomes.extend(future.result())
                         bar.update(len(outcomes) - bar.n)
-                except BaseException:
+                except BrokenProcessPool:
+                    raise DatasetError("A worker process died (out of memory?); try fewer --workers.") from None
+                finally:
                     pool.shutdown(cancel_futures=True)
-                    raise
     finally:
         bar.close()
     return outcomes
@@ -259,8 +269,8 @@ def _write_outputs(
     for leftover in work.iterdir():
         leftover.unlink()
     work.rmdir()
-    _write_csv(staging / "manifest.csv", MANIFEST_FIELDS, rows)
-    _write_csv(staging / "rejected.csv", REJECTED_FIELDS, result.rejected)
+    _write_csv(staging / MANIFEST, MANIFEST_FIELDS, rows)
+    _write_csv(staging / REJECTED, REJECTED_FIELDS, result.rejected)
 
 
 def _write_csv(path: Path, header: tuple[str, ...], rows: list) -> None:

@@ -92,15 +92,26 @@ def cross_pairs(left: list[str], right: list[str], threshold: int) -> list[tuple
     return pairs
 
 
-def check_destination(src: Path, dst: Path, force: bool) -> None:
-    """Refuse a destination that overlaps the source, or holds files and --force was not given."""
+def check_destination(src: Path, dst: Path, force: bool, marker: str) -> None:
+    """Refuse a destination that overlaps the source, or that holds files unless --force is given.
+
+    Even with --force, only a folder this stage wrote (it holds `marker`) is replaced, so a
+    mistyped --dst can't wipe out unrelated files.
+    """
     src_real, dst_real = src.resolve(), dst.resolve()
     if dst_real == src_real or src_real in dst_real.parents or dst_real in src_real.parents:
         raise DatasetError(f"The destination {dst} overlaps the source {src}; choose a separate folder.")
     if dst.exists() and not dst.is_dir():
         raise DatasetError(f"The destination {dst} is a file, not a folder.")
-    if dst.is_dir() and any(dst.iterdir()) and not force:
+    if not dst.is_dir() or not any(dst.iterdir()):
+        return
+    if not force:
         raise DatasetError(f"The destination {dst} is not empty; use --force to replace it.")
+    if not (dst / marker).is_file():
+        raise DatasetError(
+            f"The destination {dst} holds files this command did not write (no {marker}); "
+            "empty it yourself or choose another folder."
+        )
 
 
 @contextlib.contextmanager
@@ -118,13 +129,23 @@ def staged_output(dst: Path) -> Iterator[Path]:
         raise DatasetError(f"Can't write to {parent}: {exc.strerror}.") from None
     try:
         yield staging
-        retired = None
-        if dst.exists():
-            retired = parent / f".{dst.name}.old-{uuid.uuid4().hex[:8]}"
-            dst.rename(retired)
-        staging.rename(dst)
-        if retired is not None:
-            shutil.rmtree(retired, ignore_errors=True)
+        _swap_into_place(staging, dst, parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _swap_into_place(staging: Path, dst: Path, parent: Path) -> None:
+    """Two renames; if the second fails, the previous output goes back where it was."""
+    retired = None
+    if dst.exists():
+        retired = parent / f".{dst.name}.old-{uuid.uuid4().hex[:8]}"
+        dst.rename(retired)
+    try:
+        staging.rename(dst)
+    except OSError:
+        if retired is not None:
+            retired.rename(dst)
+        raise
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)

@@ -71,7 +71,7 @@ def split(
     if not 0 < test_ratio < 1:
         raise DatasetError(f"The test ratio must be between 0 and 1 (got {test_ratio:g}).")
     folders = class_folders(src)
-    check_destination(src, dst, force)
+    check_destination(src, dst, force, marker=SPLIT_CSV)
     items = _hash_items([(folder.name, folder, path) for folder in folders for path in class_files(folder)])
     empty = sorted({f.name for f in folders} - {item.label for item in items})
     if empty:

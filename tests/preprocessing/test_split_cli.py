@@ -122,7 +122,7 @@ def test_check_finds_a_planted_cross_side_near_duplicate(processed: Path, tmp_pa
     assert counts["dog"] == ["7", "2"]
 
 
-@pytest.mark.parametrize("case", ["missing src", "empty class", "not empty", "bad ratio", "check without split",
+@pytest.mark.parametrize("case", ["missing src", "empty class", "not empty", "forced on a foreign folder", "bad ratio", "check without split",
                                   "broken image", "dst overlaps src"])
 def test_bad_input_gives_one_clear_line(case: str, processed: Path, tmp_path: Path):
     src, dst, extra = tmp_path / "processed", tmp_path / "sets", []
@@ -131,6 +131,7 @@ def test_bad_input_gives_one_clear_line(case: str, processed: Path, tmp_path: Pa
         "missing src": "does not exist",
         "empty class": "is empty",
         "not empty": "--force",
+        "forced on a foreign folder": "did not write",
         "bad ratio": "between 0 and 1",
         "check without split": "not a split",
         "broken image": "not a usable image",
@@ -143,6 +144,10 @@ def test_bad_input_gives_one_clear_line(case: str, processed: Path, tmp_path: Pa
     elif case == "not empty":
         dst.mkdir()
         (dst / "keep.txt").write_text("mine")
+    elif case == "forced on a foreign folder":
+        dst.mkdir()
+        (dst / "keep.txt").write_text("mine")
+        extra = ["--force"]
     elif case == "bad ratio":
         extra = ["--test-ratio", "1.5"]
     elif case == "check without split":
