@@ -47,7 +47,8 @@ def register(subparsers) -> None:
     where = parser.add_argument_group("sources")
     where.add_argument("--out", type=Path, default=Path("Images/raw"), help="output folder (default %(default)s)")
     where.add_argument("--base-url", default="",
-                       help="root URL of the source (or of its API with --api), for a mirror or a test server")
+                       help="root URL of the source (or of its API with --api), for a mirror or a test server; "
+                       "with --plan it applies to every source")
     where.add_argument("--api", action="store_true",
                        help="use the source's API (FLICKR_API_KEY / IMGUR_CLIENT_ID must be set)")
     where.add_argument("--license", choices=("any", "cc"), default="any",

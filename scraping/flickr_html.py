@@ -5,6 +5,7 @@ tiles whose style holds `background-image: url(...)`, plain `<img src|srcset>` t
 the JSON model (`modelExport`) the page embeds for its own scripts.
 """
 
+import dataclasses
 import json
 import re
 from urllib.parse import urljoin, urlsplit
@@ -60,7 +61,7 @@ def parse_search_page(html: str, page_url: str, *, site: str = SITE, license: st
     found: dict[str, PhotoRef] = {}
     for photo in [*_from_tiles(soup, page_url, site), *_from_imgs(soup, page_url, site), *_from_model(html, page_url, site)]:
         if license and not photo.license:
-            photo = PhotoRef(**{**photo.__dict__, "license": license})
+            photo = dataclasses.replace(photo, license=license)
         found.setdefault(photo.photo_id, photo)
     return list(found.values())
 

@@ -6,6 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tqdm import tqdm
+
 from scraping import manifest
 from scraping.collector import ClassCollector
 from scraping.dedupe import DEFAULT_NEAR_DISTANCE, HashIndex
@@ -108,5 +110,5 @@ def _report(exc: ScrapeError, job: Job, summary: RunSummary, broken: dict) -> No
     if wide:
         broken[job.source] = exc
     then = f"not using {job.source} for the rest of this run" if wide else "going on with the next query"
-    print(f"petclf scrape: error: {job.source}: {exc} ({then})", file=sys.stderr)
+    tqdm.write(f"petclf scrape: error: {job.source}: {exc} ({then})", file=sys.stderr)  # not through the bar
     summary.source_errors.append(f"{job.source}: {exc}")

@@ -28,6 +28,7 @@ IMGUR_POST = FIXTURES / "imgur" / "roshnims02__Imgur_The_magic_of_the_Internet__
 ROBOTS = "User-agent: *\nDisallow: /private/\n"
 FLICKR_IMAGE = re.compile(r"^/(\d+)/(\d+)_([0-9a-f]+)(?:_([a-z0-9]{1,2}))?\.jpg$")
 IMGUR_IMAGE = re.compile(r"^/([A-Za-z0-9]{7})\.jpg$")
+IMGUR_API_SEARCH = re.compile(r"^/3/gallery/search/time/all/(\d+)$")
 HTML_ERROR = b"<!DOCTYPE html><html><head><title>Error</title></head><body>Something went wrong</body></html>"
 
 
@@ -145,6 +146,17 @@ class FakeSite:
         )
         return f'<html><head><title>Imgur search</title></head><body><div class="cards">{posts}</div></body></html>'
 
+    def imgur_api(self, page: int, authorization: str) -> tuple[int, dict]:
+        """Gallery search: page 0 holds one album (a photo and a video) and single photos; then nothing."""
+        if authorization != f"Client-ID {self.api_key}":
+            return 403, {"data": {"error": "Invalid client_id"}, "success": False, "status": 403}
+        image = lambda n: {"id": self.imgur_hash(n), "type": "image/jpeg", "animated": False,  # noqa: E731
+                           "link": f"{self.url}/{self.imgur_hash(n)}.jpg"}
+        posts = [{"id": "album01", "is_album": True, "link": f"{self.url}/a/album01", "account_url": "ann",
+                  "images": [image(0), {"id": "vid0001", "type": "video/mp4", "link": f"{self.url}/vid0001.mp4"}]}]
+        posts += [{**image(n), "is_album": False, "account_url": "bob"} for n in range(1, self.imgur_posts)]
+        return 200, {"data": posts if page == 0 else [], "success": True, "status": 200}
+
     @staticmethod
     def imgur_hash(n: int) -> str:
         return f"Im{n:05d}"
@@ -205,6 +217,10 @@ def _handler(site: FakeSite):
                 record.kind, status, headers = "page", 200, {"Content-Type": "text/html; charset=utf-8"}
                 blocked = query.get("q") == ["blocked"]
                 body = IMGUR_GEOBLOCK.read_bytes() if blocked else site.imgur_search().encode()
+            elif match := IMGUR_API_SEARCH.match(path):
+                record.kind, headers = "api", {"Content-Type": "application/json"}
+                status, answer = site.imgur_api(int(match[1]), self.headers.get("Authorization", ""))
+                body = json.dumps(answer).encode()
             elif path == "/images/photo_unavailable.png":
                 record.kind, status, headers = "image", 200, {"Content-Type": "image/png"}
                 body = encode(photo_image(999, size=(500, 375)), "PNG")
