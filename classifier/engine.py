@@ -35,10 +35,13 @@ class Engine:
         """Which runtime answers: "tflite" normally, "keras" when conversion wasn't faithful."""
         return self.runner.name
 
+    def prepare(self, data: bytes) -> Image.Image:
+        """An image file's bytes → the padded picture the model sees. Raises preprocessing.ImageError."""
+        return load_padded(data, size=self.artifact.input_size, max_pixels=self.max_pixels)
+
     def predict_bytes(self, data: bytes, top: int = DEFAULT_TOP) -> Prediction:
         """An image file's bytes through the one image path. Raises preprocessing.ImageError."""
-        size = self.artifact.input_size
-        return self.predict_image(load_padded(data, size=size, max_pixels=self.max_pixels), top)
+        return self.predict_image(self.prepare(data), top)
 
     def predict_image(self, image: Image.Image, top: int = DEFAULT_TOP) -> Prediction:
         return self.predict_batch([image], top)[0]

@@ -1,0 +1,53 @@
+"""The JSON API: /api/v1/predict and /api/v1/model, plus /healthz and /metrics."""
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from preprocessing import ImageError
+from webapp.errors import UploadError, from_image_error
+from webapp.uploads import api_upload
+
+blueprint = Blueprint("api", __name__)
+MAX_TOP = 20
+
+
+@blueprint.post("/api/v1/predict")
+def predict():
+    engine = current_app.extensions["petclf_engine"]
+    top = _top()
+    data = api_upload(request)
+    try:
+        prediction = engine.predict_bytes(data, top=top)
+    except ImageError as exc:
+        raise from_image_error(exc) from None
+    current_app.extensions["petclf_metrics"].predictions.labels(prediction.label).inc()
+    response = jsonify(prediction.to_dict())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.get("/api/v1/model")
+def model_card():
+    return jsonify(current_app.extensions["petclf_engine"].card)
+
+
+@blueprint.get("/healthz")
+def health():
+    engine = current_app.extensions["petclf_engine"]
+    return jsonify(status="ok", model=engine.card["name"], h5_sha256=engine.card["h5_sha256"], runtime=engine.runtime)
+
+
+@blueprint.get("/metrics")
+def metrics():
+    body, content_type = current_app.extensions["petclf_metrics"].exposition()
+    return Response(body, content_type=content_type)
+
+
+def _top() -> int:
+    text = request.args.get("top", "5")
+    try:
+        top = int(text)
+    except ValueError:
+        top = 0
+    if not 1 <= top <= MAX_TOP:
+        raise UploadError(400, "invalid_top", f"top must be a whole number from 1 to {MAX_TOP}, not {text!r}.")
+    return top

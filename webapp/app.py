@@ -1,0 +1,126 @@
+"""The Flask application factory: `gunicorn "webapp:create_app()"` or `petclf serve`."""
+
+import logging
+import os
+import time
+
+from flask import Flask, current_app, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from classifier import load_engine
+from webapp.errors import ConfigError, UploadError
+from webapp.metrics import Metrics
+from webapp.uploads import InMemoryRequest
+
+DEFAULT_MODEL = "models/pets.h5"
+DEFAULT_MAX_UPLOAD_MB = 10.0
+SECURITY_HEADERS = {
+    # No inline script or style anywhere: the page's JS and CSS are static files.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+HTTP_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "upload_too_large"}
+
+log = logging.getLogger(__name__)
+
+
+def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | None = None) -> Flask:
+    """Load the model (once per process) and build the app.
+
+    Settings: arguments, falling back to PETCLF_MODEL / PETCLF_MAX_UPLOAD_MB, falling back to
+    models/pets.h5 and 10 MB. A missing or broken model raises classifier.ModelError naming the file.
+    """
+    model = model or os.environ.get("PETCLF_MODEL") or DEFAULT_MODEL
+    max_upload_mb = _upload_limit(max_upload_mb)
+
+    app = Flask(__name__)
+    app.request_class = InMemoryRequest
+    app.json.sort_keys = False  # keep the contract's order: predictions, label, unknown
+    app.config["MAX_CONTENT_LENGTH"] = int(max_upload_mb * 1024 * 1024)
+    app.config["MAX_UPLOAD_MB"] = max_upload_mb
+    app.extensions["petclf_engine"] = load_engine(model)
+    app.extensions["petclf_metrics"] = Metrics()
+    # nginx in front is the one proxy whose forwarded headers are trusted.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
+
+    from webapp import api, pages
+
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(api.blueprint)
+    app.before_request(_start_clock)
+    app.after_request(_finish)
+    app.register_error_handler(UploadError, _upload_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.jinja_env.filters["label_name"] = lambda label: label.replace("_", " ")
+    return app
+
+
+def _upload_limit(value) -> float:
+    if value is None:
+        value = os.environ.get("PETCLF_MAX_UPLOAD_MB") or DEFAULT_MAX_UPLOAD_MB
+    try:
+        limit = float(value)
+    except ValueError:
+        raise ConfigError(f"PETCLF_MAX_UPLOAD_MB must be a number of megabytes, not {value!r}") from None
+    if not 0 < limit <= 1024:
+        raise ConfigError(f"PETCLF_MAX_UPLOAD_MB must be between 0 and 1024 megabytes, not {value!r}")
+    return limit
+
+
+def _start_clock() -> None:
+    g.started = time.perf_counter()
+
+
+def _finish(response):
+    response.headers.update(SECURITY_HEADERS)
+    started = g.get("started")
+    if started is not None:
+        metrics: Metrics = current_app.extensions["petclf_metrics"]
+        metrics.observe_request(request.endpoint or "unmatched", request.method, response.status_code, time.perf_counter() - started)
+    return response
+
+
+def _upload_error(exc: UploadError):
+    current_app.extensions["petclf_metrics"].errors.labels(exc.code).inc()
+    if request.blueprint == "api" or request.path.startswith("/api/"):
+        return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
+    return render_template("index.html", error=exc.message, **page_context()), exc.status
+
+
+def _http_error(exc: HTTPException):
+    code = HTTP_ERROR_CODES.get(exc.code, "http_error")
+    if exc.code == 413:
+        message = f"The upload is larger than the {current_app.config['MAX_UPLOAD_MB']:g} MB limit; send a smaller photo."
+    elif exc.code == 405:
+        allowed = sorted(set(exc.valid_methods or []) - {"HEAD", "OPTIONS"})
+        message = f"{request.method} is not allowed here; use {' or '.join(allowed)}."
+    elif exc.code == 404:
+        message = "There is nothing at this address."
+    else:
+        message = exc.description or exc.name
+    response = _upload_error(UploadError(exc.code or 500, code, message))
+    if exc.code == 405 and exc.valid_methods:
+        body, status = response
+        return body, status, {"Allow": ", ".join(exc.valid_methods)}
+    return response
+
+
+def _unexpected_error(exc: Exception):
+    log.exception("unexpected error answering %s %s", request.method, request.path)
+    return _upload_error(UploadError(500, "internal_error", "Something went wrong on our side; please try again."))
+
+
+def page_context() -> dict:
+    engine = current_app.extensions["petclf_engine"]
+    return {
+        "labels": engine.labels,
+        "max_upload_mb": current_app.config["MAX_UPLOAD_MB"],
+        "max_upload_bytes": current_app.config["MAX_CONTENT_LENGTH"],
+    }

@@ -1,0 +1,42 @@
+"""The upload page (GET /) and the result page (POST /)."""
+
+import base64
+import io
+
+from flask import Blueprint, current_app, render_template, request
+
+from preprocessing import ImageError
+from webapp.app import page_context
+from webapp.errors import from_image_error
+from webapp.uploads import form_upload
+
+blueprint = Blueprint("pages", __name__)
+
+
+@blueprint.get("/")
+def upload_page():
+    return render_template("index.html", **page_context())
+
+
+@blueprint.post("/")
+def result_page():
+    engine = current_app.extensions["petclf_engine"]
+    data = form_upload(request)
+    try:
+        image = engine.prepare(data)
+    except ImageError as exc:
+        raise from_image_error(exc) from None
+    prediction = engine.predict_image(image)
+    current_app.extensions["petclf_metrics"].predictions.labels(prediction.label).inc()
+    response = current_app.make_response(
+        render_template("result.html", prediction=prediction, photo=_data_url(image), **page_context())
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _data_url(image) -> str:
+    """The 240×240 picture the model saw, inline: the upload itself is never stored."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=90)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
