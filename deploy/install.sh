@@ -241,7 +241,9 @@ done
 # --- nginx site ------------------------------------------------------------------------------
 max_upload_mb=$(env_value "$env_file" PETCLF_MAX_UPLOAD_MB)
 max_upload_mb=${max_upload_mb:-10}
-[[ $max_upload_mb =~ ^[0-9]+$ ]] || die "PETCLF_MAX_UPLOAD_MB in $env_file must be a whole number of MB"
+[[ $max_upload_mb =~ ^[0-9]+([.][0-9]+)?$ ]] || die "PETCLF_MAX_UPLOAD_MB in $env_file must be a number of MB"
+max_upload_kb=$(awk -v mb="$max_upload_mb" 'BEGIN { printf "%d", mb * 1024 }')   # nginx sizes are whole
+[ "$max_upload_kb" -gt 0 ] || die "PETCLF_MAX_UPLOAD_MB in $env_file must be above 0"
 if [ -z "$prefix" ] && [ ! -d "$nginx_dir/sites-available" ] && [ -d "$nginx_dir/conf.d" ]; then
   site=$nginx_dir/conf.d/petclf.conf   # nginx packages without sites-available
 else
@@ -250,7 +252,7 @@ else
 fi
 "$here/render-template.sh" "$source_dir/deploy/nginx-petclf.conf" \
   LISTEN=80 SERVER_NAME="$server_name" UPSTREAM=127.0.0.1:8000 LOG_DIR="$log_dir" \
-  MAX_UPLOAD_MB="$max_upload_mb" STATIC_DIR="$app_dir/webapp/static" >"$site.new"
+  MAX_UPLOAD_KB="$max_upload_kb" STATIC_DIR="$app_dir/webapp/static" >"$site.new"
 mv "$site.new" "$site"
 chmod 644 "$site"
 if [ "$site" = "$nginx_dir/sites-available/petclf" ]; then

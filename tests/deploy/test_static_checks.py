@@ -50,8 +50,8 @@ def test_shellcheck_passes_on_every_shell_script():
 @pytest.mark.parametrize(
     "values",
     [
-        {"SERVER_NAME": "_", "UPSTREAM": "127.0.0.1:8000", "MAX_UPLOAD_MB": "10"},
-        {"SERVER_NAME": "example.com", "UPSTREAM": "localhost:{port}", "MAX_UPLOAD_MB": "1"},
+        {"SERVER_NAME": "_", "UPSTREAM": "127.0.0.1:8000", "MAX_UPLOAD_KB": "10240"},
+        {"SERVER_NAME": "example.com", "UPSTREAM": "localhost:{port}", "MAX_UPLOAD_KB": "1536"},
     ],
     ids=["defaults", "named"],
 )
@@ -77,7 +77,7 @@ def test_nginx_accepts_the_site(values):
 def test_a_broken_site_fails_nginx_t():
     """The nginx -t check can fail: a site missing a semicolon is rejected."""
     site = render_template(
-        SITE_TEMPLATE, LISTEN=f"127.0.0.1:{free_port()}", SERVER_NAME="_", UPSTREAM="127.0.0.1:8000", MAX_UPLOAD_MB="10",
+        SITE_TEMPLATE, LISTEN=f"127.0.0.1:{free_port()}", SERVER_NAME="_", UPSTREAM="127.0.0.1:8000", MAX_UPLOAD_KB="10240",
         LOG_DIR="{prefix}/logs", STATIC_DIR="{prefix}/static",
     ).replace("gzip on;", "gzip on")
     nginx = NginxPrefix(site)
