@@ -1,6 +1,5 @@
 """Per-host page-request rate limit and robots.txt rules."""
 
-import sys
 import threading
 import time
 import urllib.robotparser
@@ -59,6 +58,7 @@ class RobotsPolicy:
         self.limiter = limiter
         self.ignore = ignore
         self._parsers: dict[str, urllib.robotparser.RobotFileParser] = {}
+        self._unreadable: dict[str, str] = {}  # origin -> why its robots.txt could not be read
         self._lock = threading.Lock()
 
     def check(self, url: str) -> None:
@@ -66,6 +66,12 @@ class RobotsPolicy:
         if self.ignore:
             return
         parser = self._parser_for(url)
+        origin = parser.url.removesuffix("/robots.txt")
+        if origin in self._unreadable:
+            raise RobotsDisallowed(
+                f"{parser.url} could not be read ({self._unreadable[origin]}), so crawling {host_of(url)} "
+                "is not allowed; try again later, use the source's API, or --ignore-robots with the site's permission"
+            )
         if not parser.can_fetch(ROBOTS_AGENT, url):
             raise RobotsDisallowed(
                 f"robots.txt of {host_of(url)} disallows {url}; use the source's API "
@@ -87,14 +93,14 @@ class RobotsPolicy:
         try:
             response = self.session.get(parser.url)
         except requests.RequestException as exc:
-            print(f"warning: could not read {parser.url} ({exc}); treating the site as disallowing crawlers",
-                  file=sys.stderr)
+            self._unreadable[origin] = type(exc).__name__
             parser.disallow_all = True
             return parser
-        # The same reading of status codes as urllib.robotparser.read().
+        # Read as urllib.robotparser does; a server error means "don't crawl" (RFC 9309).
         if response.status_code in (401, 403):
             parser.disallow_all = True
         elif response.status_code >= 500:
+            self._unreadable[origin] = f"HTTP {response.status_code}"
             parser.disallow_all = True
         elif response.status_code >= 400:
             parser.allow_all = True

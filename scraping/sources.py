@@ -8,7 +8,7 @@ import os
 import re
 from collections.abc import Iterator
 from itertools import count
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import requests
 

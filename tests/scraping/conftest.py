@@ -1,47 +1,10 @@
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from tests.scraping.fakesite import FakeSite
-
-# Tile index -> how its image misbehaves; every other tile serves a distinct good photo.
-MISBEHAVIOUR = {
-    10: "dup_of:0",  # the same bytes as tile 0
-    11: "near_of:1",  # tile 1 resized and re-encoded
-    12: "html",  # an HTML error page served as a .jpg
-    13: "404",
-    14: "fallback",  # the large size is missing, the size the page showed exists
-    15: "429",  # Retry-After: 1, then the photo
-    16: "tiny",  # 60×40
-    17: "blank",  # one flat colour
-    18: "placeholder",  # redirects to a "photo unavailable" picture
-    19: "503",  # always, with Retry-After: 0
-}
-GOOD = 24 - len(MISBEHAVIOUR) + 2  # the fallback and the 429 photos arrive in the end
-PETCLF = [str(Path(sys.executable).with_name("petclf"))]  # the installed console script
+from tests.scraping.runs import MISBEHAVIOUR
 
 
 @pytest.fixture
 def site():
     with FakeSite(per_page=12, pages=2, behaviour=MISBEHAVIOUR) as fake:
         yield fake
-
-
-def scrape_command(site_url: str, out: Path, *extra: str) -> list[str]:
-    """The command line of a quick single-query Flickr run against the fake site."""
-    return [*PETCLF, "scrape", "--source", "flickr", "--query", "random", "--class", "cat",
-            "--out", str(out), "--base-url", site_url, "--pages-per-second", "20", "--retries", "1", *extra]
-
-
-def run_petclf(args: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k not in ("FLICKR_API_KEY", "IMGUR_CLIENT_ID")}
-    return subprocess.run(args, capture_output=True, text=True, timeout=120, env={**environment, **(env or {})})
-
-
-def summary_of(result: subprocess.CompletedProcess) -> dict:
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])["total"]

@@ -4,7 +4,6 @@ Search pages are built from the real Flickr capture (its tiles, image URLs point
 images are generated; chosen photos misbehave the way real hosts do.
 """
 
-import io
 import json
 import re
 import threading

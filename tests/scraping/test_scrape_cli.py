@@ -8,12 +8,13 @@ import time
 from pathlib import Path
 
 import imagehash
+import pytest
 from PIL import Image
 
 import scraping
 from scraping.manifest import COLUMNS
 from scraping.plan import load_plan
-from tests.scraping.conftest import GOOD, PETCLF, run_petclf, scrape_command, summary_of
+from tests.scraping.runs import GOOD, MISBEHAVIOUR, PETCLF, run_petclf, scrape_command, summary_of
 from tests.scraping.fakesite import FakeSite
 
 
@@ -39,9 +40,17 @@ def assert_manifest_matches_files(out: Path, label: str = "cat") -> list[dict]:
     return rows
 
 
-def test_scrape_keeps_good_photos_and_rejects_junk_with_reasons(site, tmp_path):
-    out = tmp_path / "raw"
-    summary = summary_of(run_petclf(scrape_command(site.url, out, "--json")))
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    """One full run against the misbehaving site, shared by the tests that read it and rerun it."""
+    with FakeSite(per_page=12, pages=2, behaviour=MISBEHAVIOUR) as site:
+        out = tmp_path_factory.mktemp("first") / "raw"
+        summary = summary_of(run_petclf(scrape_command(site.url, out, "--json")))
+        yield site, out, summary, list(site.requests)
+
+
+def test_scrape_keeps_good_photos_and_rejects_junk_with_reasons(first_run):
+    site, out, summary, requests = first_run
 
     assert summary["downloaded"] == GOOD
     assert summary["duplicates"] == {"exact": 1, "near": 1}
@@ -63,20 +72,19 @@ def test_scrape_keeps_good_photos_and_rejects_junk_with_reasons(site, tmp_path):
     assert by_tile[2]["image_url"].endswith("_b.jpg")
     assert len(by_tile.keys() & {0, 10}) == 1 and len(by_tile.keys() & {1, 11}) == 1  # whichever came first
     assert 15 in by_tile  # the 429 photo arrived on the retry, after the Retry-After pause
-    first, second = [r for r in site.of_kind("image") if r.path == by_tile[15]["image_url"].removeprefix(site.url)]
+    first, second = [r for r in requests if r.path == by_tile[15]["image_url"].removeprefix(site.url)]
     assert (first.status, second.status) == (429, 200)
     assert second.start - first.start >= 0.9
 
     # Pages 1 and 2, then page 3 repeats page 2 and the source stops; robots.txt read first.
-    assert [r.path for r in site.requests if r.kind in ("robots", "page")] == [
+    assert [r.path for r in requests if r.kind in ("robots", "page")] == [
         "/robots.txt", "/search/?text=random&page=1", "/search/?text=random&page=2", "/search/?text=random&page=3"]
     rejected = (out / "rejected.csv").read_text()
     assert "too_small" in rejected and "duplicate" in rejected and "not_an_image" not in rejected
 
 
-def test_second_run_downloads_nothing_new(site, tmp_path):
-    out = tmp_path / "raw"
-    summary_of(run_petclf(scrape_command(site.url, out, "--json")))
+def test_second_run_downloads_nothing_new(first_run):
+    site, out, _, _ = first_run
     kept = {row["image_url"] for row in read_manifest(out)}
     before = len(site.requests)
 
@@ -246,3 +254,6 @@ def test_bad_command_lines_say_what_is_wrong(tmp_path):
     assert bad_plan.returncode == 1 and "needs a non-empty list of queries" in bad_plan.stderr
     no_key = run_petclf([*scrape_command("http://127.0.0.1:9", tmp_path), "--api"])
     assert no_key.returncode == 1 and "FLICKR_API_KEY" in no_key.stderr
+    unreachable = run_petclf(scrape_command("http://127.0.0.1:9", tmp_path))  # nothing listens there
+    assert unreachable.returncode == 1 and "robots.txt could not be read" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
