@@ -10,6 +10,7 @@ both, alternately, and the median round is reported, since other work on the mac
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -47,10 +48,16 @@ def original_loop(src: Path, dst: Path) -> int:
     return count
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
+def timed(fn) -> tuple[float, float]:
+    """Wall-clock seconds, and CPU seconds of this process and its workers together."""
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
     fn()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _cpu_seconds() - cpu_start
+
+
+def _cpu_seconds() -> float:
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
 
 
 def main() -> None:
@@ -60,6 +67,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
+    load_before = f"{os.getloadavg()[0]:.2f}"
     images = sum(len(class_files(folder)) for folder in class_folders(args.data))
     ours, theirs = [], []
     with tempfile.TemporaryDirectory() as scratch:
@@ -68,14 +76,19 @@ def main() -> None:
             ours.append(timed(lambda: preprocess(args.data, out / "preprocess", workers=args.workers)))
             theirs.append(timed(lambda: original_loop(args.data, out / "original")))
 
-    ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
+    ours_s, theirs_s = statistics.median(t for t, _ in ours), statistics.median(t for t, _ in theirs)
+    ours_cpu, theirs_cpu = statistics.median(c for _, c in ours), statistics.median(c for _, c in theirs)
     print(f"photos: {images} in {args.data.name}/, workers: {args.workers}, cores: {os.cpu_count()}, rounds: {args.rounds}")
-    print(f"petclf preprocess: {ours_s:.2f} s  {images / ours_s:.0f} images/s  (rounds: {_list(ours)})")
-    print(f"original loop:     {theirs_s:.2f} s  {images / theirs_s:.0f} images/s  (rounds: {_list(theirs)})")
-    print(f"speed-up: {theirs_s / ours_s:.2f}x")
+    print(f"load average before: {load_before}, after: {os.getloadavg()[0]:.2f} (other work on the machine slows the wall clock)")
+    for name, wall, cpu, rounds in (("petclf preprocess", ours_s, ours_cpu, ours), ("original loop", theirs_s, theirs_cpu, theirs)):
+        print(
+            f"{name:18} {wall:6.2f} s  {images / wall:5.0f} images/s  "
+            f"CPU {1000 * cpu / images:5.1f} ms/image  (rounds: {_list(t for t, _ in rounds)})"
+        )
+    print(f"speed-up: {theirs_s / ours_s:.2f}x wall clock, {theirs_cpu / ours_cpu:.2f}x CPU per image")
 
 
-def _list(seconds: list[float]) -> str:
+def _list(seconds) -> str:
     return ", ".join(f"{s:.2f} s" for s in seconds)
 
 

@@ -26,6 +26,7 @@ from preprocessing.dataset import (
     class_folders,
     cross_pairs,
     distances,
+    ignore_interrupts,
     hashes_to_array,
     perceptual_hash,
     sha256_hex,
@@ -169,7 +170,7 @@ def _run_workers(jobs: list[Job], work: Path, size: int, max_pixels: int, worker
                 outcomes.extend(_process_chunk(chunk, work, size, max_pixels))
                 bar.update(len(chunk))
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts) as pool:
                 futures = [pool.submit(_process_chunk, chunk, work, size, max_pixels) for chunk in chunks]
                 try:
                     for future in futures:

@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,6 +91,12 @@ def cross_pairs(left: list[str], right: list[str], threshold: int) -> list[tuple
         near = distances(h, right_hashes)
         pairs.extend((i, int(j), int(near[j])) for j in np.flatnonzero(near <= threshold))
     return pairs
+
+
+def ignore_interrupts() -> None:
+    """Worker initializer: Ctrl-C is the main process's to handle (it stops the pool and removes
+    the partial output); workers dying of it would only print tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def check_destination(src: Path, dst: Path, force: bool, marker: str) -> None:

@@ -25,6 +25,7 @@ from preprocessing.dataset import (
     class_files,
     class_folders,
     cross_pairs,
+    ignore_interrupts,
     near_duplicate_groups,
     perceptual_hash,
     sha256_hex,
@@ -124,7 +125,8 @@ def _hash_items(listed: list[tuple[str, Path, Path]]) -> list[Item]:
     """Hash every (label, class folder, file), in parallel when there are many."""
     paths = [path for _, _, path in listed]
     workers = min(os.cpu_count() or 1, max(1, len(paths) // 200))
-    with ProcessPoolExecutor(max_workers=workers) if workers > 1 else contextlib.nullcontext() as pool:
+    pool_or_none = ProcessPoolExecutor(workers, initializer=ignore_interrupts) if workers > 1 else None
+    with pool_or_none or contextlib.nullcontext() as pool:
         results = pool.map(_hash_file, paths, chunksize=32) if pool else map(_hash_file, paths)
         hashes = list(tqdm(results, total=len(paths), unit="img", desc="hashing", disable=None))
     return [

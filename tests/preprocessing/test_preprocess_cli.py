@@ -3,6 +3,9 @@
 import csv
 import os
 import shutil
+import signal
+import subprocess
+import time
 import zlib
 from pathlib import Path
 
@@ -10,6 +13,7 @@ import pytest
 from PIL import Image
 
 from tests.preprocessing.helpers import (
+    PETCLF,
     assert_one_line_error,
     encoded,
     near_copy,
@@ -246,3 +250,22 @@ def test_bad_input_gives_one_clear_line_and_writes_nothing(case: str, raw: Path,
     assert result.stderr.startswith("petclf preprocess: error: ")
     assert tree_digest(tmp_path) == before  # nothing written, nothing half-written
     assert not [p for p in tmp_path.rglob(".*partial*")]
+
+
+def test_ctrl_c_mid_run_leaves_no_partial_output(tmp_path: Path):
+    raw = write_raw(tmp_path / "raw", {"cat": 150})
+    dst = tmp_path / "processed"
+    # a process group of its own, so the signal reaches the workers too, as Ctrl-C in a terminal does
+    run = subprocess.Popen(
+        [str(PETCLF), "preprocess", "--src", raw, "--dst", dst, "--workers", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, process_group=0,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".processed.partial-*/.work/*.png")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(run.pid, signal.SIGINT)
+    _, stderr = run.communicate(timeout=120)
+
+    assert run.returncode == 130
+    assert stderr.strip() == "petclf preprocess: interrupted"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]

@@ -2,6 +2,7 @@
 
 import csv
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,21 @@ def test_bad_input_gives_one_clear_line(case: str, processed: Path, tmp_path: Pa
     assert_one_line_error(result, expected)
     assert tree_digest(tmp_path) == before
     assert not [p for p in tmp_path.rglob(".*partial*")]
+
+
+def test_copies_when_the_destination_is_on_another_filesystem(processed: Path, tmp_path: Path):
+    """Hard links can't cross filesystems; the split then copies. Shared memory is a separate tmpfs on Linux."""
+    shm = Path("/dev/shm")
+    elsewhere = Path(tempfile.mkdtemp(dir=shm)) if shm.is_dir() else tmp_path / "same-fs"
+    try:
+        run_petclf("split", "--src", processed, "--dst", elsewhere / "sets")
+        copied = read_split(elsewhere / "sets")
+        assert len(copied) == sum(COUNTS.values())
+        for row in copied:
+            source = processed / row["class"] / row["file"]
+            target = elsewhere / "sets" / row["side"] / row["class"] / row["file"]
+            assert target.read_bytes() == source.read_bytes()
+            if source.stat().st_dev != target.stat().st_dev:
+                assert target.stat().st_nlink == 1  # a copy of its own
+    finally:
+        shutil.rmtree(elsewhere, ignore_errors=True)
