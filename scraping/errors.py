@@ -17,6 +17,10 @@ class SourceError(ScrapeError):
     """A search page or API call failed in a way retries could not fix."""
 
 
+class NoResults(SourceError):
+    """The first page of a search held no photos and no wall: said, never a silent zero."""
+
+
 class RobotsDisallowed(ScrapeError):
     """robots.txt forbids a page request we were about to make."""
 

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import requests
 
 from scraping import flickr_api, flickr_html, imgur
-from scraping.errors import MissingCredentials, PlanError, SourceError
+from scraping.errors import MissingCredentials, NoResults, PlanError, SourceError
 from scraping.photos import PhotoRef
 from scraping.politeness import HostRateLimiter, RobotsPolicy, host_of
 from scraping.walls import find_wall
@@ -51,11 +51,16 @@ class PageFetcher:
         return response
 
 
-def no_results_or_wall(response: requests.Response) -> None:
-    """An HTML page without photos is either a wall (raise it) or really the end of the results."""
-    wall = find_wall(response.text, response.url, response.status_code)
+def end_of_results(source: str, query: str, page: int, url: str, response: requests.Response | None = None) -> None:
+    """A page without photos: a wall (raised), no results at all (raised), or the end of the results."""
+    wall = find_wall(response.text, response.url, response.status_code) if response is not None else None
     if wall:
         raise wall
+    if page == 1:
+        raise NoResults(
+            f"{source} found no photos for {query!r} at {redact(url)}; if a browser shows results there, "
+            "the page may need JavaScript or its markup changed: try the API (set its key)"
+        )
 
 
 class FlickrHtml:
@@ -77,7 +82,7 @@ class FlickrHtml:
                 license="Creative Commons (search filter)" if self.license == "cc" else "",
             )
             if not photos:
-                no_results_or_wall(response)
+                end_of_results("flickr", query, page, response.url, response)
                 return
             yield photos
 
@@ -109,6 +114,7 @@ class FlickrApi:
             result = payload.get("photos") or {}
             photos = flickr_api.photos_from_search(result.get("photo") or [], redact(url))
             if not photos:
+                end_of_results("flickr", query, page, url)
                 return
             yield photos
             if page >= int(result.get("pages") or 0):
@@ -129,7 +135,7 @@ class ImgurHtml:
             response = self.fetcher.get(f"{self.base_url}/search?{urlencode(params)}", html=True)
             photos = imgur.parse_page(response.text, response.url, image_host=self.image_host)
             if not photos:
-                no_results_or_wall(response)
+                end_of_results("imgur", query, page, response.url, response)
                 return
             yield photos
 
@@ -149,9 +155,11 @@ class ImgurApi:
             payload = _json(response)
             if not payload.get("success", True):
                 raise SourceError(f"Imgur API error: {payload.get('data', {}).get('error', 'no message')}")
-            if not payload.get("data"):
+            photos = imgur.parse_api_search(payload, url) if payload.get("data") else []
+            if not photos:
+                end_of_results("imgur", query, page + 1, url)  # end_of_results counts pages from 1
                 return
-            yield imgur.parse_api_search(payload, url)
+            yield photos
 
 
 def _json(response: requests.Response) -> dict:

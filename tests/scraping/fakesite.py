@@ -137,8 +137,9 @@ class FakeSite:
         return {"photos": {"page": page, "pages": self.pages, "perpage": self.per_page,
                            "total": len(self.tiles), "photo": photos}, "stat": "ok"}
 
-    def imgur_search(self) -> str:
-        posts = "".join(
+    def imgur_search(self, query: str) -> str:
+        """Our posts for any query but "nothing", which finds none."""
+        posts = "" if query == "nothing" else "".join(
             f'<div class="post"><a class="image-list-link" href="/gallery/{self.imgur_hash(n)}">'
             f'<img alt="" src="//{self.url.split("//")[1]}/{self.imgur_hash(n)}b.jpg"></a></div>'
             for n in range(self.imgur_posts)
@@ -215,7 +216,7 @@ def _handler(site: FakeSite):
             elif path == "/search":
                 record.kind, status, headers = "page", 200, {"Content-Type": "text/html; charset=utf-8"}
                 blocked = query.get("q") == ["blocked"]
-                body = IMGUR_GEOBLOCK.read_bytes() if blocked else site.imgur_search().encode()
+                body = IMGUR_GEOBLOCK.read_bytes() if blocked else site.imgur_search(query["q"][0]).encode()
             elif match := IMGUR_API_SEARCH.match(path):
                 record.kind, headers = "api", {"Content-Type": "application/json"}
                 status, answer = site.imgur_api(int(match[1]), self.headers.get("Authorization", ""))

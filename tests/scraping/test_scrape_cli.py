@@ -164,6 +164,14 @@ def test_geoblocked_source_is_a_clear_error_not_zero_images(site, tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith("petclf scrape: error:")
 
 
+def test_a_search_without_results_says_so(site, tmp_path):
+    command = scrape_command(site.url, tmp_path / "raw")
+    command[command.index("flickr")], command[command.index("random")] = "imgur", "nothing"
+    result = run_petclf(command)
+    assert result.returncode == 1
+    assert "imgur found no photos for 'nothing'" in result.stderr
+
+
 def test_imgur_search_page(site, tmp_path):
     out = tmp_path / "raw"
     command = [*scrape_command(site.url, out, "--json")]
