@@ -21,7 +21,10 @@ examples:
   FLICKR_API_KEY=... petclf scrape --source flickr --query kitten --class cat --license cc
 
 Files land in <out>/<class>/<sha256 prefix>.<ext>, described row by row in <out>/manifest.csv.
-Rerunning continues where the last run stopped: URLs and images already there are skipped.
+Junk and duplicates are listed in <out>/rejected.csv and not fetched again; failed downloads are
+retried by the next run. Rerunning continues where the last run stopped.
+A plan run reports a source that fails (a consent wall, a region block, robots.txt, no results),
+goes on with the others, and exits 1 at the end.
 Flickr and Imgur use their APIs when FLICKR_API_KEY / IMGUR_CLIENT_ID are set (or --api).
 """
 
@@ -37,16 +40,16 @@ def register(subparsers) -> None:
     )
     what = parser.add_argument_group("what to collect (one query, or a plan)")
     what.add_argument("--source", choices=SOURCES, help="where to search")
-    what.add_argument("--query", action="append", help='search text, e.g. "pet hamster" (repeat for several)')
+    what.add_argument("--query", action="append", metavar="TEXT", help='search text, e.g. "pet hamster" (repeat for several)')
     what.add_argument("--class", dest="label", help="class (folder) name the photos are filed under")
-    what.add_argument("--limit", type=int, default=DEFAULT_LIMIT,
+    what.add_argument("--limit", type=int, metavar="N", default=DEFAULT_LIMIT,
                       help="stop when the class folder holds this many images (default %(default)s)")
-    what.add_argument("--plan", type=Path, help="TOML plan of classes and queries, e.g. scraping/classes.toml")
-    what.add_argument("--limit-per-class", type=int, help="with --plan: overrides the plan's limit_per_class")
+    what.add_argument("--plan", type=Path, metavar="FILE", help="TOML plan of classes and queries, e.g. scraping/classes.toml")
+    what.add_argument("--limit-per-class", type=int, metavar="N", help="with --plan: overrides the plan's limit_per_class")
 
     where = parser.add_argument_group("sources")
-    where.add_argument("--out", type=Path, default=Path("Images/raw"), help="output folder (default %(default)s)")
-    where.add_argument("--base-url", default="",
+    where.add_argument("--out", type=Path, metavar="DIR", default=Path("Images/raw"), help="output folder (default %(default)s)")
+    where.add_argument("--base-url", default="", metavar="URL",
                        help="root URL of the source (or of its API with --api), for a mirror or a test server; "
                        "with --plan it applies to every source")
     where.add_argument("--api", action="store_true",
@@ -57,19 +60,19 @@ def register(subparsers) -> None:
     manners = parser.add_argument_group("politeness and checks")
     manners.add_argument("--ignore-robots", action="store_true",
                          help="do not obey robots.txt (only with the site's permission; the run says so loudly)")
-    manners.add_argument("--pages-per-second", type=float, default=DEFAULT_PAGES_PER_SECOND,
+    manners.add_argument("--pages-per-second", type=float, metavar="RATE", default=DEFAULT_PAGES_PER_SECOND,
                          help="page/API requests per second per host (default %(default)s)")
-    manners.add_argument("--per-host", type=int, default=DEFAULT_PER_HOST,
+    manners.add_argument("--per-host", type=int, metavar="N", default=DEFAULT_PER_HOST,
                          help="concurrent image downloads per image host (default %(default)s)")
-    manners.add_argument("--min-side", type=int, default=DEFAULT_MIN_SIDE,
+    manners.add_argument("--min-side", type=int, metavar="PX", default=DEFAULT_MIN_SIDE,
                          help="reject images smaller than this on the short side, in px (default %(default)s)")
-    manners.add_argument("--max-mb", type=float, default=DEFAULT_MAX_BYTES / 2**20,
+    manners.add_argument("--max-mb", type=float, metavar="MB", default=DEFAULT_MAX_BYTES / 2**20,
                          help="reject files larger than this many MiB (default %(default)g)")
-    manners.add_argument("--near-distance", type=int, default=DEFAULT_NEAR_DISTANCE,
+    manners.add_argument("--near-distance", type=int, metavar="BITS", default=DEFAULT_NEAR_DISTANCE,
                          help="perceptual-hash bits within which two images count as duplicates (default %(default)s)")
-    manners.add_argument("--max-pages", type=int, default=MAX_PAGES,
+    manners.add_argument("--max-pages", type=int, metavar="N", default=MAX_PAGES,
                          help="search pages per query at most (default %(default)s)")
-    manners.add_argument("--retries", type=int, default=DEFAULT_RETRIES,
+    manners.add_argument("--retries", type=int, metavar="N", default=DEFAULT_RETRIES,
                          help="retries per request on network errors, 429 and 5xx, with backoff (default %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the run summary as JSON")
     parser.set_defaults(func=run_command)
