@@ -162,7 +162,7 @@ def write_card(card: dict, path: str | os.PathLike) -> Path:
     """Validate, then write atomically: a crash never leaves a half-written card in place."""
     validate_card(card)
     path = Path(path)
-    text = json.dumps(_finite(card), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(json_safe(card), indent=2, ensure_ascii=False) + "\n"
     write_atomically(path, text.encode("utf-8"))
     return path
 
@@ -246,12 +246,12 @@ def _check_metrics(metrics: dict, labels: list, where: str) -> None:
         raise CardError(f'"{where}.confusion_matrix" must be {len(labels)}×{len(labels)}, one row and column per label')
 
 
-def _finite(value):
+def json_safe(value):
     """JSON has no NaN/Infinity: undefined figures (e.g. precision of a never-predicted class) become null."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
+        return {key: json_safe(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
+        return [json_safe(item) for item in value]
     return value

@@ -194,7 +194,7 @@ def sample_weights(labels: np.ndarray, weights_per_class: np.ndarray, ood_weight
     return weights
 
 
-def make_dataset(inputs, targets, weights=None, *, batch_size: int, shuffle: bool, seed: int):
+def make_dataset(inputs, targets, weights=None, *, batch_size: int, shuffle: bool, seed: int, drop_remainder: bool = False):
     """tf.data: in-memory tensors → cache → shuffle (seeded, per epoch) → batch → prefetch.
 
     Images stay uint8 until they are batched, to keep the cache four times smaller.
@@ -205,7 +205,7 @@ def make_dataset(inputs, targets, weights=None, *, batch_size: int, shuffle: boo
     dataset = tf.data.Dataset.from_tensor_slices(parts).cache()
     if shuffle:
         dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     if np.asarray(inputs).dtype == np.uint8:
         dataset = dataset.map(lambda x, *rest: (tf.cast(x, tf.float32), *rest), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)

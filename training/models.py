@@ -74,14 +74,19 @@ def _mobilenet_v2(num_classes: int, weights: str, size: int, seed: int) -> Built
     scaled = layers.Rescaling(1 / 127.5, offset=-1.0, name="mobilenet_v2_rescale")(augmented)
     # training=False keeps batch normalisation in inference mode even while fine-tuning.
     pooled = layers.GlobalAveragePooling2D(name="pool")(backbone(scaled, training=False))
-    dropout = layers.Dropout(0.2, seed=seed, name="dropout")
-    dense = layers.Dense(num_classes, name="logits")
-    model = keras.Model(inputs, dense(dropout(pooled)), name="mobilenet_v2_classifier")
+    # A hidden layer gives the head room to map outlier-exposure photos to a flat output.
+    head_layers = [
+        layers.Dropout(0.2, seed=seed, name="feature_dropout"),
+        layers.Dense(256, activation="relu", name="hidden"),
+        layers.Dropout(0.3, seed=seed + 1, name="hidden_dropout"),
+        layers.Dense(num_classes, name="logits"),
+    ]
+    model = keras.Model(inputs, _chain(head_layers, pooled), name="mobilenet_v2_classifier")
 
     plain = layers.Rescaling(1 / 127.5, offset=-1.0)(layers.Resizing(size, size)(inputs))
     features = keras.Model(inputs, layers.GlobalAveragePooling2D()(backbone(plain, training=False)), name="features")
     feature_input = keras.Input(shape=(pooled.shape[-1],), name="features")
-    head = keras.Model(feature_input, dense(dropout(feature_input)), name="head")
+    head = keras.Model(feature_input, _chain(head_layers, feature_input), name="head")
     return Built(model=model, backbone=backbone, features=features, head=head, weights_source=source)
 
 
@@ -159,6 +164,12 @@ def _tiny_cnn(num_classes: int, seed: int):
     x = layers.Conv2D(16, 3, strides=2, activation="relu")(x)
     x = layers.GlobalAveragePooling2D()(x)
     return keras.Model(inputs, layers.Dense(num_classes, name="logits")(x), name="tiny_cnn")
+
+
+def _chain(layer_list, x):
+    for layer in layer_list:
+        x = layer(x)
+    return x
 
 
 def _first_line(exc: Exception) -> str:

@@ -51,7 +51,7 @@ class TrainConfig:
     ood: Path | None = None
     ood_exposure_fraction: float = 0.5  # of the --ood photos used in training; the rest measure
     ood_weight: float = 0.5  # loss weight of an OOD photo relative to an average class photo
-    score_method: str = "energy"
+    score_method: str = "max_softmax"
     temperature: float = 1.0
     max_reject_rate: float = 0.05
     resume: bool = False
@@ -74,14 +74,15 @@ def train(config: TrainConfig, log=None) -> dict:
     log = log or _log
     _check_config(config)
     started = time.monotonic()
-    prepared = prepare_data(config, log)
+    train_dir, _ = data.split_sides(config.data)
+    labels = [folder.name for folder in data.class_folders(train_dir)]
     checkpoint_dir = _checkpoint_dir(config)
 
     import keras
 
     keras.utils.set_random_seed(config.seed)
     strategy = make_strategy(config.strategy)
-    labels = prepared.labels
+    # The model (and its backbone weights) first: a bad weights file fails before the data loads.
     with strategy.scope():
         built = models.build(
             config.arch,
@@ -90,6 +91,7 @@ def train(config: TrainConfig, log=None) -> dict:
             backbone_size=config.backbone_size,
             seed=config.seed,
         )
+    prepared = prepare_data(config, labels, log)
     history = _fit(config, built, prepared, strategy, checkpoint_dir, log)
 
     log("calibrating the unknown threshold and evaluating")
@@ -162,9 +164,8 @@ def train(config: TrainConfig, log=None) -> dict:
     return card
 
 
-def prepare_data(config: TrainConfig, log) -> Prepared:
+def prepare_data(config: TrainConfig, labels: list[str], log) -> Prepared:
     train_dir, test_dir = data.split_sides(config.data)
-    labels = [folder.name for folder in data.class_folders(train_dir)]
     examples = data.labelled_examples(train_dir, labels)
     train_examples, val_examples = data.carve_validation(examples, config.validation_fraction, config.seed)
 
@@ -249,10 +250,16 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
     ]
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    replicas = strategy.num_replicas_in_sync
     built.model.fit(
-        data.make_dataset(pixels, targets, weights, batch_size=config.batch_size, shuffle=True, seed=config.seed),
+        data.make_dataset(
+            pixels, targets, weights, batch_size=config.batch_size, shuffle=True, seed=config.seed, drop_remainder=replicas > 1
+        ),
         validation_data=data.make_dataset(
-            prepared.validation.pixels, val_targets, batch_size=config.batch_size, shuffle=False, seed=config.seed
+            *_even_for_replicas((prepared.validation.pixels, val_targets), replicas),
+            batch_size=config.batch_size,
+            shuffle=False,
+            seed=config.seed,
         ),
         epochs=config.epochs,
         shuffle=False,  # the dataset shuffles itself
@@ -265,6 +272,17 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
         rows = list(csv.DictReader(handle))
     history += [{"phase": phase, **{key: float(value) for key, value in row.items() if key != "epoch"}} for row in rows]
     return history
+
+
+def _even_for_replicas(arrays: tuple, replicas: int) -> tuple:
+    """Repeat the first few examples so every batch splits evenly over the replicas.
+
+    Keras under tf.distribute fails on a batch that leaves a replica with no examples.
+    """
+    missing = -len(arrays[0]) % replicas
+    if not missing:
+        return arrays
+    return tuple(np.concatenate([array, array[np.arange(missing) % len(array)]]) for array in arrays)
 
 
 def _training_arrays(config, prepared):
@@ -388,6 +406,8 @@ def _check_config(config: TrainConfig) -> None:
         raise TrainingError(f"unknown strategy {config.strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if config.score_method not in scoring.SCORE_METHODS:
         raise TrainingError(f"unknown score {config.score_method!r}; choose one of {', '.join(scoring.SCORE_METHODS)}")
+    if config.strategy != "default" and config.batch_size % 2:
+        raise TrainingError("with --strategy mirrored or multiworker, the batch size must be even (split over devices)")
     for name in ("epochs", "head_epochs", "batch_size", "patience"):
         if getattr(config, name) < 1:
             raise TrainingError(f"--{name.replace('_', '-')} must be at least 1")

@@ -1,0 +1,147 @@
+"""`petclf train` and `petclf evaluate`."""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from classifier.scoring import SCORE_METHODS
+from training.distribute import STRATEGIES
+from training.errors import TrainingError
+from training.models import ARCHITECTURES
+
+# TensorFlow is imported only when a command runs, so `--help` stays fast.
+DEFAULT_EPOCHS = {"mobilenet_v2": 8, "seed_cnn": 40, "tiny_cnn": 12}
+DEFAULT_MODEL = "models/pets.h5"
+
+
+def register(subparsers) -> None:
+    _register_train(subparsers)
+    _register_evaluate(subparsers)
+
+
+def _register_train(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a classifier on a split folder",
+        description=(
+            "Train a self-contained Keras model on DATA/train/<class>/ (class names from the folder "
+            "names, sorted), carve a seeded validation part out of it for early stopping and the unknown "
+            "threshold, evaluate on DATA/test/, and write OUT (.h5, no optimizer state) with its model "
+            "card OUT.json, OUT.history.csv, OUT.curves.png and OUT.confusion_matrix.png beside it. "
+            "mobilenet_v2 trains its head on cached backbone features, then fine-tunes the top of the "
+            "backbone. With --ood, part of those photos teaches the model to be unsure on non-pets "
+            "(outlier exposure) and the rest measures the false-accept rate."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--data", type=Path, default=Path("Test_train_sets"), help="split folder made by `petclf split`")
+    parser.add_argument("--out", type=Path, default=Path(DEFAULT_MODEL), help="model file to write (.h5)")
+    parser.add_argument("--arch", choices=ARCHITECTURES, default="mobilenet_v2",
+                        help="mobilenet_v2: transfer learning; seed_cnn: the original CNN from scratch; tiny_cnn: for tests")
+    parser.add_argument("--backbone-weights", default="imagenet", metavar="imagenet|none|PATH",
+                        help="mobilenet_v2 weights: download ImageNet weights, random, or a local Keras weights file")
+    parser.add_argument("--backbone-size", type=int, default=160, help="side the image is resized to for the backbone")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help=f"maximum epochs (mobilenet_v2: of fine-tuning); default {DEFAULT_EPOCHS}")
+    parser.add_argument("--head-epochs", type=int, default=80, help="mobilenet_v2 phase 1 epochs on cached features")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate (default: per architecture)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the validation carve-out, shuffling and initial weights")
+    parser.add_argument("--validation-fraction", type=float, default=0.15, help="share of each train class kept for validation")
+    parser.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs")
+    parser.add_argument("--ood", type=Path, default=None, help="folder of photos that are none of the classes (any depth)")
+    parser.add_argument("--ood-exposure", type=float, default=0.5,
+                        help="share of the --ood photos used in training; the rest measure the false-accept rate")
+    parser.add_argument("--score", choices=SCORE_METHODS, default="max_softmax", help="confidence score for the unknown decision")
+    parser.add_argument("--temperature", type=float, default=1.0, help="temperature of the confidence score")
+    parser.add_argument("--max-reject-rate", type=float, default=0.05,
+                        help="share of in-class validation images the unknown threshold may reject")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch checkpoint")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="default",
+                        help="tf.distribute strategy; multiworker reads TF_CONFIG")
+    parser.add_argument("--logical-cpus", type=int, default=None,
+                        help="present the CPU as N devices (to try --strategy mirrored without GPUs)")
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    parser.set_defaults(func=run_train)
+
+
+def _register_evaluate(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="measure a model on labelled photos",
+        description=(
+            "Classify every photo of DATA/<class>/ (a split's test side, a split folder, or raw photos of "
+            "any size and format) and report accuracy, per-class precision/recall/F1 and the confusion "
+            "matrix; with --ood, also the false-accept rate on those photos and the in-class reject rate "
+            "at the card's unknown threshold. OOD photos the model may have seen in training (outlier "
+            "exposure) are left out."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--model", type=Path, default=None, help=f"model .h5 (default: $PETCLF_MODEL or {DEFAULT_MODEL})")
+    parser.add_argument("--data", type=Path, default=Path("Test_train_sets/test"), help="folder with one sub-folder per class")
+    parser.add_argument("--ood", type=Path, default=None, help="folder of photos that are none of the classes")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a table")
+    parser.add_argument("--plot", type=Path, default=Path("confusion_matrix.png"), help="confusion-matrix picture (without --json)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.set_defaults(func=run_evaluate)
+
+
+def run_train(args) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.logical_cpus is not None:
+        if args.logical_cpus < 1:
+            raise TrainingError("--logical-cpus must be at least 1")
+        from training.distribute import split_cpu
+
+        split_cpu(args.logical_cpus)
+    from training.train import TrainConfig, train
+
+    train(
+        TrainConfig(
+            data=args.data,
+            out=args.out,
+            arch=args.arch,
+            backbone_weights=args.backbone_weights,
+            backbone_size=args.backbone_size,
+            epochs=args.epochs or DEFAULT_EPOCHS[args.arch],
+            head_epochs=args.head_epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            seed=args.seed,
+            validation_fraction=args.validation_fraction,
+            patience=args.patience,
+            ood=args.ood,
+            ood_exposure_fraction=args.ood_exposure,
+            score_method=args.score,
+            temperature=args.temperature,
+            max_reject_rate=args.max_reject_rate,
+            resume=args.resume,
+            strategy=args.strategy,
+            verbose=0 if args.quiet else 2,
+        )
+    )
+    return 0
+
+
+def run_evaluate(args) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from classifier.card import json_safe
+    from training import report
+    from training.evaluate import evaluate
+    from training.plots import plot_confusion_matrix
+
+    model = args.model or Path(os.environ.get("PETCLF_MODEL") or DEFAULT_MODEL)
+    figures = evaluate(model, args.data, args.ood, batch_size=args.batch_size)
+    if args.json:
+        keys = ["accuracy", "per_class", "confusion_matrix", "labels"]
+        if args.ood is not None:
+            keys += ["false_accept_rate", "in_class_reject_rate"]
+        print(json.dumps(json_safe({key: figures[key] for key in keys})))
+        return 0
+    print(report.format_table(figures, figures["labels"]))
+    plot_confusion_matrix(figures["confusion_matrix"], figures["labels"], args.plot, f"{model.name} on {args.data}")
+    print(f"confusion matrix picture: {args.plot}", file=sys.stderr)
+    return 0

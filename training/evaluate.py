@@ -1,0 +1,93 @@
+"""`petclf evaluate`: a model and its card against a split's test side or raw photo folders."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from classifier import scoring
+from training import data, report
+from training.errors import DataError
+from training.export import load_with_card
+
+
+def resolve_test_side(folder: Path) -> Path:
+    """A split folder (train/ and test/) means its test side; anything else is used as given."""
+    if (folder / "train").is_dir() and (folder / "test").is_dir():
+        return folder / "test"
+    return folder
+
+
+def evaluate(model_path: Path, data_dir: Path, ood: Path | None = None, batch_size: int = 32, log=None) -> dict:
+    """The figures of `evaluate --json`: accuracy, per_class, confusion_matrix, labels and,
+    with `ood`, false_accept_rate and in_class_reject_rate at the card's threshold."""
+    log = log or _log
+    model, card = load_with_card(model_path)
+    labels = card["labels"]
+    folder = resolve_test_side(data_dir)
+    examples = _class_examples(folder, labels)
+    images = data.load_images(examples, "evaluating", workers=4)
+    if images.skipped:
+        path, problem = images.skipped[0]
+        log(f"warning: skipped {len(images.skipped)} file(s) that are not usable images, e.g. {path}: {problem}")
+    if not len(images):
+        raise DataError(f"no usable images in {folder}")
+
+    outputs = _predict(model, images.pixels, batch_size)
+    probs, scores, _ = scoring.score_outputs(outputs, card)
+    figures = report.classification_figures(images.labels, probs.argmax(axis=1), labels)
+    result = {
+        "accuracy": figures["accuracy"],
+        "per_class": figures["per_class"],
+        "confusion_matrix": figures["confusion_matrix"],
+        "labels": labels,
+    }
+    if ood is not None:
+        ood_images = _heldout_ood(ood, card, log)
+        _, ood_scores, _ = scoring.score_outputs(_predict(model, ood_images.pixels, batch_size), card)
+        threshold = card["unknown"]["threshold"]
+        result["false_accept_rate"] = round(scoring.accepted_fraction(ood_scores, threshold), 4)
+        result["in_class_reject_rate"] = round(scoring.rejected_fraction(scores, threshold), 4)
+        result["ood_images"] = len(ood_images)
+    result["images"] = len(images)
+    return result
+
+
+def _class_examples(folder: Path, labels: list[str]) -> list[data.Example]:
+    if not folder.is_dir():
+        raise DataError(f"the data folder {folder} does not exist")
+    folders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise DataError(f"{folder} has no class folders (expected one sub-folder per class, named like the labels)")
+    for class_folder in folders:
+        if class_folder.name not in labels:
+            raise DataError(
+                f"the class folder {class_folder} is not one of the model's labels ({', '.join(labels)})"
+            )
+        if not data.image_files(class_folder):
+            raise DataError(f"the class folder {class_folder} is empty")
+    return data.labelled_examples(folder, labels)
+
+
+def _heldout_ood(ood: Path, card: dict, log) -> data.Images:
+    """OOD photos, minus those that may have been used for outlier exposure in training."""
+    fraction = card["training"].get("outlier_exposure_fraction", 0.0)
+    every = data.ood_examples(ood)
+    examples = [e for e in every if not data.in_exposure_part(e.path, fraction)]
+    if len(every) > len(examples):
+        log(f"left out {len(every) - len(examples)} OOD photos that training may have used for outlier exposure")
+    images = data.load_images(examples, "OOD photos")
+    if not len(images):
+        raise DataError(f"no usable held-out images in {ood}")
+    return images
+
+
+def _predict(model, pixels: np.ndarray, batch_size: int) -> np.ndarray:
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices(pixels).batch(batch_size).map(lambda x: tf.cast(x, tf.float32))
+    return np.asarray(model.predict(dataset, verbose=0))
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
