@@ -1,6 +1,8 @@
 """A scrape run: jobs (class, source, queries, limit) → class folders, manifest and a summary."""
 
+import fcntl
 import sys
+from contextlib import contextmanager
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from scraping.summary import RunSummary
 
 # A source that fails like this will fail the same way for every other query: stop using it.
 SOURCE_WIDE = (AccessWall, RobotsDisallowed, MissingCredentials, PlanError)
+LOCK_FILE = ".scrape.lock"
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,22 @@ def run(jobs: Iterable[Job], options: Options) -> RunResult:
         print("WARNING: --ignore-robots: robots.txt rules are NOT being checked for this run. "
               "Only do this with the site's permission.", file=sys.stderr)
     options.out.mkdir(parents=True, exist_ok=True)
+    with _exclusive(options.out):
+        return _run(jobs, options)
+
+
+@contextmanager
+def _exclusive(out: Path):
+    """One run per output folder: two would race on the manifest. The OS drops the lock on any exit."""
+    with (out / LOCK_FILE).open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ScrapeError(f"another petclf scrape is writing to {out}; wait for it to finish") from None
+        yield
+
+
+def _run(jobs: list[Job], options: Options) -> RunResult:
     session = PoliteSession(retries=options.retries, pool_size=options.limits.per_host)
     limiter = HostRateLimiter(options.pages_per_second)
     fetcher = PageFetcher(session, limiter, RobotsPolicy(session, limiter, ignore=options.ignore_robots))

@@ -1,6 +1,7 @@
 """The real `petclf scrape` against a local stand-in for Flickr and Imgur, end to end."""
 
 import csv
+import fcntl
 import hashlib
 import signal
 import subprocess
@@ -251,6 +252,16 @@ def test_shipped_plan_covers_the_six_classes():
     jobs = load_plan(Path(scraping.__file__).with_name("classes.toml"))
     assert {job.label for job in jobs} == {"cat", "dog", "bird", "fish", "hamster", "bearded_dragon"}
     assert all(len(job.queries) >= 3 and job.limit == 500 for job in jobs)
+
+
+def test_one_run_at_a_time_per_output_folder(site, tmp_path):
+    out = tmp_path / "raw"
+    out.mkdir()
+    with (out / ".scrape.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a running scrape holds it
+        busy = run_petclf(scrape_command(site.url, out))
+    assert busy.returncode == 1 and "another petclf scrape is writing to" in busy.stderr
+    assert not site.requests
 
 
 def test_bad_command_lines_say_what_is_wrong(tmp_path):
