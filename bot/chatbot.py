@@ -266,13 +266,15 @@ class Client(threading.Thread):
                 if delay is None:
                     log.error("giving up on a photo: %s", exc)
                     return replies.UNAVAILABLE
-                log.warning("%s Retrying in %.2gs.", exc, delay)
+                log.warning("%s; retrying in %.2gs", str(exc).rstrip("."), delay)
                 self.outbox.put(Outgoing(job.chat_id, action="typing"))
                 time.sleep(delay)
                 continue
             self.outage.succeeded()
             if "error" in reply:
+                log.info("the classifier could not use a photo: %s", reply["error"])
                 return replies.could_not_classify(str(reply["error"]))
+            log.info("classified a photo as %s", reply.get("label") or reply["predictions"][0]["label"])
             return replies.predictions_text(reply)
 
 

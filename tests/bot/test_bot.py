@@ -127,7 +127,7 @@ def test_classifier_restart_mid_conversation_loses_nothing(standin, updates, tin
             standin.push(updates.photo(chat_id, jpeg(label, chat_id)))
         standin.push(updates.text(3005, "still there?"))
         assert standin.wait_for_replies(3005)[0]["text"] == replies.HINT
-        bot.wait_for_log("Retrying in")  # the photos are waiting on the classifier
+        bot.wait_for_log("retrying in")  # the photos are waiting on the classifier
         assert all(not standin.replies_to(chat_id) for chat_id in labels)
 
         server, _ = start_tcp_server(tiny_model, tmp_path / "server2.log", port=port)

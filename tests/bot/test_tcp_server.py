@@ -159,3 +159,15 @@ def test_sigterm_finishes_the_request_in_flight_then_exits(tiny_model, tmp_path)
             socket.create_connection(("127.0.0.1", port), timeout=5)
     finally:
         server.kill()
+
+
+def test_missing_model_is_one_clear_line(tmp_path):
+    from tests.bot.processes import PetclfProcess
+
+    server = PetclfProcess(["tcp-server", "--port", "0", "--model", str(tmp_path / "absent.h5")], tmp_path / "log", {})
+    try:
+        assert server.proc.wait(120) == 1
+        assert server.log.strip().splitlines()[-1].startswith(f"petclf tcp-server: error: the model file {tmp_path / 'absent.h5'}")
+        assert "Traceback" not in server.log
+    finally:
+        server.kill()
