@@ -199,7 +199,6 @@ class Receiver(threading.Thread):
         self.outbox.put(Outgoing(message.chat.id, action="typing"))
         try:
             image = self._fetch(intent)
-            decode(image, draft_size=IMAGE_SIZE)  # the one image path says whether it is a usable image
         except DownloadTooLarge:
             self._say(message, replies.too_large(self.settings.max_download_bytes))
         except FetchError as exc:
@@ -210,6 +209,7 @@ class Receiver(threading.Thread):
             self.jobs.put(ImageJob(message.chat.id, message.message_id, image))
 
     def _fetch(self, intent: Intent) -> bytes:
+        """The bytes of a usable image (checked by the one image path), or a FetchError/ImageError."""
         limit, timeout = self.settings.max_download_bytes, self.settings.download_timeout
         if intent.file is not None:
             if intent.file.file_size and intent.file.file_size > limit:
@@ -223,20 +223,24 @@ class Receiver(threading.Thread):
             except (requests.RequestException, ApiException):
                 raise FetchError("Telegram did not hand over the file.") from None
             url = apihelper.FILE_URL.format(self.settings.token, file_path)
-            return fetch.download(self.files, url, max_bytes=limit, timeout=timeout)
+            return checked_image(fetch.download(self.files, url, max_bytes=limit, timeout=timeout))
         first_error = None
         for url in intent.urls:  # the first link that yields an image wins
             try:
                 fetch.check_link(url)
-                image = fetch.download(self.links, url, max_bytes=limit, timeout=timeout)
-                decode(image, draft_size=IMAGE_SIZE)
-                return image
+                return checked_image(fetch.download(self.links, url, max_bytes=limit, timeout=timeout))
             except (FetchError, ImageError) as exc:
                 first_error = first_error or exc
         raise first_error
 
     def _say(self, message, text: str) -> None:
         self.outbox.put(Outgoing(message.chat.id, text=text, reply_to=message.message_id))
+
+
+def checked_image(data: bytes) -> bytes:
+    """Raise ImageError unless `data` is an image the classifier can read."""
+    decode(data, draft_size=IMAGE_SIZE)
+    return data
 
 
 class Client(threading.Thread):

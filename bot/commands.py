@@ -1,7 +1,6 @@
 """`petclf tcp-server` and `petclf bot`."""
 
 import logging
-import os
 import signal
 import threading
 
@@ -26,7 +25,9 @@ def register(subparsers) -> None:
     server.add_argument("--host", help="address to listen on (default: host of PETCLF_TCP_ADDR, else 127.0.0.1)")
     server.add_argument("--port", type=int, help="port (default: port of PETCLF_TCP_ADDR, else 9999; 0 picks a free one)")
     server.add_argument("--model", help="model file (default: PETCLF_MODEL, else models/pets.h5)")
-    server.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), help="worker threads (default: CPU cores, at most 4)")
+    server.add_argument(
+        "--workers", type=int, default=4, help="worker threads; more keep slow clients from holding up others (default: 4)"
+    )
     server.add_argument(
         "--max-mb", type=float, help=f"largest image accepted (default: PETCLF_MAX_UPLOAD_MB, else {DEFAULT_MAX_IMAGE_MB})"
     )
