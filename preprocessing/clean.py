@@ -26,8 +26,8 @@ from preprocessing.dataset import (
     class_folders,
     cross_pairs,
     distances,
-    ignore_interrupts,
     hashes_to_array,
+    ignore_interrupts,
     perceptual_hash,
     sha256_hex,
     staged_output,
@@ -38,7 +38,6 @@ from preprocessing.image import DEFAULT_MAX_PIXELS, IMAGE_SIZE, decode, fit_and_
 MANIFEST, REJECTED = "manifest.csv", "rejected.csv"
 MANIFEST_FIELDS = ("file", "source", "sha256", "phash", "original_size", "source_sha256")
 REJECTED_FIELDS = ("file", "category", "reason")
-BROKEN = ("unsupported", "corrupt", "too_large", "unreadable")
 # libpng with one fixed row filter and the fastest zlib level encodes about three times faster than
 # Pillow's adaptive filtering, for files about 5% larger: encoding was the slowest step.
 PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]

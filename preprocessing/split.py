@@ -69,14 +69,17 @@ def split(
     force: bool = False,
     hash_threshold: int = DEFAULT_HASH_THRESHOLD,
 ) -> SplitResult:
+    """Split `src/<class>/*` into `dst/{train,test}/<class>/` and record it in `dst/split.csv`."""
     if not 0 < test_ratio < 1:
         raise DatasetError(f"The test ratio must be between 0 and 1 (got {test_ratio:g}).")
-    folders = class_folders(src)
+    listed = []
+    for folder in class_folders(src):
+        files = class_files(folder)
+        if not files:
+            raise DatasetError(f"The class folder {folder} is empty; add images or remove it.")
+        listed.extend((folder.name, folder, path) for path in files)
     check_destination(src, dst, force, marker=SPLIT_CSV)
-    items = _hash_items([(folder.name, folder, path) for folder in folders for path in class_files(folder)])
-    empty = sorted({f.name for f in folders} - {item.label for item in items})
-    if empty:
-        raise DatasetError(f"The class folder {src / empty[0]} is empty; add images or remove it.")
+    items = _hash_items(listed)
     previous = _previous_sides(dst / SPLIT_CSV, seed) if force else {}
     groups = near_duplicate_groups([item.phash for item in items], hash_threshold)
     sides, group_keys = _assign(items, groups, previous, test_ratio, seed)
