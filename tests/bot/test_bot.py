@@ -193,7 +193,8 @@ def test_second_bot_on_the_same_token_says_so_and_exits(standin, updates, tcp_se
     first = start_bot(standin.url, TOKEN, tcp_server.port, tmp_path / "first.log")
     try:
         standin.wait_for_calls("getUpdates", 2)  # one long poll completed: the first bot is established
-        second = start_bot(standin.url, TOKEN, tcp_server.port, tmp_path / "second.log")
+        # A long poll for the second bot: it is cut off by the first bot's next poll, not by its own timeout.
+        second = start_bot(standin.url, TOKEN, tcp_server.port, tmp_path / "second.log", args=["--poll-timeout", "60"])
         assert second.proc.wait(60) == 1
         assert "Another bot process is already polling updates for this token" in second.log
         assert "Traceback" not in second.log
