@@ -93,10 +93,23 @@ def nginx(web):
         front.close()
 
 
-def access_log_line(front: NginxPrefix, request_line: str) -> str:
-    lines = [line for line in front.log("petclf.access.log").splitlines() if f'"{request_line} HTTP/1.1"' in line]
-    assert lines, f"no access-log line for {request_line}"
-    return lines[-1]
+class AccessLog:
+    """The site's access log from now on. nginx logs a request after answering it, so the line
+    may come a moment after the response."""
+
+    def __init__(self, front: NginxPrefix):
+        self.front = front
+        self.offset = len(front.log("petclf.access.log"))
+
+    def line_for(self, request_line: str, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            new = self.front.log("petclf.access.log")[self.offset :]
+            lines = [line for line in new.splitlines() if f'"{request_line} HTTP/1.1"' in line]
+            if lines:
+                return lines[-1]
+            assert time.monotonic() < deadline, f"no access-log line for {request_line}"
+            time.sleep(0.05)
 
 
 def predict(url: str, data: bytes, timeout: float = 60) -> requests.Response:
@@ -104,6 +117,7 @@ def predict(url: str, data: bytes, timeout: float = 60) -> requests.Response:
 
 
 def test_an_upload_through_nginx_gets_a_prediction(nginx, web, live_model):
+    log = AccessLog(nginx)
     response = predict(nginx.url, jpeg("cat"))
 
     assert response.status_code == 200, response.text
@@ -111,18 +125,19 @@ def test_an_upload_through_nginx_gets_a_prediction(nginx, web, live_model):
     labels = json.loads(live_model.with_suffix(".json").read_text())["labels"]
     assert [p["label"] for p in body["predictions"]] and all(p["label"] in labels for p in body["predictions"])
     assert body["label"] in [*labels, "unknown"]
-    assert f"upstream=127.0.0.1:{web.port}" in access_log_line(nginx, "POST /api/v1/predict")
+    assert f"upstream=127.0.0.1:{web.port}" in log.line_for("POST /api/v1/predict")
 
 
 def test_an_upload_over_the_limit_gets_nginx_413(nginx):
     too_big = os.urandom(MAX_UPLOAD_MB * 1024 * 1024 + 100_000)
+    log = AccessLog(nginx)
 
     response = predict(nginx.url, too_big)
 
     assert response.status_code == 413
     assert response.headers["Content-Type"].startswith("text/html")  # nginx's page, not the app's JSON error
     assert "413" in response.text
-    assert "upstream=-" in access_log_line(nginx, "POST /api/v1/predict")  # gunicorn never saw it
+    assert "upstream=-" in log.line_for("POST /api/v1/predict")  # gunicorn never saw it
 
 
 def test_static_files_come_from_nginx(nginx):
@@ -130,13 +145,14 @@ def test_static_files_come_from_nginx(nginx):
     assert files, "webapp/static has no files"
     for path in files:
         url_path = "/static/" + path.relative_to(STATIC).as_posix()
+        log = AccessLog(nginx)
 
         response = requests.get(nginx.url + url_path, timeout=10)
 
         assert response.status_code == 200, url_path
         assert response.content == path.read_bytes()
         assert "max-age=604800" in response.headers["Cache-Control"]  # the site's `expires 7d`
-        assert "upstream=-" in access_log_line(nginx, f"GET {url_path}"), "gunicorn answered a static file"
+        assert "upstream=-" in log.line_for(f"GET {url_path}"), "gunicorn answered a static file"
 
 
 def test_text_is_gzipped_static_and_proxied(nginx, live_model):
