@@ -1,7 +1,6 @@
 """`petclf preprocess` and `petclf split`."""
 
 import argparse
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -27,23 +26,18 @@ def _register_preprocess(subparsers) -> None:
             "are left out and listed in DST/rejected.csv; DST/manifest.csv records every output. "
             "Source files are never modified."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--src", type=Path, default=Path("Images/raw"), help="folder with one sub-folder per class")
-    parser.add_argument("--dst", type=Path, default=Path("Images/processed"), help="output folder")
-    parser.add_argument("--size", type=_positive_int, default=IMAGE_SIZE, help="output side in pixels")
+    _add_folders(parser, src="Images/raw", dst="Images/processed")
+    parser.add_argument("--size", type=_positive_int, default=IMAGE_SIZE, help="output side in pixels (default: 240)")
+    parser.add_argument("--workers", type=_positive_int, metavar="N", help="parallel processes (default: one per core)")
+    parser.add_argument("--force", action="store_true", help="replace an earlier output in DST")
+    _add_hash_threshold(parser)
     parser.add_argument(
-        "--workers", type=_positive_int, default=os.cpu_count() or 1, help="parallel processes (default: core count)"
-    )
-    parser.add_argument("--force", action="store_true", help="replace a non-empty destination")
-    parser.add_argument(
-        "--hash-threshold",
-        type=_hash_threshold,
-        default=DEFAULT_HASH_THRESHOLD,
-        help="perceptual-hash distance (0-64) at or under which two images count as the same picture",
-    )
-    parser.add_argument(
-        "--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, help="refuse images with more pixels"
+        "--max-pixels",
+        type=_positive_int,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help="refuse images with more pixels (default: %(default)s)",
     )
     parser.set_defaults(func=run_preprocess)
 
@@ -61,21 +55,34 @@ def _register_split(subparsers) -> None:
             "test set. --check audits an existing DST instead and exits non-zero if an image on "
             "one side has a near duplicate on the other."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--src", type=Path, default=Path("Images/processed"), help="folder with one sub-folder per class")
-    parser.add_argument("--dst", type=Path, default=Path("Test_train_sets"), help="output folder")
-    parser.add_argument("--test-ratio", type=float, default=0.25, help="share of each class in the test set")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the assignment")
+    _add_folders(parser, src="Images/processed", dst="Test_train_sets")
+    parser.add_argument(
+        "--test-ratio", type=float, default=0.25, help="share of each class in the test set (default: %(default)s)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the assignment (default: %(default)s)")
     parser.add_argument("--check", action="store_true", help="audit the existing split in DST instead of splitting")
-    parser.add_argument("--force", action="store_true", help="replace a non-empty destination")
+    parser.add_argument("--force", action="store_true", help="replace an earlier split in DST")
+    _add_hash_threshold(parser)
+    parser.set_defaults(func=run_split)
+
+
+def _add_folders(parser: argparse.ArgumentParser, src: str, dst: str) -> None:
+    parser.add_argument(
+        "--src", type=Path, default=Path(src), help=f"folder with one sub-folder per class (default: {src})"
+    )
+    parser.add_argument("--dst", type=Path, default=Path(dst), help=f"output folder (default: {dst})")
+
+
+def _add_hash_threshold(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--hash-threshold",
         type=_hash_threshold,
         default=DEFAULT_HASH_THRESHOLD,
-        help="perceptual-hash distance (0-64) at or under which two images count as near duplicates",
+        metavar="K",
+        help="perceptual-hash distance (0-64) at or under which two images count as the same picture "
+        "(default: %(default)s)",
     )
-    parser.set_defaults(func=run_split)
 
 
 def run_preprocess(args: argparse.Namespace) -> int:
@@ -91,12 +98,11 @@ def run_preprocess(args: argparse.Namespace) -> int:
         hash_threshold=args.hash_threshold,
         max_pixels=args.max_pixels,
     )
-    rows = [
-        (label, s.files, s.kept, s.broken, s.duplicates, s.conflicts) for label, s in result.classes.items()
-    ]
+    rows = [(label, s.files, s.kept, s.broken, s.duplicates, s.conflicts) for label, s in result.classes.items()]
     totals = tuple(sum(row[i] for row in rows) for i in range(1, 6))
     _print_table(("class", "files", "kept", "broken", "duplicates", "conflicts"), rows + [("total", *totals)])
-    print(f"Wrote {totals[1]} images to {args.dst}; {len(result.rejected)} left out, listed in {args.dst / 'rejected.csv'}.")
+    left_out = f"{len(result.rejected)} left out, listed in {args.dst / 'rejected.csv'}"
+    print(f"Wrote {totals[1]} images to {args.dst}; {left_out}.")
     return 0
 
 
@@ -116,7 +122,12 @@ def run_split(args: argparse.Namespace) -> int:
         return 0
 
     result = split(
-        args.src, args.dst, test_ratio=args.test_ratio, seed=args.seed, force=args.force, hash_threshold=args.hash_threshold
+        args.src,
+        args.dst,
+        test_ratio=args.test_ratio,
+        seed=args.seed,
+        force=args.force,
+        hash_threshold=args.hash_threshold,
     )
     _print_counts(result.counts)
     kept = f" ({result.kept_sides} kept their side from the previous split)" if result.kept_sides else ""
@@ -137,9 +148,11 @@ def _print_counts(counts) -> None:
 
 
 def _print_table(header: tuple, rows: list[tuple]) -> None:
+    """The first column left-aligned, numbers right-aligned."""
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(str(cell).ljust(w) if i == 0 else str(cell).rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
+        cells = [str(row[0]).ljust(widths[0])] + [str(cell).rjust(w) for cell, w in zip(row[1:], widths[1:])]
+        print("  ".join(cells))
 
 
 def _positive_int(text: str) -> int:
