@@ -27,15 +27,27 @@ def free_port() -> int:
 class GunicornServer:
     """`gunicorn -c deploy/gunicorn.conf.py "webapp:create_app()"` serving `model`."""
 
-    def __init__(self, model: Path, log_dir: Path, *, workers: int = 2, threads: int = 2, env: dict | None = None):
+    def __init__(
+        self,
+        model: Path,
+        log_dir: Path,
+        *,
+        workers: int | None = 2,
+        threads: int | None = 2,
+        env: dict | None = None,
+        app: str = "webapp:create_app()",
+        extra_args: tuple[str, ...] = (),
+    ):
+        """workers/threads None: the production defaults of deploy/gunicorn.conf.py."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(log_dir) / f"gunicorn-{self.port}.log"
-        self.command = [
-            sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF),
-            "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--threads", str(threads),
-            "webapp:create_app()",
-        ]  # fmt: skip
+        self.command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{self.port}"]
+        if workers is not None:
+            self.command += ["--workers", str(workers)]
+        if threads is not None:
+            self.command += ["--threads", str(threads)]
+        self.command += [*extra_args, app]
         self.env = {**os.environ, "PETCLF_MODEL": str(model), **(env or {})}
         self.process: subprocess.Popen | None = None
 
