@@ -129,6 +129,7 @@ fi
 
 # --- virtualenv: rebuilt only when requirements.txt changes ----------------------------------
 requirements_sha=$(sha256sum "$source_dir/requirements.txt" | cut -d' ' -f1)
+requirements_changed=0
 if [ -n "$given_venv" ]; then
   if [ -e "$venv_dir" ] && [ ! -L "$venv_dir" ]; then
     die "$venv_dir already holds a virtualenv; remove it or drop --venv"
@@ -143,6 +144,7 @@ else
   fi
   stamp=$venv_dir/.petclf-requirements.sha256
   if [ "$(cat "$stamp" 2>/dev/null)" != "$requirements_sha" ]; then
+    requirements_changed=1
     say "installing requirements.txt into $venv_dir (TensorFlow is large: a few minutes)"
     "$venv_dir/bin/python" -m pip install --quiet --upgrade pip
     "$venv_dir/bin/python" -m pip install --quiet -r "$source_dir/requirements.txt"
@@ -282,10 +284,17 @@ say "starting the services"
 systemctl daemon-reload
 systemctl enable --quiet petclf-web.service petclf-tcp.service petclf-bot.service
 if [ "$have_model" -eq 1 ]; then
-  # A running web service reloads gracefully onto the new code; a stopped one starts.
-  systemctl reload-or-restart petclf-web.service
+  if [ "$requirements_changed" -eq 1 ]; then
+    systemctl restart petclf-web.service   # new libraries, gunicorn's own included
+  else
+    systemctl reload-or-restart petclf-web.service   # running: graceful reload onto the new code
+  fi
   systemctl restart petclf-tcp.service
-  systemctl restart petclf-bot.service   # skipped (not failed) while TELEGRAM_TOKEN is empty
+  if [ -n "$(env_value "$env_file" TELEGRAM_TOKEN)" ]; then
+    systemctl restart petclf-bot.service
+  else
+    systemctl stop petclf-bot.service   # its unit skips it anyway until a token is set
+  fi
 fi
 nginx -t -q || die "nginx rejects its configuration (see above); petclf's site is $site"
 systemctl enable --quiet nginx.service
