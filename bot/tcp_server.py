@@ -39,7 +39,8 @@ class ClassificationServer:
         self.read_timeout = read_timeout
         self._stopping = threading.Event()
         self._sockets: queue.Queue = queue.Queue()
-        self._listener = socket.create_server((host, port), backlog=128, reuse_port=False)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listener = socket.create_server((host, port), family=family, backlog=128)
         self._listener.settimeout(ACCEPT_POLL_SECONDS)
 
     @property
