@@ -32,9 +32,8 @@ app_dir=$(dirname "$here")
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$here/lib.sh"
 
-usage() {
-  sed -n '2,3p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,3\}//'
-  echo "See the comments at the top of this script for what it does and its settings."
+usage() {  # the comment block at the top of this file
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
 }
 
 reload=1

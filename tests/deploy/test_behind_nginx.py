@@ -247,6 +247,7 @@ def test_a_model_update_under_load_drops_no_request(nginx, web, live_model, tmp_
             PETCLF_RELOAD_WEB=f"kill -HUP {web.process.pid}",
             PETCLF_RESTART_TCP="",
             PETCLF_WEB_URL=web.url,
+            PETCLF_KEEP_RELEASES="1",
         )
         update_ended = time.monotonic()
         time.sleep(1.0)
@@ -261,3 +262,5 @@ def test_a_model_update_under_load_drops_no_request(nginx, web, live_model, tmp_
     assert card["name"] == "pets-v2" and card["h5_sha256"] != old_card["h5_sha256"]
     assert web.process.poll() is None  # the same master: reloaded, not restarted
     assert not web.worker_pids() & old_workers  # every worker is a fresh one on the new model
+    releases = live_model.parent.parent / "releases"
+    assert [path.name for path in releases.iterdir()] == [os.readlink(live_model.parent).split("/")[-1]]

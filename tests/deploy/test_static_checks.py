@@ -156,3 +156,25 @@ def test_systemd_analyze_is_available_where_systemd_is():
     """Guards the verify test in test_install.py against silently skipping on a systemd host."""
     if Path("/run/systemd/system").is_dir():
         assert shutil.which("systemd-analyze"), "systemd runs here but systemd-analyze is missing"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["/nonexistent/new.h5"], "no such model file: /nonexistent/new.h5"),
+        (["{h5}"], "no model card for {h5}: expected {card}"),
+        (["{h5}", "{card}"], "PETCLF_MODEL must be the absolute path of an .h5 file"),
+        (["--bogus", "{h5}"], "unknown option --bogus"),
+    ],
+)
+def test_update_model_explains_what_is_wrong(tmp_path, args, message):
+    h5, card = tmp_path / "new.h5", tmp_path / "other.json"
+    h5.write_bytes(b"not checked yet")
+    card.write_text("{}")
+    paths = {"h5": h5, "card": card}
+    env = {**os.environ, "PETCLF_ENV_FILE": "/nonexistent", "PETCLF_MODEL": "relative/pets.h5"}
+    done = subprocess.run(
+        [str(DEPLOY / "update-model.sh"), *(arg.format(**paths) for arg in args)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode != 0
+    assert message.format(h5=h5, card=tmp_path / "new.json") in done.stderr
