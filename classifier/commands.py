@@ -39,7 +39,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     logging.basicConfig(level=logging.WARNING, format="petclf predict: %(message)s")
-    engine = load_engine(args.model or os.environ.get("PETCLF_MODEL") or DEFAULT_MODEL)
+    engine = load_engine(args.model or os.environ.get("PETCLF_MODEL") or DEFAULT_MODEL, threads=1)
     failed = 0
     for path in args.images:
         try:

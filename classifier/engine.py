@@ -15,7 +15,7 @@ DEFAULT_TOP = 5
 
 
 class Engine:
-    """Thread-safe: the runner keeps one interpreter per concurrent caller."""
+    """Thread-safe: the runner lends each concurrent caller an interpreter of its own."""
 
     def __init__(self, artifact: ModelArtifact, runner, max_pixels: int = DEFAULT_MAX_PIXELS):
         self.artifact = artifact
@@ -70,11 +70,12 @@ class Engine:
         return fit_and_pad(image, size)
 
 
-def load_engine(model_path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_interpreters: int = 4) -> Engine:
+def load_engine(model_path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS, threads: int = 4) -> Engine:
     """Load the .h5 + card, check the sha256, prepare the fast runtime, warm it up.
 
+    `threads`: how many threads may predict at the same time (one interpreter each; more wait).
     Raises ModelError naming the file when the model is missing or unusable.
     """
     artifact = open_artifact(Path(model_path))
-    runner = prepare_runner(artifact, max_interpreters)  # its probe check is also the warm-up
+    runner = prepare_runner(artifact, threads)  # its probe check is also the warm-up
     return Engine(artifact, runner, max_pixels)

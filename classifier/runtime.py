@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,32 +59,19 @@ class TFLiteRunner:
 
     name = "tflite"
 
-    def __init__(self, model_content: bytes, max_interpreters: int = 4):
-        self._content = model_content
-        self._max = max(1, max_interpreters)
+    def __init__(self, model_content: bytes, interpreters: int = 4):
         self._idle: queue.LifoQueue = queue.LifoQueue()
-        self._created = 0
-        self._lock = threading.Lock()
-        self._idle.put(_Interpreter(model_content))  # fail now, not on the first request
-        self._created = 1
+        # All made now, while the process is still single-threaded (see _quiet_native_stderr).
+        with _quiet_native_stderr():
+            for _ in range(max(1, interpreters)):
+                self._idle.put(_Interpreter(model_content))
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        interpreter = self._acquire()
+        interpreter = self._idle.get()
         try:
             return interpreter.run(batch)
         finally:
             self._idle.put(interpreter)
-
-    def _acquire(self) -> "_Interpreter":
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
-        with self._lock:
-            grow = self._created < self._max
-            if grow:
-                self._created += 1
-        return _Interpreter(self._content) if grow else self._idle.get()
 
 
 class _Interpreter:
@@ -123,12 +111,12 @@ class KerasRunner:
             return np.asarray(self._call(np.asarray(batch, dtype=np.float32)))
 
 
-def prepare_runner(artifact: ModelArtifact, max_interpreters: int = 4):
+def prepare_runner(artifact: ModelArtifact, interpreters: int = 4):
     """A checked runner for the artifact, building the cached runtime first if needed."""
     meta, content = ensure_runtime(artifact)
     check_output_size(artifact.card, len(meta["probe_outputs"][0]), artifact.path)
     if meta["runtime"] == TFLiteRunner.name:
-        runner = TFLiteRunner(content, max_interpreters)
+        runner = TFLiteRunner(content, interpreters)
         difference = probe_difference(runner, artifact, meta)
         if difference <= PARITY_TOLERANCE:
             return runner
@@ -176,15 +164,19 @@ def _build(artifact: ModelArtifact) -> tuple[dict, bytes | None]:
     tflite_path, meta_path = runtime_paths(artifact.path)
     log.warning("Preparing the fast runtime for %s (once per model, this takes a little while)", artifact.path)
     try:
-        with tempfile.TemporaryDirectory(dir=artifact.path.parent, prefix=".runtime-") as scratch:
-            meta, content = _export(artifact.path, Path(scratch))
-            if content is not None:
-                os.replace(Path(scratch) / "model.tflite", tflite_path)
-            os.replace(Path(scratch) / "runtime.json", meta_path)  # last: it commits the cache
-    except PermissionError:
-        log.warning("Can't write beside %s; the runtime is rebuilt at every start", artifact.path)
-        with tempfile.TemporaryDirectory(prefix="petclf-runtime-") as scratch:
-            meta, content = _export(artifact.path, Path(scratch))
+        # Named like the runtime file so that version control ignores it should a crash leave it behind.
+        scratch = Path(tempfile.mkdtemp(dir=artifact.path.parent, prefix=f".{artifact.path.stem}-", suffix=".tflite"))
+    except OSError as exc:
+        log.warning("Can't write beside %s (%s); the runtime is rebuilt at every start", artifact.path, exc.strerror)
+        with tempfile.TemporaryDirectory(prefix="petclf-runtime-") as elsewhere:
+            return _export(artifact.path, Path(elsewhere))
+    try:
+        meta, content = _export(artifact.path, scratch)
+        if content is not None:
+            os.replace(scratch / "model.tflite", tflite_path)
+        os.replace(scratch / "runtime.json", meta_path)  # last: it commits the cache
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return meta, content
 
 
@@ -203,6 +195,21 @@ def _export(h5_path: Path, scratch: Path) -> tuple[dict, bytes | None]:
     meta = json.loads((scratch / "runtime.json").read_text())
     tflite = scratch / "model.tflite"
     return meta, tflite.read_bytes() if meta["runtime"] == TFLiteRunner.name else None
+
+
+@contextmanager
+def _quiet_native_stderr():
+    """LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate" from C++ for every
+    interpreter, with no switch to turn it off; keep it off the CLI's one-line error contract."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @contextmanager

@@ -44,7 +44,8 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
     app.json.sort_keys = False  # keep the contract's order: predictions, label, unknown
     app.config["MAX_CONTENT_LENGTH"] = int(max_upload_mb * 1024 * 1024)
     app.config["MAX_UPLOAD_MB"] = max_upload_mb
-    app.extensions["petclf_engine"] = load_engine(model)
+    # One interpreter per request thread (PETCLF_THREADS is gunicorn's threads setting too).
+    app.extensions["petclf_engine"] = load_engine(model, threads=_threads())
     app.extensions["petclf_metrics"] = Metrics()
     # nginx in front is the one proxy whose forwarded headers are trusted.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
@@ -72,6 +73,13 @@ def _upload_limit(value) -> float:
     if not 0 < limit <= 1024:
         raise ConfigError(f"PETCLF_MAX_UPLOAD_MB must be between 0 and 1024 megabytes, not {value!r}")
     return limit
+
+
+def _threads() -> int:
+    value = os.environ.get("PETCLF_THREADS") or "4"
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"PETCLF_THREADS must be a whole number of threads, 1 or more, not {value!r}")
+    return int(value)
 
 
 def _start_clock() -> None:
