@@ -1,6 +1,7 @@
 """Settings of the server and the bot: flags, falling back to environment variables, then defaults."""
 
 import os
+import re
 
 from bot.errors import ConfigError
 
@@ -41,6 +42,8 @@ def telegram_token() -> str:
     token = os.environ.get("TELEGRAM_TOKEN", "").strip()
     if not token:
         raise ConfigError("TELEGRAM_TOKEN is not set; get a token from @BotFather and export it.")
+    if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", token):
+        raise ConfigError("TELEGRAM_TOKEN doesn't look like a bot token (digits, a colon, then letters, as @BotFather gives it).")
     return token
 
 

@@ -228,3 +228,17 @@ def test_missing_token_or_bad_token_is_one_clear_line(standin, tmp_path):
     assert "wrongwrongwrong" not in wrong.log
     missing.kill()
     wrong.kill()
+
+
+def test_malformed_token_is_refused_without_echoing_it(tmp_path):
+    from tests.bot.processes import PetclfProcess
+
+    bad = PetclfProcess(["bot"], tmp_path / "bad.log", {"TELEGRAM_TOKEN": "my secret token", "TELEGRAM_API_URL": "http://127.0.0.1:9"})
+    try:
+        assert bad.proc.wait(60) == 1
+        assert bad.log.strip() == (
+            "petclf bot: error: TELEGRAM_TOKEN doesn't look like a bot token "
+            "(digits, a colon, then letters, as @BotFather gives it)."
+        )
+    finally:
+        bad.kill()
