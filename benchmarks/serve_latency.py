@@ -45,7 +45,13 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=40, help="sequential requests per latency figure")
     args = parser.parse_args()
 
-    scratch = Path(tempfile.mkdtemp(prefix="serve-latency-"))
+    with tempfile.TemporaryDirectory(prefix="serve-latency-") as scratch:
+        new, old = measure(args, Path(scratch))
+    report(new, old)
+    return 0
+
+
+def measure(args, scratch: Path) -> tuple[dict, dict]:
     model = args.model if args.model.is_file() else stand_in_model(scratch / "mobilenet_v2.h5")
     photos = {"1 MP": jpeg(source_photo(args.photo), 1_000_000), "12 MP": jpeg(source_photo(args.photo), 12_000_000)}
     print(f"model: {model}  photos: " + ", ".join(f"{k} = {len(v) / 1e6:.2f} MB" for k, v in photos.items()))
@@ -62,9 +68,7 @@ def main() -> int:
             figures["throughput_rps"] = throughput(server.url, photos["1 MP"], args.seconds)
             figures["worker_rss_mb"] = max(rss_mb(pid) for pid in server.worker_pids())
         print(f"{name}: " + "  ".join(f"{key} {value:.1f}" for key, value in figures.items()))
-
-    report(new, old)
-    return 0
+    return new, old
 
 
 def model_only(model: Path, repeats: int) -> tuple[float, float]:

@@ -9,6 +9,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from classifier import load_engine
+from webapp import api, pages
+from webapp.context import page_context
 from webapp.errors import ConfigError, UploadError
 from webapp.metrics import Metrics
 from webapp.uploads import InMemoryRequest
@@ -49,9 +51,6 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
     app.extensions["petclf_metrics"] = Metrics()
     # nginx in front is the one proxy whose forwarded headers are trusted.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
-
-    from webapp import api, pages
-
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
     app.before_request(_start_clock)
@@ -123,12 +122,3 @@ def _http_error(exc: HTTPException):
 def _unexpected_error(exc: Exception):
     log.exception("unexpected error answering %s %s", request.method, request.path)
     return _upload_error(UploadError(500, "internal_error", "Something went wrong on our side; please try again."))
-
-
-def page_context() -> dict:
-    engine = current_app.extensions["petclf_engine"]
-    return {
-        "labels": engine.labels,
-        "max_upload_mb": current_app.config["MAX_UPLOAD_MB"],
-        "max_upload_bytes": current_app.config["MAX_CONTENT_LENGTH"],
-    }

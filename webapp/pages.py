@@ -6,7 +6,7 @@ import io
 from flask import Blueprint, current_app, render_template, request
 
 from preprocessing import ImageError
-from webapp.app import page_context
+from webapp.context import page_context
 from webapp.errors import from_image_error
 from webapp.uploads import form_upload
 
