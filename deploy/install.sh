@@ -98,6 +98,13 @@ command -v "$python" >/dev/null 2>&1 ||
   die "$python not found: install Python 3.11 or newer (sudo apt-get install python3 python3-venv)"
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
   die "$python is $("$python" -V 2>&1); petclf needs Python 3.11 or newer (use --python)"
+if [ -z "$prefix" ]; then
+  real_python=$(readlink -f "$(command -v "$python")")
+  case $real_python in
+    /root/* | /home/*)
+      die "$real_python is under /root or /home, which the services can't read (they run as $service_user with ProtectHome): use a system Python, e.g. --python /usr/bin/python3" ;;
+  esac
+fi
 if [ -z "$given_venv" ]; then
   "$python" -c 'import ensurepip, venv' 2>/dev/null ||
     die "$python can't make virtualenvs: sudo apt-get install python3-venv"
