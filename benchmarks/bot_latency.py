@@ -20,8 +20,6 @@ at the plumbing alone.
 import argparse
 import itertools
 import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter would bury the figures
 import statistics
 import sys
 import tempfile
@@ -29,6 +27,7 @@ import threading
 import time
 from pathlib import Path
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter would bury the figures
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
