@@ -22,9 +22,15 @@ document.addEventListener("DOMContentLoaded", () => {
 
   function useFiles(files) {
     if (!files || files.length === 0) return;
-    const transfer = new DataTransfer();
-    transfer.items.add(files[0]);
-    input.files = transfer.files;
+    try {
+      const transfer = new DataTransfer();
+      transfer.items.add(files[0]);
+      input.files = transfer.files;
+    } catch (error) {
+      // Older browsers can't set a file input's files; the picker still works there.
+      showProblem("This browser can't take a dropped or pasted photo; use “Choose a photo” instead.");
+      return;
+    }
     showPreview();
   }
 
