@@ -154,12 +154,10 @@ class Receiver(threading.Thread):
                 elif exc.error_code == 401:
                     raise ConfigError("Telegram rejected TELEGRAM_TOKEN (401 Unauthorized).") from None
                 else:
-                    log.warning("getUpdates failed: %s", self.redact(str(exc)))
-                    self.stop.wait(backoff.next())
+                    self._wait_after_failure(exc, backoff)
                 continue
             except (requests.RequestException, ApiException) as exc:
-                log.warning("getUpdates failed: %s", self.redact(str(exc)))
-                self.stop.wait(backoff.next())
+                self._wait_after_failure(exc, backoff)
                 continue
             established = True
             backoff.reset()
@@ -169,6 +167,11 @@ class Receiver(threading.Thread):
                 self._handle_safely(update)
                 self.offset = update.update_id + 1
 
+    def _wait_after_failure(self, exc: Exception, backoff: Backoff) -> None:
+        delay = backoff.next()
+        log.warning("getUpdates failed (%s); polling again in %.2gs", self.redact(describe_failure(exc)), delay)
+        self.stop.wait(delay)
+
     def _confirm(self) -> None:
         """getUpdates with a higher offset is what tells Telegram the handled updates are done."""
         if self.offset is None:
@@ -176,7 +179,7 @@ class Receiver(threading.Thread):
         try:
             self.api.get_updates(offset=self.offset, limit=1, long_polling_timeout=1, allowed_updates=["message"])
         except Exception as exc:  # the worst case is a repeated answer on the next start
-            log.warning("could not confirm the last updates: %s", self.redact(str(exc)))
+            log.warning("could not confirm the last updates (%s)", self.redact(describe_failure(exc)))
 
     def _handle_safely(self, update) -> None:
         message = update.message
@@ -302,7 +305,7 @@ class Sender(threading.Thread):
         try:
             self.api.send_chat_action(item.chat_id, item.action)
         except Exception as exc:  # cosmetic; never worth a retry
-            log.info("chat action failed: %s", self.redact(str(exc)))
+            log.info("chat action failed (%s)", self.redact(describe_failure(exc)))
 
     def _send_text(self, item: Outgoing) -> None:
         while True:
@@ -319,10 +322,10 @@ class Sender(threading.Thread):
                 if exc.error_code != 429 and 400 <= exc.error_code < 500:  # blocked by the user, chat gone
                     log.warning("Telegram refused a message: %s", self.redact(exc.description or str(exc)))
                     return
-                reason = self.redact(exc.description or str(exc))
+                reason = self.redact(describe_failure(exc))
                 retry_after = (exc.result_json.get("parameters") or {}).get("retry_after")
             except (requests.RequestException, ApiException) as exc:
-                reason, retry_after = self.redact(str(exc)), None
+                reason, retry_after = self.redact(describe_failure(exc)), None
             delay = self.outage.next_delay()
             if delay is None:
                 log.error("could not deliver a reply: %s", reason)
@@ -334,8 +337,20 @@ class Sender(threading.Thread):
 
 def short_reason(exc: BaseException) -> str:
     """'Connection refused' rather than a page of urllib3 internals (which also quote the URL)."""
-    match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
+    text = str(exc)
+    match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text) or re.search(r"RemoteDisconnected\('([^']+)'", text)
     return match.group(1).strip() if match else type(exc).__name__
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A short reason for a failed Bot API call."""
+    if isinstance(exc, ApiTelegramException):
+        return f"{exc.error_code} {exc.description}"
+    if isinstance(exc, ApiException) and getattr(exc, "result", None) is not None:
+        return f"HTTP {exc.result.status_code} {exc.result.reason}"
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    return short_reason(exc)
 
 
 def run_bot(settings: Settings, stop: threading.Event, redact) -> None:

@@ -210,10 +210,10 @@ def test_token_stays_out_of_logs_when_the_api_is_flaky(tmp_path):
     bot = start_bot(standin.url, TOKEN, free_port(), tmp_path / "bot.log", env={"PETCLF_DEBUG": "1"})
     standin.close()  # getUpdates now fails with connection errors that quote the URL
     try:
-        bot.wait_for_log(r"getUpdates failed.*\n(.|\n)*getUpdates failed")
+        bot.wait_for_log(r"getUpdates failed \(Connection refused\); polling again")
     finally:
         bot.stop()
-    assert "<token>" in bot.log and SECRET not in bot.log
+    assert SECRET not in bot.log
 
 
 def test_missing_token_or_bad_token_is_one_clear_line(standin, tmp_path):
