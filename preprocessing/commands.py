@@ -50,9 +50,9 @@ def _register_split(subparsers) -> None:
             "Split SRC/<class>/ into DST/train/<class>/ and DST/test/<class>/ (hard links where "
             "possible, copies otherwise) and record it in DST/split.csv. The split is stratified "
             "per class and seeded: the same input and seed give the same split, byte for byte. "
-            "Near-duplicate images always land on the same side. With --force, images already "
-            "recorded in DST/split.csv keep their side, so adding images later never moves the "
-            "test set. --check audits an existing DST instead and exits non-zero if an image on "
+            "Near-duplicate images always land on the same side. With --force and the same --seed, "
+            "images already recorded in DST/split.csv keep their side, so adding images later never "
+            "moves the test set. --check audits an existing DST instead and exits non-zero if an image on "
             "one side has a near duplicate on the other."
         ),
     )

@@ -110,7 +110,7 @@ def check_destination(src: Path, dst: Path, force: bool, marker: str) -> None:
         raise DatasetError(f"The destination {dst} overlaps the source {src}; choose a separate folder.")
     if dst.exists() and not dst.is_dir():
         raise DatasetError(f"The destination {dst} is a file, not a folder.")
-    if not dst.is_dir() or not any(dst.iterdir()):
+    if not dst.is_dir() or all(_carried_over(entry) for entry in dst.iterdir()):
         return
     if not force:
         raise DatasetError(f"The destination {dst} is not empty; use --force to replace it.")
@@ -125,7 +125,8 @@ def check_destination(src: Path, dst: Path, force: bool, marker: str) -> None:
 def staged_output(dst: Path) -> Iterator[Path]:
     """Yield a fresh folder beside `dst`; on success it replaces `dst`, on failure it vanishes.
 
-    Readers of `dst` therefore see either the old complete output or the new complete one.
+    Readers of `dst` therefore see either the old complete output or the new complete one. A
+    README or dot-file the folder held (a data folder's README kept in git) is carried over.
     """
     parent = dst.absolute().parent
     try:
@@ -136,10 +137,18 @@ def staged_output(dst: Path) -> Iterator[Path]:
         raise DatasetError(f"Can't write to {parent}: {exc.strerror}.") from None
     try:
         yield staging
+        if dst.is_dir():
+            for entry in filter(_carried_over, dst.iterdir()):
+                shutil.copy2(entry, staging / entry.name)
         _swap_into_place(staging, dst, parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _carried_over(entry: Path) -> bool:
+    """Files that describe a data folder rather than belong to a stage's output."""
+    return entry.is_file() and (entry.name.startswith(".") or entry.name.upper().startswith("README"))
 
 
 def _swap_into_place(staging: Path, dst: Path, parent: Path) -> None:

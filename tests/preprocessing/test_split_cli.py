@@ -183,3 +183,15 @@ def test_copies_when_the_destination_is_on_another_filesystem(processed: Path, t
                 assert target.stat().st_nlink == 1  # a copy of its own
     finally:
         shutil.rmtree(elsewhere, ignore_errors=True)
+
+
+def test_a_data_folders_readme_is_neither_in_the_way_nor_lost(processed: Path, tmp_path: Path):
+    dst = tmp_path / "Test_train_sets"
+    dst.mkdir()
+    (dst / "README.md").write_text("what goes here\n")
+
+    run_petclf("split", "--src", processed, "--dst", dst)
+    run_petclf("split", "--src", processed, "--dst", dst, "--force")
+
+    assert (dst / "README.md").read_text() == "what goes here\n"
+    assert sorted(p.name for p in dst.iterdir()) == ["README.md", "split.csv", "test", "train"]
