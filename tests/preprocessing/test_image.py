@@ -213,6 +213,7 @@ def test_exif_orientation_turns_the_picture_upright(orientation):
     decoded = decode(data)
 
     assert decoded.image.size == decoded.original_size == upright_size
+    assert decoded.format == "JPEG"  # turning the picture must not lose what it was
     assert close(decoded.image.getpixel((5, 5)), RED, 40)
     assert close(decoded.image.getpixel((54, 5)), GREEN, 40)
     assert close(decoded.image.getpixel((30, 34)), BLUE, 40)
