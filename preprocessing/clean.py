@@ -26,7 +26,6 @@ from preprocessing.dataset import (
     class_folders,
     cross_pairs,
     distances,
-    hashes_to_array,
     ignore_interrupts,
     perceptual_hash,
     sha256_hex,
@@ -190,36 +189,37 @@ def _run_workers(jobs: list[Job], work: Path, size: int, max_pixels: int, worker
 def _select(jobs: list[Job], outcomes: list[Outcome], threshold: int) -> tuple[PreprocessResult, list[int]]:
     """Dedupe within each class (first in source order wins), then drop cross-class conflicts."""
     result = PreprocessResult()
-    kept_by_class: dict[str, list[int]] = {}
+    kept_by_class: dict[str, KeptImages] = {}
     for job, outcome in zip(jobs, outcomes, strict=True):
         summary = result.classes.setdefault(job.label, ClassSummary())
         summary.files += 1
-        kept = kept_by_class.setdefault(job.label, [])
+        kept = kept_by_class.setdefault(job.label, KeptImages())
         if outcome.category:
             summary.broken += 1
             result.rejected.append((job.relative, outcome.category, outcome.reason))
             continue
-        twin = _find_twin(outcome, [outcomes[i] for i in kept], threshold)
+        twin = kept.twin_of(outcome, threshold)
         if twin is None:
-            kept.append(job.index)
+            kept.add(job.index, outcome)
             continue
         summary.duplicates += 1
-        original = jobs[kept[twin]].relative
-        if outcomes[kept[twin]].sha256 == outcome.sha256:
+        original = jobs[twin].relative
+        if outcomes[twin].sha256 == outcome.sha256:
             result.rejected.append((job.relative, "duplicate", f"The same image as {original}."))
         else:
             result.rejected.append((job.relative, "near_duplicate", f"Nearly the same image as {original}."))
 
-    conflicts = _label_conflicts(jobs, outcomes, kept_by_class, threshold)
+    kept_indices = {label: kept.indices for label, kept in kept_by_class.items()}
+    conflicts = _label_conflicts(outcomes, kept_indices, threshold)
     for index, others in sorted(conflicts.items()):
         job = jobs[index]
         result.classes[job.label].conflicts += 1
         names = ", ".join(jobs[i].relative for i in sorted(others))
         result.rejected.append((job.relative, "label_conflict", f"The same picture is also in another class: {names}."))
 
-    kept_all = [i for label in kept_by_class for i in kept_by_class[label] if i not in conflicts]
+    kept_all = [i for indices in kept_indices.values() for i in indices if i not in conflicts]
     for label, summary in result.classes.items():
-        summary.kept = sum(1 for i in kept_by_class[label] if i not in conflicts)
+        summary.kept = sum(1 for i in kept_indices[label] if i not in conflicts)
         if summary.kept == 0:
             reasons = Counter(category for file, category, _ in result.rejected if file.startswith(f"{label}/"))
             listed = ", ".join(f"{count} {category.replace('_', ' ')}" for category, count in sorted(reasons.items()))
@@ -228,20 +228,32 @@ def _select(jobs: list[Job], outcomes: list[Outcome], threshold: int) -> tuple[P
     return result, kept_all
 
 
-def _find_twin(outcome: Outcome, kept: list[Outcome], threshold: int) -> int | None:
-    """Position in `kept` of an exact or near duplicate of `outcome`, if any (exact preferred)."""
-    for position, other in enumerate(kept):
-        if other.sha256 == outcome.sha256:
-            return position
-    if not kept:
-        return None
-    near = distances(int(outcome.phash, 16), hashes_to_array([o.phash for o in kept]))
-    matches = np.flatnonzero(near <= threshold)
-    return int(matches[0]) if len(matches) else None
+class KeptImages:
+    """The images kept so far in one class, searchable by content and by perceptual hash."""
+
+    def __init__(self) -> None:
+        self.indices: list[int] = []
+        self._by_sha256: dict[str, int] = {}
+        self._hashes = np.empty(256, dtype=np.uint64)  # grown by doubling: classes can be large
+
+    def twin_of(self, outcome: Outcome, threshold: int) -> int | None:
+        """Index of a kept exact duplicate of `outcome`, else of the first near duplicate, else None."""
+        if outcome.sha256 in self._by_sha256:
+            return self._by_sha256[outcome.sha256]
+        near = np.flatnonzero(distances(int(outcome.phash, 16), self._hashes[: len(self.indices)]) <= threshold)
+        return self.indices[near[0]] if len(near) else None
+
+    def add(self, index: int, outcome: Outcome) -> None:
+        count = len(self.indices)
+        if count == len(self._hashes):
+            self._hashes = np.resize(self._hashes, 2 * count)
+        self._hashes[count] = int(outcome.phash, 16)
+        self.indices.append(index)
+        self._by_sha256[outcome.sha256] = index
 
 
 def _label_conflicts(
-    jobs: list[Job], outcomes: list[Outcome], kept_by_class: dict[str, list[int]], threshold: int
+    outcomes: list[Outcome], kept_by_class: dict[str, list[int]], threshold: int
 ) -> dict[int, set[int]]:
     """Kept images whose picture also sits in another class, with the indices of those copies."""
     conflicts: dict[int, set[int]] = {}
