@@ -5,6 +5,7 @@ import signal
 import threading
 
 from bot import config, logs
+from bot.errors import BotError, ConfigError
 from bot.wire import DEFAULT_MAX_IMAGE_MB
 
 log = logging.getLogger("petclf.bot")
@@ -83,15 +84,20 @@ def run_tcp_server(args) -> int:
     port = env_port if args.port is None else args.port
     model = config.model_path(args.model)
     max_bytes = config.max_upload_bytes(args.max_mb)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port must be between 0 and 65535, not {port}.")
     logs.configure("tcp-server")
 
     from bot.tcp_server import ClassificationServer  # the engine pulls in TensorFlow: only now
     from classifier import load_engine
 
     engine = load_engine(model)
-    server = ClassificationServer(
-        engine, host, port, workers=args.workers, max_image_bytes=max_bytes, read_timeout=args.read_timeout
-    )
+    try:
+        server = ClassificationServer(
+            engine, host, port, workers=args.workers, max_image_bytes=max_bytes, read_timeout=args.read_timeout
+        )
+    except OSError as exc:
+        raise BotError(f"can't listen on {host}:{port}: {exc.strerror or exc}") from None
     _stop_on_signals(server.stop)
     bound_host, bound_port = server.address
     if not _is_loopback(bound_host):

@@ -171,3 +171,17 @@ def test_missing_model_is_one_clear_line(tmp_path):
         assert "Traceback" not in server.log
     finally:
         server.kill()
+
+
+def test_port_in_use_is_one_clear_line(tcp_server, tiny_model, tmp_path):
+    from tests.bot.processes import PetclfProcess
+
+    second = PetclfProcess(["tcp-server", "--port", str(tcp_server.port), "--model", str(tiny_model)], tmp_path / "log", {})
+    try:
+        assert second.proc.wait(120) == 1
+        assert second.log.strip().splitlines()[-1].startswith(
+            f"petclf tcp-server: error: can't listen on 127.0.0.1:{tcp_server.port}: Address already in use"
+        )
+    finally:
+        second.kill()
+    assert_predictions(original_client(tcp_server.port, jpeg("cat"), 1), 1)  # the first one is unharmed
