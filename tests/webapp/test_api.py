@@ -40,6 +40,8 @@ def test_predict_json_base64_gives_the_same_answer(client):
     assert client.post("/api/v1/predict", json={"image": encoded}).json == by_form
     data_url = "data:image/jpeg;base64," + encoded
     assert client.post("/api/v1/predict", json={"image": data_url, "chat_id": 7}).json == by_form
+    wrapped = base64.encodebytes(cat_jpeg()).decode()  # MIME style: a line break every 76 characters
+    assert client.post("/api/v1/predict", json={"image": wrapped}).json == by_form
 
 
 def test_top_parameter(client):
