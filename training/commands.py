@@ -12,7 +12,7 @@ from training.errors import TrainingError
 from training.models import ARCHITECTURES
 
 # TensorFlow is imported only when a command runs, so `--help` stays fast.
-DEFAULT_EPOCHS = {"mobilenet_v2": 8, "seed_cnn": 40, "tiny_cnn": 12}
+DEFAULT_EPOCHS = {"mobilenet_v2": 5, "seed_cnn": 40, "tiny_cnn": 12}
 DEFAULT_MODEL = "models/pets.h5"
 
 
@@ -42,9 +42,9 @@ def _register_train(subparsers) -> None:
                         help="mobilenet_v2: transfer learning; seed_cnn: the original CNN from scratch; tiny_cnn: for tests")
     parser.add_argument("--backbone-weights", default="imagenet", metavar="imagenet|none|PATH",
                         help="mobilenet_v2 weights: download ImageNet weights, random, or a local Keras weights file")
-    parser.add_argument("--backbone-size", type=int, default=160, help="side the image is resized to for the backbone")
+    parser.add_argument("--backbone-size", type=int, default=224, help="side the image is resized to for the backbone")
     parser.add_argument("--epochs", type=int, default=None,
-                        help=f"maximum epochs (mobilenet_v2: of fine-tuning); default {DEFAULT_EPOCHS}")
+                        help=f"maximum epochs (mobilenet_v2: of fine-tuning, 0 for the head only); default {DEFAULT_EPOCHS}")
     parser.add_argument("--head-epochs", type=int, default=80, help="mobilenet_v2 phase 1 epochs on cached features")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate (default: per architecture)")
@@ -54,7 +54,9 @@ def _register_train(subparsers) -> None:
     parser.add_argument("--ood", type=Path, default=None, help="folder of photos that are none of the classes (any depth)")
     parser.add_argument("--ood-exposure", type=float, default=0.5,
                         help="share of the --ood photos used in training; the rest measure the false-accept rate")
-    parser.add_argument("--score", choices=SCORE_METHODS, default="max_softmax", help="confidence score for the unknown decision")
+    parser.add_argument("--ood-weight", type=float, default=1.0,
+                        help="loss weight of an --ood photo relative to an average class photo")
+    parser.add_argument("--score", choices=SCORE_METHODS, default="energy", help="confidence score for the unknown decision")
     parser.add_argument("--temperature", type=float, default=1.0, help="temperature of the confidence score")
     parser.add_argument("--max-reject-rate", type=float, default=0.05,
                         help="share of in-class validation images the unknown threshold may reject")
@@ -115,6 +117,7 @@ def run_train(args) -> int:
             patience=args.patience,
             ood=args.ood,
             ood_exposure_fraction=args.ood_exposure,
+            ood_weight=args.ood_weight,
             score_method=args.score,
             temperature=args.temperature,
             max_reject_rate=args.max_reject_rate,

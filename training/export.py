@@ -1,36 +1,40 @@
 """Writing and reading the `.h5`: no optimizer state, and never a half-written file in place of a good one."""
 
 import contextlib
+import io
 import logging
-import os
-import tempfile
 from pathlib import Path
 
-from classifier.card import card_path, check_output_size, check_sha256, read_card
+from classifier.card import card_path, check_output_size, check_sha256, read_card, write_atomically
 from training.errors import ModelFileError
 
 
 def save_h5(model, path: Path) -> Path:
-    """Save to a temporary file beside `path`, then rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".h5", dir=path.parent)
-    os.close(handle)
+    """Serialise in memory, then write a temporary file beside `path` and rename it over `path`.
+
+    h5py can crash the process when the disk fills during its own writes; plain file writes
+    fail with a clean OSError instead.
+    """
     try:
-        with _quiet_absl():
-            model.save(temporary, include_optimizer=False)
-        with open(temporary, "rb+") as stream:
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        data = h5_bytes(model)
+    except Exception as exc:  # anything Keras or h5py raises while serialising
+        raise ModelFileError(f"could not serialise the model for {path}: {exc}") from None
+    try:
+        write_atomically(path, data)
     except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
         raise ModelFileError(f"could not save the model to {path}: {exc.strerror or exc}") from None
-    except Exception as exc:  # h5py reports a full disk as its own error types
-        Path(temporary).unlink(missing_ok=True)
-        raise ModelFileError(f"could not save the model to {path}: {exc}") from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return path
+
+
+def h5_bytes(model) -> bytes:
+    """The bytes `model.save("x.h5", include_optimizer=False)` would write."""
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format  # what model.save uses for .h5, given an open file
+
+    buffer = io.BytesIO()
+    with _quiet_absl(), h5py.File(buffer, "w") as h5:
+        legacy_h5_format.save_model_to_hdf5(model, h5, include_optimizer=False)
+    return buffer.getvalue()
 
 
 @contextlib.contextmanager

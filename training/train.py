@@ -29,9 +29,9 @@ from training.export import save_h5
 
 # The model outputs logits; probabilities and confidence come from classifier.scoring.
 OUTPUT_KIND = "logits"
-# Adam learning rates (mobilenet_v2: the head's; fine-tuning uses a tenth of it).
+# Adam learning rates (mobilenet_v2: the head's; fine-tuning uses a twentieth of it).
 LEARNING_RATES = {"mobilenet_v2": 1e-3, "seed_cnn": 1e-3, "tiny_cnn": 1e-2}
-FINE_TUNE_DIVISOR = 10
+FINE_TUNE_DIVISOR = 20
 
 
 @dataclass
@@ -40,8 +40,8 @@ class TrainConfig:
     out: Path
     arch: str = "mobilenet_v2"
     backbone_weights: str = "imagenet"  # "imagenet", "none" or a path to a weights file
-    backbone_size: int = 160
-    epochs: int = 10  # fine-tuning epochs for mobilenet_v2, all epochs for the others
+    backbone_size: int = 224
+    epochs: int = 5  # fine-tuning epochs for mobilenet_v2 (0: head only), all epochs for the others
     head_epochs: int = 80  # phase 1 of mobilenet_v2, on cached features
     batch_size: int = 32
     learning_rate: float | None = None  # None: the architecture's default
@@ -50,8 +50,8 @@ class TrainConfig:
     patience: int = 3
     ood: Path | None = None
     ood_exposure_fraction: float = 0.5  # of the --ood photos used in training; the rest measure
-    ood_weight: float = 0.5  # loss weight of an OOD photo relative to an average class photo
-    score_method: str = "max_softmax"
+    ood_weight: float = 1.0  # loss weight of an OOD photo relative to an average class photo
+    score_method: str = "energy"
     temperature: float = 1.0
     max_reject_rate: float = 0.05
     resume: bool = False
@@ -218,6 +218,7 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
     pixels, targets, weights = _training_arrays(config, prepared)
     val_targets = data.soft_targets(prepared.validation.labels, len(labels))
     history: list[dict] = []
+    replicas = strategy.num_replicas_in_sync
 
     if built.head is not None:
         log(f"phase 1: training the head on cached {config.arch} features")
@@ -226,8 +227,12 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
         train_features = _predict(built.features, pixels, config.batch_size)
         val_features = _predict(built.features, prepared.validation.pixels, config.batch_size)
         result = built.head.fit(
-            data.make_dataset(train_features, targets, weights, batch_size=64, shuffle=True, seed=config.seed),
-            validation_data=data.make_dataset(val_features, val_targets, batch_size=256, shuffle=False, seed=config.seed),
+            data.make_dataset(
+                train_features, targets, weights, batch_size=64, shuffle=True, seed=config.seed, drop_remainder=replicas > 1
+            ),
+            validation_data=data.make_dataset(
+                *_even_for_replicas((val_features, val_targets), replicas), batch_size=256, shuffle=False, seed=config.seed
+            ),
             epochs=config.head_epochs,
             shuffle=False,  # the dataset shuffles itself
             callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=10, restore_best_weights=True)],
@@ -236,6 +241,8 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
         history += _rows(result.history, "head")
         best = history[int(np.argmin([row["val_loss"] for row in history]))]
         log(f"phase 1: {len(history)} epochs, best validation accuracy {best['val_accuracy']:.3f}")
+        if config.epochs == 0:
+            return history
         unfrozen = models.fine_tune_top(built)
         log(f"phase 2: fine-tuning {unfrozen} backbone layers")
         learning_rate = (config.learning_rate or LEARNING_RATES[config.arch]) / FINE_TUNE_DIVISOR
@@ -250,7 +257,6 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
     ]
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    replicas = strategy.num_replicas_in_sync
     built.model.fit(
         data.make_dataset(
             pixels, targets, weights, batch_size=config.batch_size, shuffle=True, seed=config.seed, drop_remainder=replicas > 1
@@ -408,7 +414,9 @@ def _check_config(config: TrainConfig) -> None:
         raise TrainingError(f"unknown score {config.score_method!r}; choose one of {', '.join(scoring.SCORE_METHODS)}")
     if config.strategy != "default" and config.batch_size % 2:
         raise TrainingError("with --strategy mirrored or multiworker, the batch size must be even (split over devices)")
-    for name in ("epochs", "head_epochs", "batch_size", "patience"):
+    if config.epochs < (0 if config.arch == "mobilenet_v2" else 1):
+        raise TrainingError("--epochs must be at least 1 (mobilenet_v2: at least 0, which trains the head only)")
+    for name in ("head_epochs", "batch_size", "patience"):
         if getattr(config, name) < 1:
             raise TrainingError(f"--{name.replace('_', '-')} must be at least 1")
     if not 0 <= config.ood_exposure_fraction < 1:
