@@ -4,7 +4,7 @@ It lays out URLs like the official server (`/bot<token>/<method>`, files at
 `/file/bot<token>/<path>`) and serves getMe, getUpdates (long polling, offset
 confirmation, 409 Conflict when a second poller cuts in), getFile, file downloads,
 sendMessage and sendChatAction. Updates are built from the real captures in
-../shared/fixtures/telegram/ with only ids, file ids and texts rewritten.
+tests/fixtures/telegram/ with only ids, file ids and texts rewritten.
 """
 
 import copy
@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "telegram"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "telegram"
 CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 
 

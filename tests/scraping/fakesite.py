@@ -19,8 +19,7 @@ from PIL import Image
 
 from tests.imagegen import encode, shape_image
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FLICKR_CAPTURE = FIXTURES / "flickr" / "Virg29__lickr.html"
 IMGUR_GEOBLOCK = FIXTURES / "imgur" / "waseemqaimary77__imgur_page__album_9TP6hPU_UK_geoblock.html"
 IMGUR_POST = FIXTURES / "imgur" / "roshnims02__Imgur_The_magic_of_the_Internet__rPP4Cud.html"
