@@ -6,6 +6,7 @@ these functions; nothing else in the project decodes, orients, converts or pads 
 
 import codecs
 import io
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -43,8 +44,9 @@ def decode(
 ) -> DecodedImage:
     """Decode an image from bytes or a path into upright RGB.
 
-    `draft_size` lets JPEGs decode at a reduced scale that still covers a
-    `draft_size`×`draft_size` box, which is several times faster for phone photos.
+    `draft_size` lets JPEGs decode at a reduced scale (1/2, 1/4, 1/8) that still has every pixel
+    needed to fit the picture inside a `draft_size`×`draft_size` square, which is several times
+    faster for phone photos.
     Raises UnsupportedImage, CorruptImage or ImageTooLarge; OSError if a path can't be read.
     """
     data = _read(source)
@@ -68,7 +70,7 @@ def decode(
     orientation = _orientation(image)
     original_size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
     if draft_size and image.format in ("JPEG", "MPO"):
-        image.draft(image.mode if image.mode in ("RGB", "L") else None, (draft_size, draft_size))
+        image.draft(image.mode if image.mode in ("RGB", "L") else None, _fitted_size(image.size, draft_size))
     try:
         image.load()
     except Exception as exc:  # truncated or corrupt pixel data: any decoder error means "damaged"
@@ -98,6 +100,13 @@ def to_rgb(image: Image.Image) -> Image.Image:
         canvas.paste(rgba, mask=rgba.getchannel("A"))
         return canvas
     return image.convert("RGB")
+
+
+def _fitted_size(size: tuple[int, int], box: int) -> tuple[int, int]:
+    """The size a picture takes once fitted inside box×box (rounded up, so never too small)."""
+    width, height = size
+    scale = min(box / width, box / height)
+    return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
 
 
 def fit_and_pad(image: Image.Image, size: int = IMAGE_SIZE) -> Image.Image:

@@ -296,8 +296,17 @@ def test_big_jpegs_decode_in_draft_mode():
     data = encoded(photo(2, (3200, 2400)), "JPEG", quality=85)
     drafted = decode(data, draft_size=IMAGE_SIZE)
     assert drafted.original_size == (3200, 2400)
-    assert drafted.image.size == (400, 300)  # an eighth: the smallest scale still covering 240×240
+    assert drafted.image.size == (400, 300)  # an eighth: the smallest scale still covering 240×180
     assert decode(data).image.size == (3200, 2400)
     padded = load_padded(data)
     assert padded.size == (IMAGE_SIZE, IMAGE_SIZE)
     assert close(padded.getpixel((120, 120)), fit_and_pad(decode(data).image).getpixel((120, 120)), 8)
+
+
+def test_draft_mode_fits_the_long_side_so_ordinary_photos_decode_at_half_size():
+    data = encoded(photo(3, (500, 375)), "JPEG", quality=90)
+    drafted = decode(data, draft_size=IMAGE_SIZE)
+    assert drafted.image.size == (250, 188)  # still more than the 240×180 the padded picture needs
+    full = fit_and_pad(decode(data).image)
+    difference = np.abs(to_array(load_padded(data)) - to_array(full))
+    assert difference.mean() < 2 and difference.max() < 40
