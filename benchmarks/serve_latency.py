@@ -7,7 +7,8 @@ prints: model-only p50 per image, end-to-end HTTP p50 for a 1-megapixel and a 12
 requests/s with 8 concurrent clients, and worker RSS. The original upload path (see
 benchmarks/original_upload.py) runs in the same way on the same images as the baseline; the
 ratios are printed at the end. Without models/pets.h5 it measures a MobileNetV2 of the same
-shape (240×240 input, resized to 160 inside, six classes, untrained head).
+shape (240×240 input, resized inside to the backbone size `petclf train` uses, six classes,
+untrained head).
 """
 
 import argparse
@@ -195,11 +196,13 @@ def stand_in_model(out: Path) -> Path:
 
     from classifier.card import library_versions, sha256_file, write_card
     from training.models import build
+    from training.train import TrainConfig
 
     weights = str(BACKBONE) if BACKBONE.is_file() else "none"
+    size = TrainConfig.backbone_size  # the size `petclf train` uses by default
     labels = ["bearded_dragon", "bird", "cat", "dog", "fish", "hamster"]
     keras.utils.set_random_seed(1)
-    build("mobilenet_v2", len(labels), backbone_weights=weights).model.save(out)
+    build("mobilenet_v2", len(labels), backbone_weights=weights, backbone_size=size).model.save(out)
     unknown = {
         "method": "energy", "temperature": 1.0, "threshold": 0.0, "target_reject_rate": 0.05,
         "in_class_reject_rate": 0.05, "calibration_images": 0, "false_accept_rate": None,
@@ -208,7 +211,7 @@ def stand_in_model(out: Path) -> Path:
     card = {
         "format": "petclf-model-card", "format_version": 1, "name": "benchmark-stand-in", "created": "now",
         "labels": labels, "input_size": 240, "output": "logits", "architecture": "mobilenet_v2",
-        "backbone": {"name": "mobilenet_v2", "input_size": 160, "weights": weights}, "unknown": unknown,
+        "backbone": {"name": "mobilenet_v2", "input_size": size, "weights": weights}, "unknown": unknown,
         "test_metrics": None, "data": {}, "training": {}, "h5_sha256": sha256_file(out),
         "h5_bytes": out.stat().st_size, "libraries": library_versions(),
     }  # fmt: skip
