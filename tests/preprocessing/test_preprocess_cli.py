@@ -2,6 +2,7 @@
 
 import csv
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -268,4 +269,20 @@ def test_ctrl_c_mid_run_leaves_no_partial_output(tmp_path: Path):
 
     assert run.returncode == 130
     assert stderr.strip() == "petclf preprocess: interrupted"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
+
+
+def test_a_write_failure_stops_the_run_and_leaves_nothing_behind(raw: Path, tmp_path: Path):
+    """A file-size limit makes every output write fail, as a full disk would."""
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write with EFBIG instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    result = subprocess.run(
+        [str(PETCLF), "preprocess", "--src", str(raw), "--dst", str(tmp_path / "processed")],
+        capture_output=True, text=True, timeout=300, preexec_fn=limit_file_size,
+    )
+
+    assert_one_line_error(result, "Can't write the output", "File too large")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
