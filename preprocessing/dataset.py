@@ -19,9 +19,10 @@ from PIL import Image
 
 from preprocessing.errors import DatasetError
 
-# Hamming distance between 64-bit perceptual hashes at or under which two images count as the
-# same picture (re-encoded, resized, slightly edited). Chosen on real photos: distinct photos sit
-# far above it, re-saved or recompressed copies at 0–4.
+# Hamming distance between 64-bit perceptual hashes (of the padded images) at or under which two
+# images count as the same picture. Measured on 916 real pet photos: no two distinct photos came
+# closer than 8; resized and recompressed copies landed at 0–4, copies cropped by a few percent
+# at up to 10 (those mostly count as different pictures).
 DEFAULT_HASH_THRESHOLD = 6
 
 
