@@ -21,8 +21,8 @@ from preprocessing.errors import DatasetError
 
 # Hamming distance between 64-bit perceptual hashes (of the padded images) at or under which two
 # images count as the same picture. Measured on 916 real pet photos: no two distinct photos came
-# closer than 8; resized and recompressed copies landed at 0–4, copies cropped by a few percent
-# at up to 10 (those mostly count as different pictures).
+# closer than 8, while copies cropped by 2% a side, shrunk and recompressed landed at 0–10,
+# 93% of them at or under 6.
 DEFAULT_HASH_THRESHOLD = 6
 
 
