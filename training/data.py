@@ -125,16 +125,23 @@ def ood_examples(root: Path) -> list[Example]:
     return [Example(path, -1) for path in files]
 
 
-def in_exposure_part(path: Path, fraction: float) -> bool:
-    """Whether an OOD photo is used in training (outlier exposure) rather than held out.
+# Of the exposure photos, this share checks the outlier-exposure loss during training (early stopping).
+OOD_VALIDATION_SHARE = 0.2
 
-    Decided by the file's content, so `petclf evaluate` can leave the same photos out of its
+
+def ood_part(path: Path, exposure_fraction: float) -> str:
+    """Which part an OOD photo belongs to: "exposure" (trained on), "validation" (early stopping),
+    or "heldout" (only measures the false-accept rate).
+
+    Decided by the file's content, so `petclf evaluate` can leave the photos training saw out of its
     false-accept rate without any list being stored.
     """
-    if fraction <= 0:
-        return False
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return int(digest[:8], 16) / 0x100000000 < fraction
+    if exposure_fraction <= 0:
+        return "heldout"
+    position = int(hashlib.sha256(path.read_bytes()).hexdigest()[:8], 16) / 0x100000000
+    if position >= exposure_fraction:
+        return "heldout"
+    return "validation" if position < exposure_fraction * OOD_VALIDATION_SHARE else "exposure"
 
 
 def load_images(examples: list[Example], description: str, workers: int = 4) -> Images:

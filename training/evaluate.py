@@ -73,7 +73,7 @@ def _heldout_ood(ood: Path, card: dict, log) -> data.Images:
     """OOD photos, minus those that may have been used for outlier exposure in training."""
     fraction = card["training"].get("outlier_exposure_fraction", 0.0)
     every = data.ood_examples(ood)
-    examples = [e for e in every if not data.in_exposure_part(e.path, fraction)]
+    examples = [e for e in every if data.ood_part(e.path, fraction) == "heldout"]
     if len(every) > len(examples):
         log(f"left out {len(every) - len(examples)} OOD photos that training may have used for outlier exposure")
     images = data.load_images(examples, "OOD photos")

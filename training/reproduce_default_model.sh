@@ -28,5 +28,5 @@ PETCLF=${PETCLF:-.venv/bin/petclf}
 "$PETCLF" split --src "$IMAGES" --dst "$SPLIT" --seed 1 --test-ratio 0.25 --force
 "$PETCLF" train --data "$SPLIT" --out "$OUT" --arch mobilenet_v2 \
     --backbone-weights "$WEIGHTS" --backbone-size 224 --epochs 5 --seed 1 \
-    --ood "$OOD" --ood-exposure 0.5 --score energy --max-reject-rate 0.05
+    --ood "$OOD" --ood-exposure 0.5 --score energy --max-reject-rate 0.03
 "$PETCLF" evaluate --model "$OUT" --data "$SPLIT/test" --ood "$OOD" --plot "$SPLIT/confusion_matrix.png"

@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -212,3 +213,35 @@ def test_train_mirrored_on_two_logical_cpus(tmp_path):
     assert card["training"]["replicas"] == 2
     assert card["test_metrics"]["images"] == 6
     assert out.with_suffix(".history.csv").read_text().count("\n") == 3  # header + 2 epochs
+
+
+def test_resume_continues_an_interrupted_run_from_its_last_checkpoint(tmp_path):
+    split = write_split(tmp_path / "split", train_per_class=8, test_per_class=2)
+    out = tmp_path / "resumed.h5"
+    metadata = tmp_path / "resumed.checkpoint" / "training_metadata.json"
+    base = [*PETCLF, "train", "--data", split, "--out", out, "--arch", "tiny_cnn", "--batch-size", "4", "--patience", "500"]
+    first = subprocess.Popen([*base, "--epochs", "500"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        saved = 0
+        while saved < 3 and first.poll() is None:
+            try:
+                saved = json.loads(metadata.read_text())["epoch"]
+            except (OSError, ValueError):
+                pass
+        first.send_signal(signal.SIGINT)
+        _, err = first.communicate(timeout=60)
+    finally:
+        first.kill()
+    assert first.returncode == 130, err
+    assert "petclf train: interrupted" in err
+    assert not out.exists()
+    saved = json.loads(metadata.read_text())["epoch"]
+
+    second = subprocess.run([*base, "--epochs", str(saved + 2), "--resume"], capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    epochs = [line.split()[1] for line in second.stdout.splitlines() if line.startswith("Epoch ")]
+    assert epochs == [f"{saved + 1}/{saved + 2}", f"{saved + 2}/{saved + 2}"]
+    history = out.with_suffix(".history.csv").read_text().splitlines()
+    assert len(history) - 1 >= saved + 2  # the epochs before the interruption are kept
+    assert read_card(card_path(out))["training"]["epochs_run"] == len(history) - 1
+    assert not metadata.parent.exists()  # checkpoints are removed once the model is saved
