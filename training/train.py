@@ -281,8 +281,9 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
     with strategy.scope():
         _compile(built.model, learning_rate)
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(checkpoint_dir), delete_checkpoint=False),
+        # The log row first: an interruption between the two then repeats an epoch, never loses one.
         keras.callbacks.CSVLogger(str(checkpoint_dir / "history.csv"), append=True),
+        keras.callbacks.BackupAndRestore(str(checkpoint_dir), double_checkpoint=True, delete_checkpoint=False),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
     ]
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
@@ -301,8 +302,12 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
     # The CSV log survives an interruption, so a resumed run still has its whole history.
     phase = "fine-tune" if built.head is not None else "train"
     with (checkpoint_dir / "history.csv").open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    history += [{"phase": phase, **{key: float(value) for key, value in row.items() if key != "epoch"}} for row in rows]
+        # A repeated epoch (see above) keeps its last row.
+        rows = {int(row["epoch"]): row for row in csv.DictReader(handle)}
+    history += [
+        {"phase": phase, **{key: float(value) for key, value in rows[epoch].items() if key != "epoch"}}
+        for epoch in sorted(rows)
+    ]
     return history
 
 
