@@ -18,6 +18,7 @@ def test_round_trip_and_nothing_left_behind(card, tmp_path):
     path = write_card(card, tmp_path / "m.json")
     assert read_card(path) == json.loads(json.dumps(card))
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+    assert path.stat().st_mode & 0o777 == 0o644
 
 
 def test_undefined_figures_become_null(card, tmp_path):
