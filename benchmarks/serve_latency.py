@@ -64,7 +64,8 @@ def measure(args, scratch: Path) -> tuple[dict, dict]:
         ("petclf", "webapp:create_app()", (), new),
         ("original", "original_upload:create_app()", ("--pythonpath", str(REPO / "benchmarks")), old),
     ):
-        with GunicornServer(model, scratch, workers=None, threads=None, app=app, extra_args=extra) as server:
+        env = {"ORIGINAL_UPLOAD_DIR": str(scratch)}
+        with GunicornServer(model, scratch, workers=None, threads=None, app=app, extra_args=extra, env=env) as server:
             figures["e2e_1mp_p50_ms"] = http_p50_ms(server.url, photos["1 MP"], args.requests)
             figures["e2e_12mp_p50_ms"] = http_p50_ms(server.url, photos["12 MP"], args.requests // 2)
             workers = server.worker_pids()
