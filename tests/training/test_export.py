@@ -1,8 +1,11 @@
 """Saving the .h5: never a half-written file in place of a good one."""
 
+import re
 import resource
 import shutil
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -11,33 +14,32 @@ from training.export import load_h5, save_h5
 from training.models import build
 
 
-@pytest.fixture
-def file_size_limit():
-    """Make writes beyond a size fail with EFBIG, as a full disk fails them with ENOSPC."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-
-    def limit(size: int) -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
-
-    yield limit
-    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-    signal.signal(signal.SIGXFSZ, previous)
-
-
 @pytest.fixture(scope="module")
 def fresh_model():
     return build("tiny_cnn", 3).model
 
 
-def test_a_failed_save_keeps_the_previous_model(fresh_model, tiny_model, tmp_path, file_size_limit):
-    model = fresh_model
+def _limit_file_size():
+    """In the child only: writes beyond 4 KiB fail with EFBIG, as a full disk fails them with ENOSPC."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+def test_a_failed_save_keeps_the_previous_model(tiny_model, tmp_path):
     target = tmp_path / "pets.h5"
     shutil.copy(tiny_model, target)
     good = target.read_bytes()
-    file_size_limit(4096)
-    with pytest.raises(ModelFileError, match="could not save the model to .*pets.h5"):
-        save_h5(model, target)
+    save_again = (
+        "import sys; from pathlib import Path; from training.export import load_h5, save_h5; "
+        "save_h5(load_h5(Path(sys.argv[1])), Path(sys.argv[2]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", save_again, str(tiny_model), str(target)],
+        capture_output=True, text=True, timeout=300, preexec_fn=_limit_file_size,
+    )
+    assert result.returncode != 0
+    assert "ModelFileError" in result.stderr
+    assert re.search(r"could not save the model to .*pets.h5", result.stderr)
     assert target.read_bytes() == good
     assert [p.name for p in tmp_path.iterdir()] == ["pets.h5"]
 
