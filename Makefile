@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= Images/raw
 
-.PHONY: setup run test system-deps
+.PHONY: setup run test system-deps data model
 
 # A fresh virtualenv with the pinned dependencies and petclf itself (editable).
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
@@ -15,10 +15,19 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 
 setup: $(VENV)/.installed
 
-# The main job: clean the photos in $(DATA) (one folder per class), then split them.
+# The main job: the upload page and JSON API on the shipped model, at http://127.0.0.1:8000
+# (PETCLF_MODEL, PETCLF_BIND, PETCLF_WORKERS and PETCLF_MAX_UPLOAD_MB change it).
 run: setup
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py "webapp:create_app()"
+
+# Clean the photos in $(DATA) (one folder per class), then split them into train and test.
+data: setup
 	$(BIN)/petclf preprocess --src $(DATA) --dst Images/processed --force
 	$(BIN)/petclf split --src Images/processed --dst Test_train_sets --force
+
+# Rebuild the shipped default model from the shared photo sets.
+model: setup
+	bash training/reproduce_default_model.sh
 
 system-deps:
 	bash scripts/install-system-deps.sh
