@@ -96,7 +96,7 @@ def train(config: TrainConfig, log=None) -> dict:
             seed=config.seed,
         )
     prepared = prepare_data(config, labels, log)
-    history = _fit(config, built, prepared, strategy, checkpoint_dir, log)
+    history, fine_tune_kept = _fit(config, built, prepared, strategy, checkpoint_dir, log)
 
     log("calibrating the unknown threshold and evaluating")
     unknown = _calibrate(config, built.model, prepared)
@@ -121,6 +121,7 @@ def train(config: TrainConfig, log=None) -> dict:
             "wall_time_seconds": round(wall_time, 1),
             "epochs_run": sum(1 for row in history if row["phase"] != "head"),
             "head_epochs_run": sum(1 for row in history if row["phase"] == "head"),
+            "fine_tune_kept": fine_tune_kept,  # None: no fine-tuning phase
             "max_epochs": config.epochs,
             "batch_size": config.batch_size,
             "learning_rate": config.learning_rate,
@@ -237,7 +238,7 @@ def prepare_data(config: TrainConfig, labels: list[str], log) -> Prepared:
 
 
 def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[dict]:
-    """Run the training phases; return one history row per epoch."""
+    """Run the training phases; return one history row per epoch, and whether fine-tuning was kept."""
     import keras
 
     class_weights = data.class_weights(prepared.train.labels, len(prepared.labels))
@@ -271,7 +272,8 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
         best = history[int(np.argmin([row["val_loss"] for row in history]))]
         log(f"phase 1: {len(history)} epochs, best validation accuracy {best['val_accuracy']:.3f}")
         if config.epochs == 0:
-            return history
+            return history, None
+        head_weights, head_loss = built.model.get_weights(), best["val_loss"]
         unfrozen = models.fine_tune_top(built)
         log(f"phase 2: fine-tuning {unfrozen} backbone layers")
         learning_rate = (config.learning_rate or LEARNING_RATES[config.arch]) / FINE_TUNE_DIVISOR
@@ -304,11 +306,20 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
     with (checkpoint_dir / "history.csv").open(newline="") as handle:
         # A repeated epoch (see above) keeps its last row.
         rows = {int(row["epoch"]): row for row in csv.DictReader(handle)}
-    history += [
+    fitted = [
         {"phase": phase, **{key: float(value) for key, value in rows[epoch].items() if key != "epoch"}}
         for epoch in sorted(rows)
     ]
-    return history
+    history += fitted
+    if built.head is None:
+        return history, None
+    # Validation decides whether fine-tuning helped; if not, the phase-1 model is the better one.
+    tuned_loss = min(row["val_loss"] for row in fitted)
+    if tuned_loss >= head_loss:
+        built.model.set_weights(head_weights)
+        log(f"phase 2 did not improve the validation loss ({tuned_loss:.4f} vs {head_loss:.4f}); keeping the phase-1 model")
+        return history, False
+    return history, True
 
 
 def _even_for_replicas(arrays: tuple, replicas: int) -> tuple:

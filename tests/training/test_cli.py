@@ -245,3 +245,22 @@ def test_resume_continues_an_interrupted_run_from_its_last_checkpoint(tmp_path):
     assert len(history) - 1 == saved + 2  # the epochs before the interruption are kept, once each
     assert read_card(card_path(out))["training"]["epochs_run"] == len(history) - 1
     assert not metadata.parent.exists()  # checkpoints are removed once the model is saved
+
+
+def test_mobilenet_v2_trains_in_two_phases(capsys, tmp_path):
+    """The transfer-learning path end to end, small: head on cached features, then fine-tuning."""
+    split = write_split(tmp_path / "split", train_per_class=6, test_per_class=2)
+    out = tmp_path / "mobilenet.h5"
+    code, _, err = run_cli(
+        capsys, "train", "--data", split, "--out", out, "--backbone-weights", "none", "--backbone-size", "96",
+        "--head-epochs", "3", "--epochs", "1", "--batch-size", "8", "--quiet",
+    )
+    assert code == 0, err
+    assert "phase 1" in err and "phase 2" in err
+    card = read_card(card_path(out))
+    assert card["architecture"] == "mobilenet_v2"
+    assert card["backbone"] == {"name": "mobilenet_v2", "input_size": 96, "weights": "none"}
+    assert card["training"]["head_epochs_run"] == 3 and card["training"]["epochs_run"] == 1
+    assert isinstance(card["training"]["fine_tune_kept"], bool)
+    phases = [line.split(",")[1] for line in out.with_suffix(".history.csv").read_text().splitlines()[1:]]
+    assert phases == ["head", "head", "head", "fine-tune"]
