@@ -1,0 +1,166 @@
+"""Compare unknown-photo scores on the frozen MobileNetV2 features of a trained model.
+
+For the shipped model (whose backbone was not fine-tuned), the pooled backbone features are
+computed once; then each method is scored the way training calibrates: threshold at 3% in-class
+rejection on the validation carve-out, false-accept rate on held-out OOD photos, reject rate on
+the test side. `oracle@5%` is the false-accept rate at a threshold set on the test side itself
+(exactly 5% rejected): not a usable calibration, only the best the score could do.
+
+    .venv/bin/python benchmarks/unknown_scores.py --data Test_train_sets --ood ../shared/datasets/ood
+
+Methods: the model's own energy; Mahalanobis distance (shared Ledoit-Wolf covariance) and cosine
+1-NN on the pooled features; heads retrained on cached features with outlier exposure on 50% or
+70% of the OOD photos, one head or an average of five, three seeds each. So every row is measured
+on the same photos, all rows use the OOD photos held out at the 70% exposure fraction.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL_EXPOSURE = 0.7  # held-out photos at this fraction are held out at every fraction compared
+CALIBRATION_REJECT = 0.03  # what `reproduce_default_model.sh` uses on validation
+TARGET_REJECT = 0.05
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "pets.h5")
+    parser.add_argument("--data", type=Path, default=ROOT / "Test_train_sets", help="the split the model was trained on")
+    parser.add_argument("--ood", type=Path, default=ROOT.parent / "shared" / "datasets" / "ood")
+    parser.add_argument("--seeds", type=int, default=3)
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    features, logits, labels, ood_position = cached_features(args)
+    heldout = ood_position >= EVAL_EXPOSURE
+    print(f"{len(labels['test'])} test images, {int(heldout.sum())} held-out OOD photos; threshold on "
+          f"{len(labels['validation'])} validation images at {CALIBRATION_REJECT:.0%} rejection")
+    print(f"{'method':34s} {'FAR':>6s} {'test rej':>8s} {'oracle@5%':>9s} {'accuracy':>8s}")
+
+    from scipy.special import logsumexp
+
+    show("model energy", {side: logsumexp(logits[side], axis=1) for side in logits}, heldout, logits, labels)
+    show("Mahalanobis (Ledoit-Wolf)", mahalanobis(features, labels["train"]), heldout)
+    show("cosine 1-NN", cosine_nn(features), heldout)
+    for fraction in (0.5, EVAL_EXPOSURE):
+        for heads in (1, 5):
+            for seed in range(1, args.seeds + 1):
+                head_logits = retrained_heads(features, labels, ood_position, fraction, heads, seed)
+                scores = {side: logsumexp(value, axis=1) for side, value in head_logits.items()}
+                show(f"OE {fraction:.0%}, {heads} head(s), seed {seed}", scores, heldout, head_logits, labels)
+    return 0
+
+
+def cached_features(args):
+    """Pooled backbone features and logits of the model for every side, and each OOD photo's hash position."""
+    import hashlib
+
+    import keras
+
+    from training import data
+    from training.train import _predict
+
+    model = keras.models.load_model(args.model, compile=False)
+    pooled = keras.Model(model.inputs, model.get_layer("pool").output)
+    train_dir, test_dir = data.split_sides(args.data)
+    names = [folder.name for folder in data.class_folders(train_dir)]
+    train, validation = data.carve_validation(data.labelled_examples(train_dir, names), 0.15, 1)
+    ood = data.ood_examples(args.ood)
+    sides = {
+        "train": data.load_images(train, "train"),
+        "validation": data.load_images(validation, "validation"),
+        "test": data.load_images(data.labelled_examples(test_dir, names), "test"),
+        "ood": data.load_images(ood, "OOD"),
+    }
+    features = {side: _predict(pooled, images.pixels, 32) for side, images in sides.items()}
+    logits = {side: _predict(model, images.pixels, 32) for side, images in sides.items()}
+    labels = {side: images.labels for side, images in sides.items()}
+    position = np.array([int(hashlib.sha256(p.read_bytes()).hexdigest()[:8], 16) / 0x100000000 for p in sides["ood"].paths])
+    return features, logits, labels, position
+
+
+def show(name, scores, heldout, logits=None, labels=None):
+    threshold = quantile(scores["validation"], CALIBRATION_REJECT)
+    oracle = quantile(scores["test"], TARGET_REJECT)
+    ood = scores["ood"][heldout]
+    accuracy = f"{(logits['test'].argmax(1) == labels['test']).mean():8.3f}" if logits is not None else f"{'':8s}"
+    print(
+        f"{name:34s} {(ood >= threshold).mean():6.3f} {(scores['test'] < threshold).mean():8.3f} "
+        f"{(ood >= oracle).mean():9.3f} {accuracy}",
+        flush=True,
+    )
+
+
+def quantile(scores, reject_rate):
+    from classifier.scoring import threshold_for_reject_rate
+
+    return threshold_for_reject_rate(scores, reject_rate)
+
+
+def mahalanobis(features, train_labels):
+    from sklearn.covariance import LedoitWolf
+
+    classes = np.unique(train_labels)
+    means = np.stack([features["train"][train_labels == c].mean(axis=0) for c in classes])
+    precision = LedoitWolf().fit(features["train"] - means[train_labels]).precision_
+
+    def score(x):
+        return -np.stack([np.einsum("ij,jk,ik->i", x - m, precision, x - m) for m in means], axis=1).min(axis=1)
+
+    return {side: score(value) for side, value in features.items()}
+
+
+def cosine_nn(features):
+    def unit(x):
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    reference = unit(features["train"])
+    return {side: (unit(value) @ reference.T).max(axis=1) for side, value in features.items()}
+
+
+def retrained_heads(features, labels, ood_position, fraction, heads, seed):
+    """The shipped head's layers and loss, trained on cached features; logits averaged over `heads` heads."""
+    import keras
+
+    from training import data
+
+    exposure = (ood_position < fraction) & (ood_position >= fraction * data.OOD_VALIDATION_SHARE)
+    watch = ood_position < fraction * data.OOD_VALIDATION_SHARE
+    weights = data.class_weights(labels["train"], int(labels["train"].max()) + 1)
+
+    def arrays(class_side, ood_mask):
+        x = np.concatenate([features[class_side], features["ood"][ood_mask]])
+        y = np.concatenate([labels[class_side], -np.ones(int(ood_mask.sum()), np.int64)])
+        return x, data.soft_targets(y, len(weights)), data.sample_weights(y, weights, 1.0)
+
+    train, validation = arrays("train", exposure), arrays("validation", watch)
+    outputs = []
+    for index in range(heads):
+        head_seed = seed * 100 + index
+        keras.utils.set_random_seed(head_seed)
+        head = keras.Sequential([
+            keras.Input((train[0].shape[1],)),
+            keras.layers.Dropout(0.2, seed=head_seed),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dropout(0.3, seed=head_seed + 1),
+            keras.layers.Dense(len(weights)),
+        ])
+        head.compile(keras.optimizers.Adam(1e-3), keras.losses.CategoricalCrossentropy(from_logits=True))
+        head.fit(
+            data.make_dataset(*train, batch_size=64, shuffle=True, seed=head_seed),
+            validation_data=data.make_dataset(*validation, batch_size=256, shuffle=False, seed=head_seed),
+            epochs=80,
+            verbose=0,
+            callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=15, restore_best_weights=True)],
+        )
+        outputs.append({side: head.predict(value, verbose=0) for side, value in features.items()})
+    return {side: np.mean([output[side] for output in outputs], axis=0) for side in features}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
