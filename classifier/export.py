@@ -14,6 +14,7 @@ import numpy as np
 from classifier.artifact import open_artifact
 from classifier.card import check_output_size
 from classifier.errors import ClassifierError, ModelError
+from preprocessing.dataset import sha256_hex
 
 
 def load_keras_model(h5_path: Path):
@@ -65,7 +66,7 @@ def export(h5_path: Path, out: Path) -> dict:
         meta["max_proba_difference"] = difference
         if difference <= runtime.PARITY_TOLERANCE:
             (out / "model.tflite").write_bytes(content)
-            meta.update(runtime=runtime.TFLiteRunner.name, tflite_sha256=runtime._bytes_sha256(content))
+            meta.update(runtime=runtime.TFLiteRunner.name, tflite_sha256=sha256_hex(content))
         else:
             meta["reason"] = f"the TFLite model differs from the .h5 by {difference:.2g} on the probe batch"
     (out / "runtime.json").write_text(json.dumps(meta, indent=1) + "\n")

@@ -12,7 +12,6 @@ workers build once; files appear by atomic rename, the metadata last.
 """
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ import numpy as np
 from classifier.artifact import ModelArtifact
 from classifier.card import check_output_size
 from classifier.errors import ModelError
+from preprocessing.dataset import sha256_hex
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def _read_cache(artifact: ModelArtifact) -> tuple[dict, bytes | None] | None:
         content = tflite_path.read_bytes()
     except (OSError, ValueError, KeyError):
         return None
-    if _bytes_sha256(content) != meta.get("tflite_sha256"):
+    if sha256_hex(content) != meta.get("tflite_sha256"):
         return None
     return meta, content
 
@@ -221,7 +221,3 @@ def _locked(h5_path: Path):
         yield
     finally:
         os.close(handle)  # releases the lock
-
-
-def _bytes_sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
