@@ -7,10 +7,11 @@ import pytest
 from bot import replies
 from bot.tcp_client import classify
 from tests.bot.conftest import TOKEN
-from tests.bot.helpers import free_port, jpeg
+from tests.bot.helpers import jpeg
 from tests.bot.processes import start_bot, start_tcp_server
 from tests.bot.standin import BotApiStandIn, Updates
 from tests.imagegen import encode, shape_image
+from tests.servers import free_port
 
 LINE = re.compile(r"^[1-5]\. (bird|cat|dog) \((0|1)\.\d{4}\)$")
 SECRET = TOKEN.split(":")[1]

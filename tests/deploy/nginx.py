@@ -48,12 +48,6 @@ def nginx_binary() -> str:
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def render_template(template: Path, **values) -> str:
     """The template through deploy/render-template.sh, as install.sh renders it."""
     done = subprocess.run(

@@ -15,9 +15,9 @@ import h5py
 import pytest
 import requests
 
-from tests.deploy.nginx import DEPLOY, REPO, SITE_TEMPLATE, NginxPrefix, free_port, render_template
+from tests.deploy.nginx import DEPLOY, REPO, SITE_TEMPLATE, NginxPrefix, render_template
 from tests.imagegen import encode, shape_image
-from tests.servers import GunicornServer
+from tests.servers import GunicornServer, free_port
 
 MAX_UPLOAD_MB = 1
 STATIC = REPO / "webapp" / "static"

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.nginx import DEPLOY, NginxPrefix, free_port
+from tests.deploy.nginx import DEPLOY, NginxPrefix
+from tests.servers import free_port
 
 INSTALL = DEPLOY / "install.sh"
 UNITS = ("petclf-web.service", "petclf-tcp.service", "petclf-bot.service")

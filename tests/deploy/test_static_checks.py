@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.nginx import DEPLOY, REPO, SITE_TEMPLATE, NginxPrefix, free_port, render_template
+from tests.deploy.nginx import DEPLOY, REPO, SITE_TEMPLATE, NginxPrefix, render_template
+from tests.servers import free_port
 
 SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "Images", "Test_train_sets", "__pycache__", ".pytest_cache"}
 UNITS = ("petclf-web.service", "petclf-tcp.service", "petclf-bot.service")
