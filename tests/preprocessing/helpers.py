@@ -4,6 +4,7 @@ import hashlib
 import io
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,11 @@ def encoded(image: Image.Image, fmt: str = "PNG", **params) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **params)
     return buffer.getvalue()
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    """One PNG chunk (length, type, body, CRC), for PNGs written by hand."""
+    return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
 
 
 def near_copy(image: Image.Image) -> bytes:

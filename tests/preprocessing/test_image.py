@@ -21,17 +21,13 @@ from preprocessing import (
     load_padded,
     to_array,
 )
-from tests.preprocessing.helpers import encoded, photo
+from tests.preprocessing.helpers import encoded, photo, png_chunk
 
 RED, GREEN, BLUE, WHITE, BLACK = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0)
 
 
 def close(pixel, expected, tolerance=12) -> bool:
     return all(abs(a - b) <= tolerance for a, b in zip(pixel, expected, strict=True))
-
-
-def png_chunk(kind: bytes, body: bytes) -> bytes:
-    return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
 
 
 def raw_png(width: int, height: int, bit_depth: int, colour_type: int, pixels: bytes) -> bytes:

@@ -19,6 +19,7 @@ from tests.preprocessing.helpers import (
     encoded,
     near_copy,
     photo,
+    png_chunk,
     run_petclf,
     tree_digest,
     write_raw,
@@ -28,10 +29,6 @@ from tests.preprocessing.helpers import (
 def read_csv(path: Path) -> list[dict]:
     with path.open(newline="") as handle:
         return list(csv.DictReader(handle))
-
-
-def png_chunk(kind: bytes, body: bytes) -> bytes:
-    return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
 
 
 def fake_png_header(width: int, height: int) -> bytes:
