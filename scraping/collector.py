@@ -5,7 +5,6 @@ final name, then append the manifest row. A kill leaves at worst a temporary fil
 the next run) or a final file without its row (adopted when the next run meets it again).
 """
 
-import hashlib
 import os
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from datetime import datetime, timezone
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from preprocessing.dataset import sha256_hex
 from scraping import manifest
 from scraping.dedupe import HashIndex
 from scraping.downloader import Downloader
@@ -159,7 +159,7 @@ class ClassCollector:
             if not path.is_file() or file in listed or path.name.startswith("."):
                 continue
             data = path.read_bytes()
-            sha256 = hashlib.sha256(data).hexdigest()
+            sha256 = sha256_hex(data)
             try:
                 phash = check_image(data, min_side=1).phash
             except ImageRejected:

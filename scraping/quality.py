@@ -1,13 +1,12 @@
 """Is a download a usable photo? Checked by content through the project's one image path."""
 
-import hashlib
 import re
 from dataclasses import dataclass
 
-import imagehash
 from PIL import ImageStat
 
 from preprocessing import DEFAULT_MAX_PIXELS, CorruptImage, ImageTooLarge, UnsupportedImage, decode
+from preprocessing.dataset import perceptual_hash, sha256_hex
 from scraping.errors import ImageRejected
 
 DEFAULT_MIN_SIDE = 100
@@ -55,8 +54,8 @@ def check_image(
         raise ImageRejected("blank", "the image is a single flat colour (a placeholder, not a photo)")
     return CheckedImage(
         data=data,
-        sha256=hashlib.sha256(data).hexdigest(),
-        phash=str(imagehash.phash(decoded.image)),
+        sha256=sha256_hex(data),
+        phash=perceptual_hash(decoded.image),
         width=width,
         height=height,
         extension=EXTENSIONS.get(decoded.format, decoded.format.lower()),
