@@ -151,11 +151,12 @@ def check_output_size(card: dict, output_size: int, model_path: str | os.PathLik
         )
 
 
-def check_sha256(card: dict, model_path: str | os.PathLike) -> None:
-    """The card must describe exactly this .h5 file."""
+def check_sha256(card: dict, model_path: str | os.PathLike) -> str:
+    """The card must describe exactly this .h5 file; returns the file's sha256."""
     actual = sha256_file(model_path)
     if actual != card["h5_sha256"]:
         raise CardError(f"{model_path} doesn't match its card (sha256 {actual[:12]}…, card says {card['h5_sha256'][:12]}…)")
+    return actual
 
 
 def write_card(card: dict, path: str | os.PathLike) -> Path:
