@@ -15,8 +15,8 @@ import h5py
 import pytest
 import requests
 
+from tests.bot.helpers import jpeg
 from tests.deploy.nginx import DEPLOY, REPO, SITE_TEMPLATE, NginxPrefix, render_template
-from tests.imagegen import encode, shape_image
 from tests.servers import GunicornServer, free_port
 
 MAX_UPLOAD_MB = 1
@@ -34,10 +34,6 @@ def update_model(live_model: Path, new_h5: Path, *args: str, **env: str) -> subp
     }
     command = [str(DEPLOY / "update-model.sh"), *args, str(new_h5)]
     return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=600)
-
-
-def jpeg(label: str = "cat", seed: int = 0) -> bytes:
-    return encode(shape_image(label, seed), "JPEG", quality=90)
 
 
 def retrained_copy(model: Path, folder: Path, name: str) -> Path:
