@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from preprocessing.dataset import distances
+
 DEFAULT_NEAR_DISTANCE = 4  # phash bits; re-encodes and resizes land within this
 
 
@@ -28,6 +30,6 @@ class HashIndex:
         """A file whose perceptual hash is within near_distance bits, if any."""
         if not len(self._phashes):
             return None
-        distances = np.bitwise_count(self._phashes ^ np.uint64(int(phash, 16)))
-        best = int(np.argmin(distances))
-        return self._phash_files[best] if distances[best] <= self.near_distance else None
+        gaps = distances(int(phash, 16), self._phashes)
+        best = int(np.argmin(gaps))
+        return self._phash_files[best] if gaps[best] <= self.near_distance else None
