@@ -1,7 +1,6 @@
 """Integration: real nginx (unprivileged, temporary prefix) in front of real gunicorn serving
 the tiny model, on 127.0.0.1 ports; model updates with deploy/update-model.sh under load."""
 
-import hashlib
 import json
 import os
 import shutil
@@ -15,6 +14,7 @@ import h5py
 import pytest
 import requests
 
+from classifier.card import sha256_file
 from tests.bot.helpers import jpeg
 from tests.deploy.nginx import DEPLOY, REPO, SITE_TEMPLATE, NginxPrefix, render_template
 from tests.servers import GunicornServer, free_port
@@ -45,7 +45,7 @@ def retrained_copy(model: Path, folder: Path, name: str) -> Path:
     with h5py.File(h5, "r+") as handle:
         handle.attrs["petclf_test_release"] = name
     card = json.loads(model.with_suffix(".json").read_text())
-    card.update(name=name, h5_sha256=hashlib.sha256(h5.read_bytes()).hexdigest(), h5_bytes=h5.stat().st_size)
+    card.update(name=name, h5_sha256=sha256_file(h5), h5_bytes=h5.stat().st_size)
     h5.with_suffix(".json").write_text(json.dumps(card))
     return h5
 
@@ -160,7 +160,7 @@ def test_text_is_gzipped_static_and_proxied(nginx, live_model):
 
     response = requests.get(nginx.url + "/api/v1/model", headers={"Accept-Encoding": "gzip"}, timeout=10)
     assert response.headers.get("Content-Encoding") == "gzip"
-    assert response.json()["h5_sha256"] == hashlib.sha256(live_model.read_bytes()).hexdigest()
+    assert response.json()["h5_sha256"] == sha256_file(live_model)
 
 
 class RequestStream:
@@ -212,7 +212,7 @@ def test_a_broken_model_is_refused_and_the_old_one_keeps_serving(nginx, live_mod
     data = broken.read_bytes()
     broken.write_bytes(data[: len(data) // 2])  # a truncated upload
     card = json.loads(broken.with_suffix(".json").read_text())
-    card.update(h5_sha256=hashlib.sha256(broken.read_bytes()).hexdigest(), h5_bytes=broken.stat().st_size)
+    card.update(h5_sha256=sha256_file(broken), h5_bytes=broken.stat().st_size)
     broken.with_suffix(".json").write_text(json.dumps(card))  # so it's the .h5 itself that fails
     mismatched = retrained_copy(live_model, tmp_path / "mismatch", "mismatched")
     shutil.copy(live_model.with_suffix(".json"), mismatched.with_suffix(".json"))  # another model's card

@@ -1,7 +1,6 @@
 """install.sh, staged with --prefix into a temporary folder (no service is touched): the tree
 it builds, the units and site it renders, and that a second run keeps settings and model."""
 
-import hashlib
 import os
 import pwd
 import shutil
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from classifier.card import sha256_file
 from tests.deploy.nginx import DEPLOY, NginxPrefix
 from tests.servers import free_port
 
@@ -20,10 +20,6 @@ UNITS = ("petclf-web.service", "petclf-tcp.service", "petclf-bot.service")
 
 def install(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(INSTALL), *args], capture_output=True, text=True, timeout=600)
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +45,7 @@ def test_the_app_runs_from_its_own_tree(staged):
 def test_the_model_goes_live_behind_the_current_link(staged, tiny_model):
     current = staged / "var/lib/petclf/models/current"
     assert current.is_symlink() and os.readlink(current).startswith("releases/")
-    assert sha256(current / "pets.h5") == sha256(tiny_model)
+    assert sha256_file(current / "pets.h5") == sha256_file(tiny_model)
     assert (current / "pets.json").is_file()
     assert (current / "pets.runtime.json").is_file()  # built during the check, so services start fast
 
