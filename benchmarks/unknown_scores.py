@@ -58,8 +58,6 @@ def main() -> int:
 
 def cached_features(args):
     """Pooled backbone features and logits of the model for every side, and each OOD photo's hash position."""
-    import hashlib
-
     import keras
 
     from training import data
@@ -80,7 +78,7 @@ def cached_features(args):
     features = {side: _predict(pooled, images.pixels, 32) for side, images in sides.items()}
     logits = {side: _predict(model, images.pixels, 32) for side, images in sides.items()}
     labels = {side: images.labels for side, images in sides.items()}
-    position = np.array([int(hashlib.sha256(p.read_bytes()).hexdigest()[:8], 16) / 0x100000000 for p in sides["ood"].paths])
+    position = np.array([data.ood_position(p) for p in sides["ood"].paths])
     return features, logits, labels, position
 
 

@@ -5,7 +5,6 @@ model sees exactly what the web page, the API and the bot will give it.
 """
 
 import csv
-import hashlib
 import random
 import sys
 from collections import Counter
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from classifier.card import sha256_file
 from preprocessing import IMAGE_SIZE, ImageError, load_padded, to_array
 from training.errors import DataError
 
@@ -138,10 +138,15 @@ def ood_part(path: Path, exposure_fraction: float) -> str:
     """
     if exposure_fraction <= 0:
         return "heldout"
-    position = int(hashlib.sha256(path.read_bytes()).hexdigest()[:8], 16) / 0x100000000
+    position = ood_position(path)
     if position >= exposure_fraction:
         return "heldout"
     return "validation" if position < exposure_fraction * OOD_VALIDATION_SHARE else "exposure"
+
+
+def ood_position(path: Path) -> float:
+    """Where the file's content falls in [0, 1): the first 32 bits of its sha256."""
+    return int(sha256_file(path)[:8], 16) / 0x100000000
 
 
 def load_images(examples: list[Example], description: str, workers: int = 4) -> Images:
