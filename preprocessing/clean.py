@@ -6,7 +6,6 @@ conflicts, numbers what is left per class and writes the manifest and the reject
 Everything happens in a staging folder that replaces the destination only when all went well.
 """
 
-import csv
 import os
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -30,6 +29,7 @@ from preprocessing.dataset import (
     perceptual_hash,
     sha256_hex,
     staged_output,
+    write_csv,
 )
 from preprocessing.errors import CorruptImage, DatasetError, ImageTooLarge, UnsupportedImage
 from preprocessing.image import DEFAULT_MAX_PIXELS, IMAGE_SIZE, decode, fit_and_pad
@@ -284,12 +284,5 @@ def _write_outputs(
     for leftover in work.iterdir():
         leftover.unlink()
     work.rmdir()
-    _write_csv(staging / MANIFEST, MANIFEST_FIELDS, rows)
-    _write_csv(staging / REJECTED, REJECTED_FIELDS, result.rejected)
-
-
-def _write_csv(path: Path, header: tuple[str, ...], rows: list) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+    write_csv(staging / MANIFEST, MANIFEST_FIELDS, rows)
+    write_csv(staging / REJECTED, REJECTED_FIELDS, result.rejected)

@@ -5,6 +5,7 @@ writing a whole output folder beside its destination and swapping it in only on 
 """
 
 import contextlib
+import csv
 import hashlib
 import os
 import shutil
@@ -45,6 +46,14 @@ def class_files(folder: Path) -> list[Path]:
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         files.extend(Path(dirpath, name) for name in filenames if not name.startswith("."))
     return sorted(files, key=lambda path: path.relative_to(folder).as_posix())
+
+
+def write_csv(path: Path, header: tuple[str, ...], rows: list) -> None:
+    """A UTF-8 CSV with a header row and Unix line ends."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
 
 
 def sha256_hex(data: bytes) -> str:

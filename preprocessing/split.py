@@ -30,6 +30,7 @@ from preprocessing.dataset import (
     perceptual_hash,
     sha256_hex,
     staged_output,
+    write_csv,
 )
 from preprocessing.errors import DatasetError, ImageError
 from preprocessing.image import decode
@@ -97,10 +98,7 @@ def split(
             rows.append((item.name, item.label, sides[i], item.sha256, group_keys[i][:12], seed))
             result.counts.setdefault(item.label, Counter())[sides[i]] += 1
             result.kept_sides += item.sha256 in previous
-        with (staging / SPLIT_CSV).open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(SPLIT_FIELDS)
-            writer.writerows(rows)
+        write_csv(staging / SPLIT_CSV, SPLIT_FIELDS, rows)
     return result
 
 
