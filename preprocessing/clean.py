@@ -21,8 +21,7 @@ from tqdm import tqdm
 from preprocessing.dataset import (
     DEFAULT_HASH_THRESHOLD,
     check_destination,
-    class_files,
-    class_folders,
+    class_listing,
     cross_pairs,
     distances,
     ignore_interrupts,
@@ -92,7 +91,7 @@ def preprocess(
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> PreprocessResult:
     """Clean `src/<class>/*` into `dst/<class>/<class><n>.png`; raises DatasetError on bad input."""
-    jobs = _list_jobs(class_folders(src))
+    jobs = _list_jobs(src)
     check_destination(src, dst, force, marker=MANIFEST)
     with staged_output(dst) as staging:
         work = staging / ".work"
@@ -149,12 +148,9 @@ def _process_chunk(jobs: list[Job], work: Path, size: int, max_pixels: int) -> l
     return [process_file(job, work, size, max_pixels) for job in jobs]
 
 
-def _list_jobs(folders: list[Path]) -> list[Job]:
+def _list_jobs(src: Path) -> list[Job]:
     jobs = []
-    for folder in folders:
-        files = class_files(folder)
-        if not files:
-            raise DatasetError(f"The class folder {folder} is empty; add images or remove it.")
+    for folder, files in class_listing(src):
         for path in files:
             relative = f"{folder.name}/{path.relative_to(folder).as_posix()}"
             jobs.append(Job(len(jobs), folder.name, path, relative))

@@ -48,6 +48,17 @@ def class_files(folder: Path) -> list[Path]:
     return sorted(files, key=lambda path: path.relative_to(folder).as_posix())
 
 
+def class_listing(root: Path) -> list[tuple[Path, list[Path]]]:
+    """Each class folder of a data set root with its files; an empty class folder is an error."""
+    listing = []
+    for folder in class_folders(root):
+        files = class_files(folder)
+        if not files:
+            raise DatasetError(f"The class folder {folder} is empty; add images or remove it.")
+        listing.append((folder, files))
+    return listing
+
+
 def write_csv(path: Path, header: tuple[str, ...], rows: list) -> None:
     """A UTF-8 CSV with a header row and Unix line ends."""
     with path.open("w", newline="", encoding="utf-8") as handle:

@@ -23,7 +23,7 @@ from preprocessing.dataset import (
     DEFAULT_HASH_THRESHOLD,
     check_destination,
     class_files,
-    class_folders,
+    class_listing,
     cross_pairs,
     ignore_interrupts,
     near_duplicate_groups,
@@ -73,12 +73,7 @@ def split(
     """Split `src/<class>/*` into `dst/{train,test}/<class>/` and record it in `dst/split.csv`."""
     if not 0 < test_ratio < 1:
         raise DatasetError(f"The test ratio must be between 0 and 1 (got {test_ratio:g}).")
-    listed = []
-    for folder in class_folders(src):
-        files = class_files(folder)
-        if not files:
-            raise DatasetError(f"The class folder {folder} is empty; add images or remove it.")
-        listed.extend((folder.name, folder, path) for path in files)
+    listed = [(folder.name, folder, path) for folder, files in class_listing(src) for path in files]
     check_destination(src, dst, force, marker=SPLIT_CSV)
     items = _hash_items(listed)
     previous = _previous_sides(dst / SPLIT_CSV, seed) if force else {}
