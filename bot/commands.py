@@ -6,7 +6,6 @@ import threading
 
 from bot import config, logs
 from bot.errors import BotError, ConfigError
-from bot.wire import DEFAULT_MAX_IMAGE_MB
 
 log = logging.getLogger("petclf.bot")
 
@@ -30,7 +29,7 @@ def register(subparsers) -> None:
         "--workers", type=int, default=4, help="worker threads; more keep slow clients from holding up others (default: 4)"
     )
     server.add_argument(
-        "--max-mb", type=float, help=f"largest image accepted (default: PETCLF_MAX_UPLOAD_MB, else {DEFAULT_MAX_IMAGE_MB})"
+        "--max-mb", type=float, help=f"largest image accepted (default: PETCLF_MAX_UPLOAD_MB, else {config.DEFAULT_MAX_UPLOAD_MB})"
     )
     server.add_argument("--read-timeout", type=float, default=30.0, help="seconds a client has to send a whole request (default: 30)")
     server.set_defaults(func=run_tcp_server)
@@ -52,7 +51,7 @@ def register(subparsers) -> None:
         "--retry-seconds", type=float, default=60.0, help="seconds to retry an unreachable classifier before apologising (default: 60)"
     )
     chat.add_argument(
-        "--max-mb", type=float, help=f"largest image downloaded (default: PETCLF_MAX_UPLOAD_MB, else {DEFAULT_MAX_IMAGE_MB})"
+        "--max-mb", type=float, help=f"largest image downloaded (default: PETCLF_MAX_UPLOAD_MB, else {config.DEFAULT_MAX_UPLOAD_MB})"
     )
     chat.add_argument("--download-timeout", type=float, default=20.0, help="seconds allowed for one image download (default: 20)")
     chat.add_argument(

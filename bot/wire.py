@@ -14,7 +14,6 @@ import json
 from bot.errors import FrameTooLarge, ProtocolError
 
 DELIMITER = b"##END##"
-DEFAULT_MAX_IMAGE_MB = 20
 _JSON_OVERHEAD = 64 * 1024  # room for chat_id and keys beside the base64 image
 
 
