@@ -7,8 +7,8 @@ prints: model-only p50 per image, end-to-end HTTP p50 for a 1-megapixel and a 12
 requests/s with 8 concurrent clients, and worker RSS. The original upload path (see
 benchmarks/original_upload.py) runs in the same way on the same images as the baseline; the
 ratios are printed at the end. Without models/pets.h5 it measures a MobileNetV2 of the same
-shape (240×240 input, resized inside to the backbone size `petclf train` uses, six classes,
-untrained head).
+shape (240×240 input, resized inside to the backbone size `petclf train` uses), trained briefly
+on generated shapes for the run (benchmarks/standin.py).
 """
 
 import argparse
@@ -30,10 +30,10 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from standin import stand_in_model  # noqa: E402
 from tests.servers import GunicornServer  # noqa: E402
 
 SHARED_PHOTOS = REPO / "../shared/datasets/pets"
-BACKBONE = REPO / "../shared/backbones/mobilenetv2_160_notop.weights.h5"
 CLIENTS = 8
 TARGETS = {"model_p50_ms": 15, "e2e_1mp_p50_ms": 40, "e2e_12mp_p50_ms": 150, "throughput_rps": 60, "worker_rss_mb": 500}
 
@@ -54,7 +54,7 @@ def main() -> int:
 
 
 def measure(args, scratch: Path) -> tuple[dict, dict]:
-    model = args.model if args.model.is_file() else stand_in_model(scratch / "mobilenet_v2.h5")
+    model = args.model if args.model.is_file() else stand_in_model(scratch)
     photos = {"1 MP": jpeg(source_photo(args.photo), 1_000_000), "12 MP": jpeg(source_photo(args.photo), 12_000_000)}
     print(f"model: {model}  photos: " + ", ".join(f"{k} = {len(v) / 1e6:.2f} MB" for k, v in photos.items()))
 
@@ -189,35 +189,6 @@ def jpeg(image: Image.Image, pixels: int) -> bytes:
     buffer = io.BytesIO()
     resized.save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
-
-
-def stand_in_model(out: Path) -> Path:
-    """A MobileNetV2 shaped like the shipped model, with a card, for when none has been trained."""
-    import keras
-
-    from classifier.card import library_versions, sha256_file, write_card
-    from training.models import build
-    from training.train import TrainConfig
-
-    weights = str(BACKBONE) if BACKBONE.is_file() else "none"
-    size = TrainConfig.backbone_size  # the size `petclf train` uses by default
-    labels = ["bearded_dragon", "bird", "cat", "dog", "fish", "hamster"]
-    keras.utils.set_random_seed(1)
-    build("mobilenet_v2", len(labels), backbone_weights=weights, backbone_size=size).model.save(out)
-    unknown = {
-        "method": "energy", "temperature": 1.0, "threshold": 0.0, "target_reject_rate": 0.05,
-        "in_class_reject_rate": 0.05, "calibration_images": 0, "false_accept_rate": None,
-        "ood_images": 0, "outlier_exposure_images": 0,
-    }  # fmt: skip
-    card = {
-        "format": "petclf-model-card", "format_version": 1, "name": "benchmark-stand-in", "created": "now",
-        "labels": labels, "input_size": 240, "output": "logits", "architecture": "mobilenet_v2",
-        "backbone": {"name": "mobilenet_v2", "input_size": size, "weights": weights}, "unknown": unknown,
-        "test_metrics": None, "data": {}, "training": {}, "h5_sha256": sha256_file(out),
-        "h5_bytes": out.stat().st_size, "libraries": library_versions(),
-    }  # fmt: skip
-    write_card(card, out.with_suffix(".json"))
-    return out
 
 
 def report(new: dict, old: dict) -> None:
