@@ -148,22 +148,16 @@ def _from_model(html: str, page_url: str, site: str):
 
 
 def _photo_dicts(node):
-    if isinstance(node, dict):
-        if "id" in node and "secret" in node and "sizes" in node:
-            yield node
-        for value in node.values():
-            yield from _photo_dicts(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _photo_dicts(value)
+    return (n for n in _nodes(node) if isinstance(n, dict) and {"id", "secret", "sizes"} <= n.keys())
 
 
 def _strings(node):
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _strings(value)
+    return (n for n in _nodes(node) if isinstance(n, str))
+
+
+def _nodes(node):
+    """Every value in a parsed JSON tree, the node itself first."""
+    yield node
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    for value in children:
+        yield from _nodes(value)
