@@ -24,7 +24,7 @@ from telebot.apihelper import ApiException, ApiTelegramException
 
 from bot import fetch, replies
 from bot.errors import BotError, ClassifierUnavailable, ConfigError, DownloadTooLarge, FetchError, TelegramConflict
-from bot.messages import Intent, read_intent
+from bot.messages import FileRef, Intent, read_intent
 from bot.tcp_client import classify
 from preprocessing import IMAGE_SIZE, ImageError, decode
 
@@ -215,17 +215,7 @@ class Receiver(threading.Thread):
         """The bytes of a usable image (checked by the one image path), or a FetchError/ImageError."""
         limit, timeout = self.settings.max_download_bytes, self.settings.download_timeout
         if intent.file is not None:
-            if intent.file.file_size and intent.file.file_size > limit:
-                raise DownloadTooLarge("The file is too large.")
-            try:
-                file_path = self.api.get_file(intent.file.file_id).file_path
-            except ApiTelegramException as exc:
-                if "too big" in (exc.description or "").lower():
-                    raise DownloadTooLarge("The file is too large.") from None
-                raise FetchError("Telegram did not hand over the file.") from None
-            except (requests.RequestException, ApiException):
-                raise FetchError("Telegram did not hand over the file.") from None
-            url = apihelper.FILE_URL.format(self.settings.token, file_path)
+            url = self._file_url(intent.file)
             return checked_image(fetch.download(self.files, url, max_bytes=limit, timeout=timeout))
         first_error = None
         for url in intent.urls:  # the first link that yields an image wins
@@ -235,6 +225,20 @@ class Receiver(threading.Thread):
             except (FetchError, ImageError) as exc:
                 first_error = first_error or exc
         raise first_error
+
+    def _file_url(self, file: FileRef) -> str:
+        """Where Telegram serves `file`; DownloadTooLarge or FetchError when it won't hand it over."""
+        if file.file_size and file.file_size > self.settings.max_download_bytes:
+            raise DownloadTooLarge("The file is too large.")
+        try:
+            file_path = self.api.get_file(file.file_id).file_path
+        except ApiTelegramException as exc:
+            if "too big" in (exc.description or "").lower():
+                raise DownloadTooLarge("The file is too large.") from None
+            raise FetchError("Telegram did not hand over the file.") from None
+        except (requests.RequestException, ApiException):
+            raise FetchError("Telegram did not hand over the file.") from None
+        return apihelper.FILE_URL.format(self.settings.token, file_path)
 
     def _say(self, message, text: str) -> None:
         self.outbox.put(Outgoing(message.chat.id, text=text, reply_to=message.message_id))
