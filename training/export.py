@@ -5,7 +5,8 @@ import io
 import logging
 from pathlib import Path
 
-from classifier.card import card_path, check_output_size, check_sha256, read_card, write_atomically
+from classifier.artifact import open_artifact
+from classifier.card import check_output_size, write_atomically
 from training.errors import ModelFileError
 
 
@@ -64,10 +65,7 @@ def load_h5(path: Path):
 
 def load_with_card(path: Path):
     """(model, card) after checking that the card belongs to this exact model file."""
-    if not path.is_file():
-        raise ModelFileError(f"the model file {path} does not exist")
-    card = read_card(card_path(path))
-    check_sha256(card, path)
+    card = open_artifact(path).card
     model = load_h5(path)
     check_output_size(card, int(model.outputs[0].shape[-1]), path)
     return model, card
