@@ -63,7 +63,29 @@ def end_of_results(source: str, query: str, page: int, url: str, response: reque
         )
 
 
-class FlickrHtml:
+class HtmlSearch:
+    """A site's HTML search, read page 1, 2, … until a page has no photos."""
+
+    name = ""
+    fetcher: PageFetcher
+
+    def pages(self, query: str) -> Iterator[list[PhotoRef]]:
+        for page in count(1):
+            response = self.fetcher.get(self.search_url(query, page), html=True)
+            photos = self.parse(response)
+            if not photos:
+                end_of_results(self.name, query, page, response.url, response)
+                return
+            yield photos
+
+    def search_url(self, query: str, page: int) -> str:
+        raise NotImplementedError
+
+    def parse(self, response: requests.Response) -> list[PhotoRef]:
+        raise NotImplementedError
+
+
+class FlickrHtml(HtmlSearch):
     name = "flickr"
 
     def __init__(self, fetcher: PageFetcher, base_url: str = flickr_html.SITE, license: str = "any"):
@@ -71,20 +93,17 @@ class FlickrHtml:
         self.base_url = base_url.rstrip("/")
         self.license = license
 
-    def pages(self, query: str) -> Iterator[list[PhotoRef]]:
-        for page in count(1):
-            params = {"text": query, "page": page}
-            if self.license == "cc":
-                params["license"] = flickr_html.CREATIVE_COMMONS
-            response = self.fetcher.get(f"{self.base_url}/search/?{urlencode(params)}", html=True)
-            photos = flickr_html.parse_search_page(
-                response.text, response.url, site=self.base_url,
-                license="Creative Commons (search filter)" if self.license == "cc" else "",
-            )
-            if not photos:
-                end_of_results("flickr", query, page, response.url, response)
-                return
-            yield photos
+    def search_url(self, query: str, page: int) -> str:
+        params = {"text": query, "page": page}
+        if self.license == "cc":
+            params["license"] = flickr_html.CREATIVE_COMMONS
+        return f"{self.base_url}/search/?{urlencode(params)}"
+
+    def parse(self, response: requests.Response) -> list[PhotoRef]:
+        return flickr_html.parse_search_page(
+            response.text, response.url, site=self.base_url,
+            license="Creative Commons (search filter)" if self.license == "cc" else "",
+        )
 
 
 class FlickrApi:
@@ -121,7 +140,7 @@ class FlickrApi:
                 return
 
 
-class ImgurHtml:
+class ImgurHtml(HtmlSearch):
     name = "imgur"
 
     def __init__(self, fetcher: PageFetcher, base_url: str = imgur.SITE, image_host: str = imgur.IMAGE_HOST):
@@ -129,15 +148,12 @@ class ImgurHtml:
         self.base_url = base_url.rstrip("/")
         self.image_host = image_host
 
-    def pages(self, query: str) -> Iterator[list[PhotoRef]]:
-        for page in count(1):
-            params = {"q": query} if page == 1 else {"q": query, "page": page}
-            response = self.fetcher.get(f"{self.base_url}/search?{urlencode(params)}", html=True)
-            photos = imgur.parse_page(response.text, response.url, image_host=self.image_host)
-            if not photos:
-                end_of_results("imgur", query, page, response.url, response)
-                return
-            yield photos
+    def search_url(self, query: str, page: int) -> str:
+        params = {"q": query} if page == 1 else {"q": query, "page": page}
+        return f"{self.base_url}/search?{urlencode(params)}"
+
+    def parse(self, response: requests.Response) -> list[PhotoRef]:
+        return imgur.parse_page(response.text, response.url, image_host=self.image_host)
 
 
 class ImgurApi:
