@@ -35,6 +35,7 @@ MAX_BACKOFF_SECONDS = 30.0
 SEND_RETRY_SECONDS = 60.0
 JOB_QUEUE_SIZE = 100  # back-pressure: polling pauses (and confirms nothing) while the classifier lags
 SHUTDOWN = object()
+TOKEN_REJECTED = "Telegram rejected TELEGRAM_TOKEN (401 Unauthorized)."
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class Receiver(threading.Thread):
                     log.warning("another process asked for this bot's updates (409 Conflict); polling again")
                     self.stop.wait(CONFLICT_RETRY_SECONDS)
                 elif exc.error_code == 401:
-                    raise ConfigError("Telegram rejected TELEGRAM_TOKEN (401 Unauthorized).") from None
+                    raise ConfigError(TOKEN_REJECTED) from None
                 else:
                     self._wait_after_failure(exc, backoff)
                 continue
@@ -312,13 +313,11 @@ class Sender(threading.Thread):
             log.info("chat action failed (%s)", self.redact(describe_failure(exc)))
 
     def _send_text(self, item: Outgoing) -> None:
+        reply_to = (
+            telebot.types.ReplyParameters(item.reply_to, allow_sending_without_reply=True) if item.reply_to else None
+        )
         while True:
             try:
-                reply_to = (
-                    telebot.types.ReplyParameters(item.reply_to, allow_sending_without_reply=True)
-                    if item.reply_to
-                    else None
-                )
                 self.api.send_message(item.chat_id, item.text, reply_parameters=reply_to)
                 self.outage.succeeded()
                 return
@@ -364,7 +363,7 @@ def run_bot(settings: Settings, stop: threading.Event, redact) -> None:
         me = new_api(settings.token).get_me()
     except ApiTelegramException as exc:
         if exc.error_code == 401:
-            raise ConfigError("Telegram rejected TELEGRAM_TOKEN (401 Unauthorized).") from None
+            raise ConfigError(TOKEN_REJECTED) from None
         raise BotError(f"The Telegram Bot API at {settings.api_root} refused getMe: {exc.description}") from None
     except (requests.RequestException, ApiException) as exc:
         raise BotError(f"Can't reach the Telegram Bot API at {settings.api_root} ({short_reason(exc)}).") from None
