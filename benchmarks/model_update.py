@@ -20,9 +20,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.deploy.nginx import SITE_TEMPLATE, NginxPrefix, free_port, render_template  # noqa: E402
+from tests.deploy.nginx import SITE_TEMPLATE, NginxPrefix, render_template  # noqa: E402
 from tests.deploy.test_behind_nginx import STATIC, RequestStream, retrained_copy, update_model  # noqa: E402
-from tests.servers import GunicornServer  # noqa: E402
+from tests.servers import GunicornServer, free_port  # noqa: E402
 
 
 def tiny_model(workdir: Path) -> Path:
