@@ -61,7 +61,7 @@ def cached_features(args):
     import keras
 
     from training import data
-    from training.train import _predict
+    from training.train import predict
 
     model = keras.models.load_model(args.model, compile=False)
     pooled = keras.Model(model.inputs, model.get_layer("pool").output)
@@ -75,8 +75,8 @@ def cached_features(args):
         "test": data.load_images(data.labelled_examples(test_dir, names), "test"),
         "ood": data.load_images(ood, "OOD"),
     }
-    features = {side: _predict(pooled, images.pixels, 32) for side, images in sides.items()}
-    logits = {side: _predict(model, images.pixels, 32) for side, images in sides.items()}
+    features = {side: predict(pooled, images.pixels, 32) for side, images in sides.items()}
+    logits = {side: predict(model, images.pixels, 32) for side, images in sides.items()}
     labels = {side: images.labels for side, images in sides.items()}
     position = np.array([data.ood_position(p) for p in sides["ood"].paths])
     return features, logits, labels, position

@@ -3,12 +3,11 @@
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from classifier import scoring
 from training import data, report
 from training.errors import DataError
 from training.export import load_with_card
+from training.train import predict
 
 
 def resolve_test_side(folder: Path) -> Path:
@@ -33,7 +32,7 @@ def evaluate(model_path: Path, data_dir: Path, ood: Path | None = None, batch_si
     if not len(images):
         raise DataError(f"no usable images in {folder}")
 
-    outputs = _predict(model, images.pixels, batch_size)
+    outputs = predict(model, images, batch_size)
     probs, scores, _ = scoring.score_outputs(outputs, card)
     figures = report.classification_figures(images.labels, probs.argmax(axis=1), labels)
     result = {
@@ -44,7 +43,7 @@ def evaluate(model_path: Path, data_dir: Path, ood: Path | None = None, batch_si
     }
     if ood is not None:
         ood_images = _heldout_ood(ood, card, log)
-        _, ood_scores, _ = scoring.score_outputs(_predict(model, ood_images.pixels, batch_size), card)
+        _, ood_scores, _ = scoring.score_outputs(predict(model, ood_images, batch_size), card)
         threshold = card["unknown"]["threshold"]
         result["false_accept_rate"] = round(scoring.accepted_fraction(ood_scores, threshold), 4)
         result["in_class_reject_rate"] = round(scoring.rejected_fraction(scores, threshold), 4)
@@ -80,13 +79,6 @@ def _heldout_ood(ood: Path, card: dict, log) -> data.Images:
     if not len(images):
         raise DataError(f"no usable held-out images in {ood}")
     return images
-
-
-def _predict(model, pixels: np.ndarray, batch_size: int) -> np.ndarray:
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices(pixels).batch(batch_size).map(lambda x: tf.cast(x, tf.float32))
-    return np.asarray(model.predict(dataset, verbose=0))
 
 
 def _log(message: str) -> None:

@@ -146,7 +146,7 @@ def train(config: TrainConfig, log=None) -> dict:
 
 def _calibrate(config: TrainConfig, model, prepared: Prepared) -> dict:
     """The card's `unknown` block: threshold from validation, false-accept rate on held-out OOD photos."""
-    val_logits = _predict(model, prepared.validation, config.batch_size)
+    val_logits = predict(model, prepared.validation, config.batch_size)
     val_scores = scoring.confidence(val_logits, config.score_method, config.temperature, OUTPUT_KIND)
     threshold = scoring.threshold_for_reject_rate(val_scores, config.max_reject_rate)
     unknown = {
@@ -163,11 +163,11 @@ def _calibrate(config: TrainConfig, model, prepared: Prepared) -> dict:
     if prepared.ood_validation is not None and len(prepared.ood_validation):
         # Not trained on, only watched by early stopping: a fair check when comparing settings.
         val_ood_scores = scoring.confidence(
-            _predict(model, prepared.ood_validation, config.batch_size), config.score_method, config.temperature, OUTPUT_KIND
+            predict(model, prepared.ood_validation, config.batch_size), config.score_method, config.temperature, OUTPUT_KIND
         )
         unknown["validation_false_accept_rate"] = round(scoring.accepted_fraction(val_ood_scores, threshold), 4)
     if prepared.ood_heldout is not None and len(prepared.ood_heldout):
-        ood_logits = _predict(model, prepared.ood_heldout, config.batch_size)
+        ood_logits = predict(model, prepared.ood_heldout, config.batch_size)
         ood_scores = scoring.confidence(ood_logits, config.score_method, config.temperature, OUTPUT_KIND)
         unknown["false_accept_rate"] = round(scoring.accepted_fraction(ood_scores, threshold), 4)
         unknown["ood_images"] = len(prepared.ood_heldout)
@@ -178,7 +178,7 @@ def _calibrate(config: TrainConfig, model, prepared: Prepared) -> dict:
 def _test_metrics(config: TrainConfig, model, prepared: Prepared, threshold: float) -> dict | None:
     if prepared.test is None:
         return None
-    logits = _predict(model, prepared.test, config.batch_size)
+    logits = predict(model, prepared.test, config.batch_size)
     metrics = report.classification_figures(prepared.test.labels, logits.argmax(axis=1), prepared.labels)
     scores = scoring.confidence(logits, config.score_method, config.temperature, OUTPUT_KIND)
     metrics["in_class_reject_rate"] = round(scoring.rejected_fraction(scores, threshold), 4)
@@ -254,8 +254,8 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
         log(f"phase 1: training the head on cached {config.arch} features")
         with strategy.scope():
             _compile(built.head, config.learning_rate or LEARNING_RATES[config.arch])
-        train_features = _predict(built.features, pixels, config.batch_size)
-        val_features = _predict(built.features, val_pixels, config.batch_size)
+        train_features = predict(built.features, pixels, config.batch_size)
+        val_features = predict(built.features, val_pixels, config.batch_size)
         result = built.head.fit(
             data.make_dataset(
                 train_features, targets, weights, batch_size=64, shuffle=True, seed=config.seed, drop_remainder=replicas > 1
@@ -369,7 +369,8 @@ def _in_class_accuracy():
     return InClassAccuracy(name="accuracy")
 
 
-def _predict(model, source, batch_size: int) -> np.ndarray:
+def predict(model, source, batch_size: int) -> np.ndarray:
+    """The model's outputs for Images or a pixel array, in batches, on any number of replicas."""
     pixels = source.pixels if isinstance(source, data.Images) else source
     if len(pixels) == 0:
         return np.zeros((0, int(model.outputs[0].shape[-1])), np.float32)
