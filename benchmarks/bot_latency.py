@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bot.tcp_client import classify  # noqa: E402
+from standin import stand_in_model  # noqa: E402  (benchmarks/standin.py)
 from tests.bot.processes import start_bot, start_tcp_server  # noqa: E402
 from tests.bot.standin import BotApiStandIn, Updates  # noqa: E402
 
@@ -49,25 +50,6 @@ def load_photos(root: Path, count: int) -> list[bytes]:
     print(f"no photos under {root}: using generated 1024×768 JPEGs")
     return [encode(shape_image(label, n, (1024, 768)), "JPEG", quality=90) for n, label in
             zip(range(count), itertools.cycle(("cat", "dog", "bird")))]
-
-
-BACKBONE = REPO / ".." / "shared" / "backbones" / "mobilenetv2_160_notop.weights.h5"
-
-
-def stand_in_model(workdir: Path, arch: str) -> Path:
-    """A model of the given architecture trained briefly on generated shapes: right cost, toy accuracy."""
-    from tests.conftest import write_ood, write_split
-    from training.train import TrainConfig, train
-
-    print(f"models/pets.h5 not found: training a stand-in {arch} on generated shapes for this run ...", flush=True)
-    out = workdir / f"stand_in_{arch}.h5"
-    if arch == "mobilenet_v2":
-        settings = dict(backbone_weights=str(BACKBONE.resolve()), epochs=1, head_epochs=3)
-    else:
-        settings = dict(epochs=12)
-    train(TrainConfig(data=write_split(workdir / "split"), out=out, arch=arch, batch_size=16, seed=1,
-                      ood=write_ood(workdir / "ood"), verbose=0, **settings), log=lambda message: None)
-    return out
 
 
 def chat_latency(standin: BotApiStandIn, photos: list[bytes], messages: int) -> list[float]:

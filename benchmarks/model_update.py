@@ -20,21 +20,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from standin import stand_in_model  # noqa: E402  (benchmarks/standin.py)
 from tests.deploy.nginx import SITE_TEMPLATE, NginxPrefix, render_template  # noqa: E402
 from tests.deploy.test_behind_nginx import STATIC, RequestStream, retrained_copy, update_model  # noqa: E402
 from tests.servers import GunicornServer, free_port  # noqa: E402
-
-
-def tiny_model(workdir: Path) -> Path:
-    from tests.conftest import write_ood, write_split
-    from training.train import TrainConfig, train
-
-    print("models/pets.h5 not found: training a tiny CNN on generated shapes as a stand-in model ...")
-    out = workdir / "tiny.h5"
-    config = TrainConfig(data=write_split(workdir / "split"), out=out, arch="tiny_cnn", epochs=12, batch_size=16,
-                         seed=1, ood=write_ood(workdir / "ood"), verbose=0)  # fmt: skip
-    train(config, log=lambda message: None)
-    return out
 
 
 def latency(outcomes, keep) -> str:
@@ -56,7 +45,7 @@ def main() -> None:
         workdir = Path(scratch)
         model = args.model or (REPO / "models/pets.h5")
         if not model.is_file():
-            model = tiny_model(workdir)
+            model = stand_in_model(workdir, "tiny_cnn")
         live = workdir / "models" / "current" / "pets.h5"
         live.parent.parent.mkdir()
         done = update_model(live, model, "--no-reload")
