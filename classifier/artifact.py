@@ -1,5 +1,6 @@
 """A model artifact: the .h5 (source of truth) and its model card, checked against each other."""
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,6 +9,14 @@ import numpy as np
 from classifier import scoring
 from classifier.card import card_path, check_sha256, read_card
 from classifier.errors import ModelError
+
+
+DEFAULT_MODEL = "models/pets.h5"
+
+
+def model_path(flag: str | os.PathLike | None = None) -> Path:
+    """The model to use: the flag, falling back to $PETCLF_MODEL, falling back to the default."""
+    return Path(flag or os.environ.get("PETCLF_MODEL") or DEFAULT_MODEL)
 
 
 @dataclass(frozen=True)

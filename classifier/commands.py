@@ -3,14 +3,12 @@
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
+from classifier.artifact import DEFAULT_MODEL, model_path
 from classifier.engine import DEFAULT_TOP, load_engine
 from preprocessing import ImageError
-
-DEFAULT_MODEL = "models/pets.h5"
 
 
 def register(subparsers) -> None:
@@ -39,7 +37,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     logging.basicConfig(level=logging.WARNING, format="petclf predict: %(message)s")
-    engine = load_engine(args.model or os.environ.get("PETCLF_MODEL") or DEFAULT_MODEL, threads=1)
+    engine = load_engine(model_path(args.model), threads=1)
     failed = 0
     for path in args.images:
         try:

@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from classifier.artifact import DEFAULT_MODEL, model_path
 from classifier.scoring import SCORE_METHODS
 from training.distribute import STRATEGIES
 from training.errors import TrainingError
@@ -13,7 +14,6 @@ from training.models import ARCHITECTURES
 
 # TensorFlow is imported only when a command runs, so `--help` stays fast.
 DEFAULT_EPOCHS = {"mobilenet_v2": 5, "seed_cnn": 40, "tiny_cnn": 12}
-DEFAULT_MODEL = "models/pets.h5"
 
 
 def register(subparsers) -> None:
@@ -138,7 +138,7 @@ def run_evaluate(args) -> int:
     from training.evaluate import evaluate
     from training.plots import plot_confusion_matrix
 
-    model = args.model or Path(os.environ.get("PETCLF_MODEL") or DEFAULT_MODEL)
+    model = model_path(args.model)
     figures = evaluate(model, args.data, args.ood, batch_size=args.batch_size)
     if args.json:
         keys = ["accuracy", "per_class", "confusion_matrix", "labels"]

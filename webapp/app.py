@@ -9,13 +9,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from classifier import load_engine
+from classifier.artifact import model_path
 from webapp import api, pages
 from webapp.context import page_context
 from webapp.errors import ConfigError, UploadError
 from webapp.metrics import Metrics
 from webapp.uploads import InMemoryRequest
 
-DEFAULT_MODEL = "models/pets.h5"
 DEFAULT_MAX_UPLOAD_MB = 10.0
 SECURITY_HEADERS = {
     # No inline script or style anywhere: the page's JS and CSS are static files.
@@ -38,7 +38,6 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
     Settings: arguments, falling back to PETCLF_MODEL / PETCLF_MAX_UPLOAD_MB, falling back to
     models/pets.h5 and 10 MB. A missing or broken model raises classifier.ModelError naming the file.
     """
-    model = model or os.environ.get("PETCLF_MODEL") or DEFAULT_MODEL
     max_upload_mb = _upload_limit(max_upload_mb)
 
     app = Flask(__name__)
@@ -47,7 +46,7 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
     app.config["MAX_CONTENT_LENGTH"] = int(max_upload_mb * 1024 * 1024)
     app.config["MAX_UPLOAD_MB"] = max_upload_mb
     # One interpreter per request thread (PETCLF_THREADS is gunicorn's threads setting too).
-    app.extensions["petclf_engine"] = load_engine(model, threads=_threads())
+    app.extensions["petclf_engine"] = load_engine(model_path(model), threads=_threads())
     app.extensions["petclf_metrics"] = Metrics()
     # nginx in front is the one proxy whose forwarded headers are trusted.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
