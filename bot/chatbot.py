@@ -143,22 +143,8 @@ class Receiver(threading.Thread):
                 updates = self.api.get_updates(
                     offset=self.offset, long_polling_timeout=self.settings.poll_timeout, allowed_updates=["message"]
                 )
-            except ApiTelegramException as exc:
-                if exc.error_code == 409:
-                    if not established:
-                        raise TelegramConflict(
-                            "Another bot process is already polling updates for this token "
-                            "(Telegram answered 409 Conflict); stop it first. Exiting."
-                        ) from None
-                    log.warning("another process asked for this bot's updates (409 Conflict); polling again")
-                    self.stop.wait(CONFLICT_RETRY_SECONDS)
-                elif exc.error_code == 401:
-                    raise ConfigError(TOKEN_REJECTED) from None
-                else:
-                    self._wait_after_failure(exc, backoff)
-                continue
             except (requests.RequestException, ApiException) as exc:
-                self._wait_after_failure(exc, backoff)
+                self._after_failure(exc, backoff, established=established)
                 continue
             established = True
             backoff.reset()
@@ -168,7 +154,21 @@ class Receiver(threading.Thread):
                 self._handle_safely(update)
                 self.offset = update.update_id + 1
 
-    def _wait_after_failure(self, exc: Exception, backoff: Backoff) -> None:
+    def _after_failure(self, exc: Exception, backoff: Backoff, *, established: bool) -> None:
+        """Raise what retrying can't fix (a rejected token, another poller from the start);
+        otherwise wait before the next getUpdates."""
+        code = exc.error_code if isinstance(exc, ApiTelegramException) else None
+        if code == 401:
+            raise ConfigError(TOKEN_REJECTED) from None
+        if code == 409:
+            if not established:
+                raise TelegramConflict(
+                    "Another bot process is already polling updates for this token "
+                    "(Telegram answered 409 Conflict); stop it first. Exiting."
+                ) from None
+            log.warning("another process asked for this bot's updates (409 Conflict); polling again")
+            self.stop.wait(CONFLICT_RETRY_SECONDS)
+            return
         delay = backoff.next()
         log.warning("getUpdates failed (%s); polling again in %.2gs", self.redact(describe_failure(exc)), delay)
         self.stop.wait(delay)
