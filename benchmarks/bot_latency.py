@@ -33,10 +33,10 @@ sys.path.insert(0, str(REPO))
 
 from bot.tcp_client import classify  # noqa: E402
 from standin import stand_in_model  # noqa: E402  (benchmarks/standin.py)
+from tests.bot.conftest import TOKEN  # noqa: E402
 from tests.bot.processes import start_bot, start_tcp_server  # noqa: E402
 from tests.bot.standin import BotApiStandIn, Updates  # noqa: E402
 
-TOKEN = "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif"}
 
 
