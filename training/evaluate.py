@@ -44,10 +44,7 @@ def evaluate(model_path: Path, data_dir: Path, ood: Path | None = None, batch_si
     if ood is not None:
         ood_images = _heldout_ood(ood, card, log)
         _, ood_scores, _ = scoring.score_outputs(predict(model, ood_images, batch_size), card)
-        threshold = card["unknown"]["threshold"]
-        result["false_accept_rate"] = round(scoring.accepted_fraction(ood_scores, threshold), 4)
-        result["in_class_reject_rate"] = round(scoring.rejected_fraction(scores, threshold), 4)
-        result["ood_images"] = len(ood_images)
+        result.update(report.unknown_figures(scores, ood_scores, card["unknown"]["threshold"]))
     result["images"] = len(images)
     return result
 
