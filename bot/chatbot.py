@@ -230,12 +230,12 @@ class Receiver(threading.Thread):
     def _file_url(self, file: FileRef) -> str:
         """Where Telegram serves `file`; DownloadTooLarge or FetchError when it won't hand it over."""
         if file.file_size and file.file_size > self.settings.max_download_bytes:
-            raise DownloadTooLarge("The file is too large.")
+            raise DownloadTooLarge()
         try:
             file_path = self.api.get_file(file.file_id).file_path
         except ApiTelegramException as exc:
             if "too big" in (exc.description or "").lower():
-                raise DownloadTooLarge("The file is too large.") from None
+                raise DownloadTooLarge() from None
             raise FetchError("Telegram did not hand over the file.") from None
         except (requests.RequestException, ApiException):
             raise FetchError("Telegram did not hand over the file.") from None

@@ -32,6 +32,9 @@ class FetchError(BotError):
 class DownloadTooLarge(FetchError):
     """The file is larger than the download limit."""
 
+    def __init__(self, message: str = "The file is too large."):
+        super().__init__(message)
+
 
 class BlockedAddress(FetchError):
     """A URL resolves to a private, loopback or link-local address (SSRF guard)."""

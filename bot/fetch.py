@@ -88,12 +88,12 @@ def download(session: requests.Session, url: str, *, max_bytes: int, timeout: fl
                 raise FetchError(f"The server answered {response.status_code} {response.reason}.")
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > max_bytes:
-                raise DownloadTooLarge("The file is too large.")
+                raise DownloadTooLarge()
             body = bytearray()
             for chunk in response.iter_content(CHUNK):
                 body += chunk
                 if len(body) > max_bytes:
-                    raise DownloadTooLarge("The file is too large.")
+                    raise DownloadTooLarge()
                 if time.monotonic() > deadline:
                     raise FetchError(f"The download took longer than {timeout:g} seconds.")
             return bytes(body)
