@@ -38,12 +38,6 @@ def original_client(port: int, image: bytes, chat_id) -> dict:
     return reply
 
 
-def exchange(port: int, payload: bytes, timeout: float = 30) -> dict:
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(payload)
-        return read_reply(sock)
-
-
 def assert_predictions(reply: dict, chat_id) -> None:
     assert reply["chat_id"] == chat_id, reply
     predictions = reply["predictions"]
