@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from classifier.card import sha256_file
 from preprocessing import IMAGE_SIZE, ImageError, load_padded, to_array
+from preprocessing.dataset import class_files  # every visible file; decoding decides which are images
 from training.errors import DataError
 
 SPLIT_SIDES = ("train", "test")
@@ -51,16 +52,9 @@ def class_folders(root: Path) -> list[Path]:
         found = f"only {folders[0].name}" if folders else "none"
         raise DataError(f"{root} needs at least two class folders to train a classifier (found {found})")
     for folder in folders:
-        if not image_files(folder):
+        if not class_files(folder):
             raise DataError(f"the class folder {folder} is empty; add images or remove it")
     return folders
-
-
-def image_files(folder: Path) -> list[Path]:
-    """Every visible file under `folder`, sorted; which ones are images is decided by decoding."""
-    return sorted(
-        p for p in folder.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
 
 
 def split_sides(data: Path) -> tuple[Path, Path | None]:
@@ -91,7 +85,7 @@ def labelled_examples(root: Path, labels: list[str]) -> list[Example]:
         Example(path, index)
         for index, label in enumerate(labels)
         if (root / label).is_dir()
-        for path in image_files(root / label)
+        for path in class_files(root / label)
     ]
 
 
@@ -119,7 +113,7 @@ def ood_examples(root: Path) -> list[Example]:
     """Every file under an out-of-distribution folder (any depth), labelled -1."""
     if not root.is_dir():
         raise DataError(f"the out-of-distribution folder {root} does not exist")
-    files = image_files(root)
+    files = class_files(root)
     if not files:
         raise DataError(f"the out-of-distribution folder {root} has no files")
     return [Example(path, -1) for path in files]

@@ -60,7 +60,7 @@ def _class_examples(folder: Path, labels: list[str]) -> list[data.Example]:
             raise DataError(
                 f"the class folder {class_folder} is not one of the model's labels ({', '.join(labels)})"
             )
-        if not data.image_files(class_folder):
+        if not data.class_files(class_folder):
             raise DataError(f"the class folder {class_folder} is empty")
     return data.labelled_examples(folder, labels)
 
