@@ -147,7 +147,7 @@ def train(config: TrainConfig, log=None) -> dict:
 def _calibrate(config: TrainConfig, model, prepared: Prepared) -> dict:
     """The card's `unknown` block: threshold from validation, false-accept rate on held-out OOD photos."""
     val_logits = predict(model, prepared.validation, config.batch_size)
-    val_scores = scoring.confidence(val_logits, config.score_method, config.temperature, OUTPUT_KIND)
+    val_scores = _scores(config, val_logits)
     threshold = scoring.threshold_for_reject_rate(val_scores, config.max_reject_rate)
     unknown = {
         "method": config.score_method,
@@ -162,17 +162,20 @@ def _calibrate(config: TrainConfig, model, prepared: Prepared) -> dict:
     }
     if prepared.ood_validation is not None and len(prepared.ood_validation):
         # Not trained on, only watched by early stopping: a fair check when comparing settings.
-        val_ood_scores = scoring.confidence(
-            predict(model, prepared.ood_validation, config.batch_size), config.score_method, config.temperature, OUTPUT_KIND
-        )
+        val_ood_scores = _scores(config, predict(model, prepared.ood_validation, config.batch_size))
         unknown["validation_false_accept_rate"] = round(scoring.accepted_fraction(val_ood_scores, threshold), 4)
     if prepared.ood_heldout is not None and len(prepared.ood_heldout):
         ood_logits = predict(model, prepared.ood_heldout, config.batch_size)
-        ood_scores = scoring.confidence(ood_logits, config.score_method, config.temperature, OUTPUT_KIND)
+        ood_scores = _scores(config, ood_logits)
         unknown["false_accept_rate"] = round(scoring.accepted_fraction(ood_scores, threshold), 4)
         unknown["ood_images"] = len(prepared.ood_heldout)
         unknown["methods_compared"] = report.compare_scores(val_logits, ood_logits, config.max_reject_rate)
     return unknown
+
+
+def _scores(config: TrainConfig, logits: np.ndarray) -> np.ndarray:
+    """The configured confidence score of each image."""
+    return scoring.confidence(logits, config.score_method, config.temperature, OUTPUT_KIND)
 
 
 def _test_metrics(config: TrainConfig, model, prepared: Prepared, threshold: float) -> dict | None:
@@ -180,7 +183,7 @@ def _test_metrics(config: TrainConfig, model, prepared: Prepared, threshold: flo
         return None
     logits = predict(model, prepared.test, config.batch_size)
     metrics = report.classification_figures(prepared.test.labels, logits.argmax(axis=1), prepared.labels)
-    scores = scoring.confidence(logits, config.score_method, config.temperature, OUTPUT_KIND)
+    scores = _scores(config, logits)
     metrics["in_class_reject_rate"] = round(scoring.rejected_fraction(scores, threshold), 4)
     return metrics
 
