@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from classifier import scoring
+from preprocessing.dataset import class_listing
 from training import data, report
 from training.errors import DataError
 from training.export import load_with_card
@@ -50,19 +51,13 @@ def evaluate(model_path: Path, data_dir: Path, ood: Path | None = None, batch_si
 
 
 def _class_examples(folder: Path, labels: list[str]) -> list[data.Example]:
-    if not folder.is_dir():
-        raise DataError(f"the data folder {folder} does not exist")
-    folders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not folders:
-        raise DataError(f"{folder} has no class folders (expected one sub-folder per class, named like the labels)")
-    for class_folder in folders:
+    """Every file of each class folder, labelled by its index in the model's labels."""
+    examples = []
+    for class_folder, files in class_listing(folder):
         if class_folder.name not in labels:
-            raise DataError(
-                f"the class folder {class_folder} is not one of the model's labels ({', '.join(labels)})"
-            )
-        if not data.class_files(class_folder):
-            raise DataError(f"the class folder {class_folder} is empty")
-    return data.labelled_examples(folder, labels)
+            raise DataError(f"the class folder {class_folder} is not one of the model's labels ({', '.join(labels)})")
+        examples += [data.Example(path, labels.index(class_folder.name)) for path in files]
+    return examples
 
 
 def _heldout_ood(ood: Path, card: dict, log) -> data.Images:
