@@ -29,7 +29,7 @@ def register(subparsers) -> None:
         "--workers", type=int, default=4, help="worker threads; more keep slow clients from holding up others (default: 4)"
     )
     server.add_argument(
-        "--max-mb", type=float, help=f"largest image accepted (default: PETCLF_MAX_UPLOAD_MB, else {config.DEFAULT_MAX_UPLOAD_MB})"
+        "--max-mb", type=float, help=f"largest image accepted, in MB (default: {config.DEFAULT_MAX_IMAGE_MB})"
     )
     server.add_argument("--read-timeout", type=float, default=30.0, help="seconds a client has to send a whole request (default: 30)")
     server.set_defaults(func=run_tcp_server)
@@ -51,7 +51,7 @@ def register(subparsers) -> None:
         "--retry-seconds", type=float, default=60.0, help="seconds to retry an unreachable classifier before apologising (default: 60)"
     )
     chat.add_argument(
-        "--max-mb", type=float, help=f"largest image downloaded (default: PETCLF_MAX_UPLOAD_MB, else {config.DEFAULT_MAX_UPLOAD_MB})"
+        "--max-mb", type=float, help=f"largest image downloaded, in MB (default: {config.DEFAULT_MAX_IMAGE_MB})"
     )
     chat.add_argument("--download-timeout", type=float, default=20.0, help="seconds allowed for one image download (default: 20)")
     chat.add_argument(
@@ -82,7 +82,7 @@ def run_tcp_server(args) -> int:
     host = args.host or env_host
     port = env_port if args.port is None else args.port
     model = config.model_path(args.model)
-    max_bytes = config.max_upload_bytes(args.max_mb)
+    max_bytes = config.max_image_bytes(args.max_mb)
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port must be between 0 and 65535, not {port}.")
     logs.configure("tcp-server")
@@ -116,7 +116,7 @@ def run_chat_bot(args) -> int:
         token=token,
         api_root=config.telegram_api_root(args.api_url),
         tcp_addr=config.tcp_addr(args.tcp_addr),
-        max_download_bytes=config.max_upload_bytes(args.max_mb),
+        max_download_bytes=config.max_image_bytes(args.max_mb),
         allow_private_urls=args.allow_private_urls or config.env_flag("PETCLF_BOT_ALLOW_PRIVATE_URLS"),
         poll_timeout=max(1, args.poll_timeout),
         download_timeout=args.download_timeout,

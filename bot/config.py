@@ -8,7 +8,9 @@ from bot.errors import ConfigError
 DEFAULT_TCP_ADDR = "127.0.0.1:9999"
 DEFAULT_MODEL = "models/pets.h5"
 DEFAULT_API_URL = "https://api.telegram.org"
-DEFAULT_MAX_UPLOAD_MB = 20
+# The chat side's own image cap (the TCP server and the bot's downloads). PETCLF_MAX_UPLOAD_MB is
+# the web page's limit, with its own default, so it is not read here.
+DEFAULT_MAX_IMAGE_MB = 20
 
 
 def parse_addr(text: str) -> tuple[str, int]:
@@ -27,14 +29,10 @@ def model_path(flag: str | None) -> str:
     return flag or os.environ.get("PETCLF_MODEL") or DEFAULT_MODEL
 
 
-def max_upload_bytes(flag: float | None) -> int:
-    raw = flag if flag is not None else os.environ.get("PETCLF_MAX_UPLOAD_MB") or DEFAULT_MAX_UPLOAD_MB
-    try:
-        megabytes = float(raw)
-    except ValueError:
-        raise ConfigError(f"PETCLF_MAX_UPLOAD_MB must be a number of megabytes, not {raw!r}.") from None
+def max_image_bytes(flag: float | None) -> int:
+    megabytes = DEFAULT_MAX_IMAGE_MB if flag is None else flag
     if megabytes <= 0:
-        raise ConfigError("The upload limit must be a positive number of megabytes.")
+        raise ConfigError("--max-mb must be a positive number of megabytes.")
     return int(megabytes * 1024 * 1024)
 
 
