@@ -31,10 +31,7 @@ def plot_curves(history: list[dict], path: Path, title: str) -> Path:
         axis.grid(alpha=0.3)
         axis.legend()
     figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return _save(plt, figure, path)
 
 
 def plot_confusion_matrix(matrix: list[list[int]], labels: list[str], path: Path, title: str) -> Path:
@@ -52,6 +49,10 @@ def plot_confusion_matrix(matrix: list[list[int]], labels: list[str], path: Path
         colour = "white" if count > counts.max() / 2 else "black"
         axis.text(column, row, str(count), ha="center", va="center", color=colour)
     axis.set_title(title)
+    return _save(plt, figure, path)
+
+
+def _save(plt, figure, path: Path) -> Path:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
