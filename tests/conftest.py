@@ -7,6 +7,7 @@ The model knows three generated-shape classes (labels bird, cat, dog from tests/
 """
 
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,11 @@ def tiny_model(tmp_path_factory, tiny_training_data) -> Path:
         log=lambda message: None,
     )
     return out
+
+
+@pytest.fixture
+def model_copy(tiny_model, tmp_path):
+    """The tiny model (.h5 + card, no cached runtime) in a folder of its own, free to tamper with."""
+    for suffix in (".h5", ".json"):
+        shutil.copy(tiny_model.with_suffix(suffix), tmp_path / f"model{suffix}")
+    return tmp_path / "model.h5"

@@ -36,14 +36,6 @@ def assert_one_clear_line(code: int, err: str, command: str, *fragments: str) ->
         assert fragment in errors[0]
 
 
-@pytest.fixture
-def copied_model(tiny_model, tmp_path) -> Path:
-    target = tmp_path / "copy.h5"
-    shutil.copy(tiny_model, target)
-    shutil.copy(card_path(tiny_model), card_path(target))
-    return target
-
-
 # evaluate
 
 
@@ -94,36 +86,36 @@ def test_evaluate_with_a_class_the_model_does_not_know(capsys, tiny_model, tmp_p
     assert_one_clear_line(code, err, "evaluate", "hamster", "not one of the model's labels")
 
 
-def test_evaluate_with_card_labels_that_do_not_match_the_outputs(capsys, copied_model, tiny_training_data):
-    card = read_card(card_path(copied_model))
+def test_evaluate_with_card_labels_that_do_not_match_the_outputs(capsys, model_copy, tiny_training_data):
+    card = read_card(card_path(model_copy))
     card["labels"] = ["bird", "cat", "dog", "fish"]
     card["test_metrics"] = None
-    write_card(card, card_path(copied_model))
-    code, _, err = run_cli(capsys, "evaluate", "--model", copied_model, "--data", tiny_training_data[0])
+    write_card(card, card_path(model_copy))
+    code, _, err = run_cli(capsys, "evaluate", "--model", model_copy, "--data", tiny_training_data[0])
     assert_one_clear_line(code, err, "evaluate", "4 labels", "3 outputs")
 
 
-def test_evaluate_a_model_that_does_not_match_its_card(capsys, copied_model, tiny_training_data):
-    with open(copied_model, "ab") as stream:
+def test_evaluate_a_model_that_does_not_match_its_card(capsys, model_copy, tiny_training_data):
+    with open(model_copy, "ab") as stream:
         stream.write(b"\0")
-    code, _, err = run_cli(capsys, "evaluate", "--model", copied_model, "--data", tiny_training_data[0])
+    code, _, err = run_cli(capsys, "evaluate", "--model", model_copy, "--data", tiny_training_data[0])
     assert_one_clear_line(code, err, "evaluate", "doesn't match its card")
 
 
-def test_evaluate_a_damaged_model_file(capsys, copied_model, tiny_training_data):
+def test_evaluate_a_damaged_model_file(capsys, model_copy, tiny_training_data):
     from classifier.card import sha256_file
 
-    copied_model.write_bytes(b"this is not an HDF5 file")
-    card = read_card(card_path(copied_model))
-    card["h5_sha256"] = sha256_file(copied_model)
-    write_card(card, card_path(copied_model))
-    code, _, err = run_cli(capsys, "evaluate", "--model", copied_model, "--data", tiny_training_data[0])
+    model_copy.write_bytes(b"this is not an HDF5 file")
+    card = read_card(card_path(model_copy))
+    card["h5_sha256"] = sha256_file(model_copy)
+    write_card(card, card_path(model_copy))
+    code, _, err = run_cli(capsys, "evaluate", "--model", model_copy, "--data", tiny_training_data[0])
     assert_one_clear_line(code, err, "evaluate", "can't load the model")
 
 
-def test_evaluate_without_a_card(capsys, copied_model, tiny_training_data):
-    card_path(copied_model).unlink()
-    code, _, err = run_cli(capsys, "evaluate", "--model", copied_model, "--data", tiny_training_data[0])
+def test_evaluate_without_a_card(capsys, model_copy, tiny_training_data):
+    card_path(model_copy).unlink()
+    code, _, err = run_cli(capsys, "evaluate", "--model", model_copy, "--data", tiny_training_data[0])
     assert_one_clear_line(code, err, "evaluate", "card", "missing")
 
 
