@@ -5,6 +5,7 @@ import signal
 import threading
 
 from bot import config, logs
+from classifier.artifact import model_path
 from bot.errors import BotError, ConfigError
 
 log = logging.getLogger("petclf.bot")
@@ -81,7 +82,7 @@ def run_tcp_server(args) -> int:
     env_host, env_port = config.tcp_addr(None)
     host = args.host or env_host
     port = env_port if args.port is None else args.port
-    model = config.model_path(args.model)
+    model = model_path(args.model)
     max_bytes = config.max_image_bytes(args.max_mb)
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port must be between 0 and 65535, not {port}.")

@@ -6,7 +6,6 @@ import re
 from bot.errors import ConfigError
 
 DEFAULT_TCP_ADDR = "127.0.0.1:9999"
-DEFAULT_MODEL = "models/pets.h5"
 DEFAULT_API_URL = "https://api.telegram.org"
 # The chat side's own image cap (the TCP server and the bot's downloads). PETCLF_MAX_UPLOAD_MB is
 # the web page's limit, with its own default, so it is not read here.
@@ -23,10 +22,6 @@ def parse_addr(text: str) -> tuple[str, int]:
 
 def tcp_addr(flag: str | None) -> tuple[str, int]:
     return parse_addr(flag or os.environ.get("PETCLF_TCP_ADDR") or DEFAULT_TCP_ADDR)
-
-
-def model_path(flag: str | None) -> str:
-    return flag or os.environ.get("PETCLF_MODEL") or DEFAULT_MODEL
 
 
 def max_image_bytes(flag: float | None) -> int:

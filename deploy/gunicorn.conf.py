@@ -72,11 +72,11 @@ def on_exit(server):
 def _prepare_model():
     """None when the model is usable and its runtime cached, else what is wrong with it."""
     from classifier import ClassifierError
-    from classifier.artifact import open_artifact
+    from classifier.artifact import model_path, open_artifact
     from classifier.runtime import ensure_runtime
 
     try:
-        ensure_runtime(open_artifact(os.environ.get("PETCLF_MODEL") or "models/pets.h5"))
+        ensure_runtime(open_artifact(model_path()))
     except ClassifierError as exc:
         return str(exc)
     return None
