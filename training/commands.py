@@ -46,6 +46,10 @@ def _register_train(subparsers) -> None:
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"maximum epochs (mobilenet_v2: of fine-tuning, 0 for the head only); default {DEFAULT_EPOCHS}")
     parser.add_argument("--head-epochs", type=int, default=80, help="mobilenet_v2 phase 1 epochs on cached features")
+    parser.add_argument("--heads", type=int, default=1,
+                        help="mobilenet_v2 with --epochs 0: cross-fit this many heads on folds of the training "
+                             "images and average them; the unknown threshold then comes from every training "
+                             "image's out-of-fold score instead of the validation carve-out")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate (default: per architecture)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the validation carve-out, shuffling and initial weights")
@@ -110,8 +114,9 @@ def run_train(args) -> int:
             arch=args.arch,
             backbone_weights=args.backbone_weights,
             backbone_size=args.backbone_size,
-            epochs=args.epochs or DEFAULT_EPOCHS[args.arch],
+            epochs=DEFAULT_EPOCHS[args.arch] if args.epochs is None else args.epochs,
             head_epochs=args.head_epochs,
+            heads=args.heads,
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
             seed=args.seed,

@@ -8,7 +8,7 @@ from preprocessing.dataset import class_listing
 from training import data, report
 from training.errors import DataError
 from training.export import load_with_card
-from training.train import predict
+from training.heads import predict
 
 
 def resolve_test_side(folder: Path) -> Path:

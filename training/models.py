@@ -14,6 +14,7 @@ BACKBONE_SIZES = (96, 128, 160, 192, 224)
 WHITE = 255.0  # augmentation fills with the padding colour, so rotated corners look like padding
 # MobileNetV2's top blocks (13 to 16 and the last convolution) are fine-tuned in phase 2.
 FINE_TUNE_FROM = "block_13_expand"
+HEAD_UNITS = 128
 
 
 @dataclass
@@ -74,20 +75,40 @@ def _mobilenet_v2(num_classes: int, weights: str, size: int, seed: int) -> Built
     scaled = layers.Rescaling(1 / 127.5, offset=-1.0, name="mobilenet_v2_rescale")(augmented)
     # training=False keeps batch normalisation in inference mode even while fine-tuning.
     pooled = layers.GlobalAveragePooling2D(name="pool")(backbone(scaled, training=False))
-    # A hidden layer gives the head room to map outlier-exposure photos to a flat output.
-    head_layers = [
-        layers.Dropout(0.2, seed=seed, name="feature_dropout"),
-        layers.Dense(256, activation="relu", name="hidden"),
-        layers.Dropout(0.3, seed=seed + 1, name="hidden_dropout"),
-        layers.Dense(num_classes, name="logits"),
-    ]
-    model = keras.Model(inputs, _chain(head_layers, pooled), name="mobilenet_v2_classifier")
+    classifier_head = head(int(pooled.shape[-1]), num_classes, seed=seed)
+    model = keras.Model(inputs, classifier_head(pooled), name="mobilenet_v2_classifier")
 
     plain = layers.Rescaling(1 / 127.5, offset=-1.0)(layers.Resizing(size, size)(inputs))
     features = keras.Model(inputs, layers.GlobalAveragePooling2D()(backbone(plain, training=False)), name="features")
-    feature_input = keras.Input(shape=(pooled.shape[-1],), name="features")
-    head = keras.Model(feature_input, _chain(head_layers, feature_input), name="head")
-    return Built(model=model, backbone=backbone, features=features, head=head, weights_source=source)
+    return Built(model=model, backbone=backbone, features=features, head=classifier_head, weights_source=source)
+
+
+def head(feature_size: int, num_classes: int, *, seed: int, name: str = "head"):
+    """Pooled backbone features → logits. The hidden layer gives it room to map outlier-exposure
+    photos to a flat output; 128 units keep a five-head ensemble under 15 MB."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential(
+        [
+            keras.Input(shape=(feature_size,)),
+            layers.Dropout(0.2, seed=seed),
+            layers.Dense(HEAD_UNITS, activation="relu"),
+            layers.Dropout(0.3, seed=seed + 1),
+            layers.Dense(num_classes),
+        ],
+        name=name,
+    )
+
+
+def ensemble(built: Built, heads: list):
+    """The classifier with several heads on the one backbone, outputting their average logits."""
+    import keras
+    from keras import layers
+
+    pooled = built.model.get_layer("pool").output
+    logits = layers.Average(name="logits")([classifier_head(pooled) for classifier_head in heads])
+    return keras.Model(built.model.inputs, logits, name="mobilenet_v2_classifier")
 
 
 def _mobilenet_backbone(weights: str, size: int):
@@ -164,12 +185,6 @@ def _tiny_cnn(num_classes: int, seed: int):
     x = layers.Conv2D(16, 3, strides=2, activation="relu")(x)
     x = layers.GlobalAveragePooling2D()(x)
     return keras.Model(inputs, layers.Dense(num_classes, name="logits")(x), name="tiny_cnn")
-
-
-def _chain(layer_list, x):
-    for layer in layer_list:
-        x = layer(x)
-    return x
 
 
 def _first_line(exc: Exception) -> str:

@@ -2,12 +2,14 @@
 
 mobilenet_v2 trains in two phases: (1) the head on cached features of the frozen backbone,
 which takes seconds; (2) the top of the backbone fine-tuned at a low learning rate with
-augmentation. seed_cnn and tiny_cnn train in one phase from scratch.
+augmentation. With `--heads K` (and no fine-tuning) phase 1 cross-fits K heads instead, see
+training.heads. seed_cnn and tiny_cnn train in one phase from scratch.
 
 With `--ood`, part of the out-of-distribution photos (chosen by content hash) is used for
 outlier exposure: they are trained towards the uniform distribution over the classes, which
 teaches the model to be unsure on non-pets. The rest is held out to measure the false-accept
-rate. The unknown threshold is chosen on the validation images only.
+rate. The unknown threshold is chosen on in-class images the model did not train on: the
+validation carve-out, or with cross-fitted heads every training image's out-of-fold logits.
 """
 
 import csv
@@ -22,17 +24,17 @@ import numpy as np
 
 from classifier import scoring
 from classifier.card import CARD_FORMAT, CARD_FORMAT_VERSION, INPUT_SIZE, card_path, library_versions, sha256_file, write_card
-from training import data, models, plots, report
+from training import data, heads, models, plots, report
 from training.distribute import STRATEGIES, make_strategy
 from training.errors import DataError, TrainingError
 from training.export import save_h5
+from training.heads import compile_model, even_for_replicas, fit_head, predict
 
 # The model outputs logits; probabilities and confidence come from classifier.scoring.
 OUTPUT_KIND = "logits"
 # Adam learning rates (mobilenet_v2: the head's; fine-tuning uses a twentieth of it).
 LEARNING_RATES = {"mobilenet_v2": 1e-3, "seed_cnn": 1e-3, "tiny_cnn": 1e-2}
 FINE_TUNE_DIVISOR = 20
-HEAD_PATIENCE = 15  # phase 1 epochs take a fraction of a second; give the outlier-exposure loss time
 
 
 @dataclass
@@ -44,6 +46,7 @@ class TrainConfig:
     backbone_size: int = 224
     epochs: int = 5  # fine-tuning epochs for mobilenet_v2 (0: head only), all epochs for the others
     head_epochs: int = 80  # phase 1 of mobilenet_v2, on cached features
+    heads: int = 1  # mobilenet_v2 without fine-tuning: cross-fitted heads (see training.heads)
     batch_size: int = 32
     learning_rate: float | None = None  # None: the architecture's default
     seed: int = 1
@@ -96,13 +99,29 @@ def train(config: TrainConfig, log=None) -> dict:
             seed=config.seed,
         )
     prepared = prepare_data(config, labels, log)
-    history, fine_tune_kept = _fit(config, built, prepared, strategy, checkpoint_dir, log)
+    class_weights = data.class_weights(prepared.train.labels, len(labels))
+    if config.heads > 1:
+        log(f"phase 1: cross-fitting {config.heads} heads on cached {config.arch} features")
+        fitted = heads.cross_fit(
+            built,
+            _weighted_arrays(config, prepared.train, None, class_weights),
+            _weighted_arrays(config, prepared.ood_exposure, None, class_weights) if config.ood else None,
+            heads=config.heads, epochs=config.head_epochs, learning_rate=config.learning_rate or LEARNING_RATES[config.arch],
+            seed=config.seed, batch_size=config.batch_size, strategy=strategy, log=log,
+        )
+        model, history, fine_tune_kept = fitted.model, fitted.history, None
+        calibration_logits, ood_check_logits = fitted.class_logits, fitted.ood_logits
+    else:
+        history, fine_tune_kept = _fit(config, built, prepared, strategy, checkpoint_dir, log)
+        model = built.model
+        calibration_logits = predict(model, prepared.validation, config.batch_size)
+        ood_check_logits = predict(model, prepared.ood_validation, config.batch_size) if config.ood else None
 
     log("calibrating the unknown threshold and evaluating")
-    unknown = _calibrate(config, built.model, prepared)
-    test_metrics = _test_metrics(config, built.model, prepared, unknown["threshold"])
+    unknown = _calibrate(config, model, prepared, calibration_logits, ood_check_logits)
+    test_metrics = _test_metrics(config, model, prepared, unknown["threshold"])
 
-    save_h5(built.model, config.out)
+    save_h5(model, config.out)
     wall_time = time.monotonic() - started
     card = {
         "format": CARD_FORMAT,
@@ -119,8 +138,9 @@ def train(config: TrainConfig, log=None) -> dict:
         "data": _data_summary(config, prepared),
         "training": {
             "wall_time_seconds": round(wall_time, 1),
-            "epochs_run": sum(1 for row in history if row["phase"] != "head"),
-            "head_epochs_run": sum(1 for row in history if row["phase"] == "head"),
+            "epochs_run": sum(1 for row in history if not row["phase"].startswith("head")),
+            "head_epochs_run": sum(1 for row in history if row["phase"].startswith("head")),
+            "heads": config.heads,
             "fine_tune_kept": fine_tune_kept,  # None: no fine-tuning phase
             "max_epochs": config.epochs,
             "batch_size": config.batch_size,
@@ -128,7 +148,7 @@ def train(config: TrainConfig, log=None) -> dict:
             "seed": config.seed,
             "strategy": config.strategy,
             "replicas": int(strategy.num_replicas_in_sync),
-            "class_weights": dict(zip(labels, _round_all(data.class_weights(prepared.train.labels, len(labels))))),
+            "class_weights": dict(zip(labels, _round_all(class_weights))),
             "outlier_exposure_fraction": config.ood_exposure_fraction if config.ood else 0.0,
             "outlier_exposure_weight": config.ood_weight,
             "augmentation": ["horizontal flip", "rotation ±18°", "zoom -15%..+10%", "contrast ±15%"],
@@ -144,10 +164,10 @@ def train(config: TrainConfig, log=None) -> dict:
     return card
 
 
-def _calibrate(config: TrainConfig, model, prepared: Prepared) -> dict:
-    """The card's `unknown` block: threshold from validation, false-accept rate on held-out OOD photos."""
-    val_logits = predict(model, prepared.validation, config.batch_size)
-    val_scores = _scores(config, val_logits)
+def _calibrate(config: TrainConfig, model, prepared: Prepared, calibration_logits, ood_check_logits) -> dict:
+    """The card's `unknown` block: the threshold from in-class logits the model did not train on
+    (validation, or out-of-fold), the false-accept rate on held-out OOD photos."""
+    val_scores = _scores(config, calibration_logits)
     threshold = scoring.threshold_for_reject_rate(val_scores, config.max_reject_rate)
     unknown = {
         "method": config.score_method,
@@ -155,21 +175,22 @@ def _calibrate(config: TrainConfig, model, prepared: Prepared) -> dict:
         "threshold": float(threshold),
         "target_reject_rate": config.max_reject_rate,
         "in_class_reject_rate": round(scoring.rejected_fraction(val_scores, threshold), 4),
-        "calibration_images": len(prepared.validation),
+        "calibration": "out-of-fold" if config.heads > 1 else "validation",
+        "calibration_images": len(calibration_logits),
         "false_accept_rate": None,
         "ood_images": 0,
         "outlier_exposure_images": len(prepared.ood_exposure) + len(prepared.ood_validation) if config.ood else 0,
     }
-    if prepared.ood_validation is not None and len(prepared.ood_validation):
+    if ood_check_logits is not None and len(ood_check_logits):
         # Not trained on, only watched by early stopping: a fair check when comparing settings.
-        val_ood_scores = _scores(config, predict(model, prepared.ood_validation, config.batch_size))
+        val_ood_scores = _scores(config, ood_check_logits)
         unknown["validation_false_accept_rate"] = round(scoring.accepted_fraction(val_ood_scores, threshold), 4)
     if prepared.ood_heldout is not None and len(prepared.ood_heldout):
         ood_logits = predict(model, prepared.ood_heldout, config.batch_size)
         ood_scores = _scores(config, ood_logits)
         unknown["false_accept_rate"] = round(scoring.accepted_fraction(ood_scores, threshold), 4)
         unknown["ood_images"] = len(prepared.ood_heldout)
-        unknown["methods_compared"] = report.compare_scores(val_logits, ood_logits, config.max_reject_rate)
+        unknown["methods_compared"] = report.compare_scores(calibration_logits, ood_logits, config.max_reject_rate)
     return unknown
 
 
@@ -191,7 +212,10 @@ def _test_metrics(config: TrainConfig, model, prepared: Prepared, threshold: flo
 def prepare_data(config: TrainConfig, labels: list[str], log) -> Prepared:
     train_dir, test_dir = data.split_sides(config.data)
     examples = data.labelled_examples(train_dir, labels)
-    train_examples, val_examples = data.carve_validation(examples, config.validation_fraction, config.seed)
+    if config.heads > 1:  # cross-fitting: every fold is some head's validation
+        train_examples, val_examples = examples, []
+    else:
+        train_examples, val_examples = data.carve_validation(examples, config.validation_fraction, config.seed)
 
     test_examples = None
     if test_dir is None:
@@ -207,7 +231,9 @@ def prepare_data(config: TrainConfig, labels: list[str], log) -> Prepared:
     ood_parts = {"exposure": [], "validation": [], "heldout": []}
     if config.ood:
         for example in data.ood_examples(config.ood):
-            ood_parts[data.ood_part(example.path, config.ood_exposure_fraction)].append(example)
+            part = data.ood_part(example.path, config.ood_exposure_fraction)
+            # Cross-fitted heads stop early on their own fold of the exposure photos.
+            ood_parts["exposure" if config.heads > 1 and part == "validation" else part].append(example)
 
     prepared = Prepared(
         labels=labels,
@@ -224,9 +250,11 @@ def prepare_data(config: TrainConfig, labels: list[str], log) -> Prepared:
             path, problem = images.skipped[0]
             log(f"warning: skipped {len(images.skipped)} unusable {name} file(s), e.g. {path}: {problem}")
     for index, label in enumerate(labels):
-        for name in ("train", "validation"):
+        for name in ("train", "validation") if config.heads == 1 else ("train",):
             if not (getattr(prepared, name).labels == index).any():
                 raise DataError(f"the class {label} has no usable {name} images in {train_dir / label}")
+        if (prepared.train.labels == index).sum() < config.heads:
+            raise DataError(f"--heads {config.heads} needs at least {config.heads} train images per class; {label} has fewer")
     log(
         f"{len(labels)} classes; {len(prepared.train)} train, {len(prepared.validation)} validation, "
         f"{len(prepared.test) if prepared.test else 0} test images"
@@ -248,7 +276,7 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
     pixels, targets, weights = _weighted_arrays(config, prepared.train, prepared.ood_exposure, class_weights)
     # Validation checks both goals: right classes on class photos, flat outputs on OOD photos.
     replicas = strategy.num_replicas_in_sync
-    val_pixels, val_targets, val_weights = _even_for_replicas(
+    val_pixels, val_targets, val_weights = even_for_replicas(
         _weighted_arrays(config, prepared.validation, prepared.ood_validation, class_weights), replicas
     )
     history: list[dict] = []
@@ -256,22 +284,13 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
     if built.head is not None:
         log(f"phase 1: training the head on cached {config.arch} features")
         with strategy.scope():
-            _compile(built.head, config.learning_rate or LEARNING_RATES[config.arch])
-        train_features = predict(built.features, pixels, config.batch_size)
-        val_features = predict(built.features, val_pixels, config.batch_size)
-        result = built.head.fit(
-            data.make_dataset(
-                train_features, targets, weights, batch_size=64, shuffle=True, seed=config.seed, drop_remainder=replicas > 1
-            ),
-            validation_data=data.make_dataset(
-                val_features, val_targets, val_weights, batch_size=256, shuffle=False, seed=config.seed
-            ),
-            epochs=config.head_epochs,
-            shuffle=False,  # the dataset shuffles itself
-            callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=HEAD_PATIENCE, restore_best_weights=True)],
-            verbose=0,
+            compile_model(built.head, config.learning_rate or LEARNING_RATES[config.arch])
+        history += fit_head(
+            built.head,
+            (predict(built.features, pixels, config.batch_size), targets, weights),
+            (predict(built.features, val_pixels, config.batch_size), val_targets, val_weights),
+            epochs=config.head_epochs, seed=config.seed, replicas=replicas, phase="head",
         )
-        history += _rows(result.history, "head")
         best = history[int(np.argmin([row["val_loss"] for row in history]))]
         log(f"phase 1: {len(history)} epochs, best validation accuracy {best['val_accuracy']:.3f}")
         if config.epochs == 0:
@@ -284,7 +303,7 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
         learning_rate = config.learning_rate or LEARNING_RATES[config.arch]
 
     with strategy.scope():
-        _compile(built.model, learning_rate)
+        compile_model(built.model, learning_rate)
     callbacks = [
         # The log row first: an interruption between the two then repeats an epoch, never loses one.
         keras.callbacks.CSVLogger(str(checkpoint_dir / "history.csv"), append=True),
@@ -325,17 +344,6 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
     return history, True
 
 
-def _even_for_replicas(arrays: tuple, replicas: int) -> tuple:
-    """Repeat the first few examples so every batch splits evenly over the replicas.
-
-    Keras under tf.distribute fails on a batch that leaves a replica with no examples.
-    """
-    missing = -len(arrays[0]) % replicas
-    if not missing:
-        return arrays
-    return tuple(np.concatenate([array, array[np.arange(missing) % len(array)]]) for array in arrays)
-
-
 def _weighted_arrays(config, class_images: data.Images, ood_images: data.Images | None, class_weights) -> tuple:
     """(pixels, targets, weights): class photos one-hot with class weights, OOD photos uniform."""
     parts = [class_images] + ([ood_images] if ood_images is not None and len(ood_images) else [])
@@ -346,48 +354,6 @@ def _weighted_arrays(config, class_images: data.Images, ood_images: data.Images 
         data.soft_targets(labels, len(class_weights)),
         data.sample_weights(labels, class_weights, config.ood_weight),
     )
-
-
-def _compile(model, learning_rate: float) -> None:
-    import keras
-
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True),
-        metrics=[_in_class_accuracy()],
-    )
-
-
-def _in_class_accuracy():
-    """Accuracy over class photos only: outlier-exposure photos (uniform targets) have no right answer."""
-    import keras
-
-    class InClassAccuracy(keras.metrics.Mean):
-        def update_state(self, y_true, y_pred, sample_weight=None):
-            ops = keras.ops
-            known = ops.cast(ops.max(y_true, axis=-1) > 0.99, "float32")
-            correct = ops.cast(ops.equal(ops.argmax(y_true, axis=-1), ops.argmax(y_pred, axis=-1)), "float32")
-            return super().update_state(correct, sample_weight=known)
-
-    return InClassAccuracy(name="accuracy")
-
-
-def predict(model, source, batch_size: int) -> np.ndarray:
-    """The model's outputs for Images or a pixel array, in batches, on any number of replicas."""
-    pixels = source.pixels if isinstance(source, data.Images) else source
-    if len(pixels) == 0:
-        return np.zeros((0, int(model.outputs[0].shape[-1])), np.float32)
-    import tensorflow as tf
-
-    (padded,) = _even_for_replicas((pixels,), model.distribute_strategy.num_replicas_in_sync)
-    dataset = tf.data.Dataset.from_tensor_slices(padded).batch(batch_size).map(lambda x: tf.cast(x, tf.float32))
-    return np.asarray(model.predict(dataset.prefetch(tf.data.AUTOTUNE), verbose=0))[: len(pixels)]
-
-
-def _rows(history: dict, phase: str) -> list[dict]:
-    keys = [key for key in history if key != "epoch"]
-    count = len(history[keys[0]]) if keys else 0
-    return [{"phase": phase, **{key: float(history[key][i]) for key in keys}} for i in range(count)]
 
 
 def _write_outputs(out: Path, history: list[dict], test_metrics: dict | None, labels: list[str]) -> None:
@@ -433,7 +399,8 @@ def _data_summary(config: TrainConfig, prepared: Prepared) -> dict:
         "source": config.data.name,
         "split_seed": data.split_seed(config.data),
         "validation_seed": config.seed,
-        "validation_fraction": config.validation_fraction,
+        "validation_fraction": config.validation_fraction if config.heads == 1 else 0.0,
+        "cross_fitting_folds": config.heads if config.heads > 1 else None,
         "images": images,
         "skipped_files": sum(
             len(part.skipped) for part in (prepared.train, prepared.validation, prepared.test) if part is not None
@@ -458,6 +425,11 @@ def _check_config(config: TrainConfig) -> None:
         raise TrainingError(f"unknown score {config.score_method!r}; choose one of {', '.join(scoring.SCORE_METHODS)}")
     if config.strategy != "default" and config.batch_size % 2:
         raise TrainingError("with --strategy mirrored or multiworker, the batch size must be even (split over devices)")
+    if config.heads < 1:
+        raise TrainingError("--heads must be at least 1")
+    if config.heads > 1 and (config.arch != "mobilenet_v2" or config.epochs != 0):
+        # Fine-tuning would change the features under the out-of-fold logits the threshold comes from.
+        raise TrainingError("--heads above 1 cross-fits mobilenet_v2 heads and needs --epochs 0 (no fine-tuning)")
     if config.epochs < (0 if config.arch == "mobilenet_v2" else 1):
         raise TrainingError("--epochs must be at least 1 (mobilenet_v2: at least 0, which trains the head only)")
     for name in ("head_epochs", "batch_size", "patience"):
