@@ -19,7 +19,7 @@ HEAD_PATIENCE = 15  # head epochs take a fraction of a second; give the outlier-
 
 @dataclass
 class CrossFitted:
-    model: "object"  # keras.Model: image → the heads' average logits
+    heads: list  # keras.Model each: pooled features → logits
     history: list[dict]  # one row per head epoch, phase "head 1" … "head K"
     class_logits: np.ndarray  # out-of-fold logits of every training image
     ood_logits: np.ndarray  # out-of-fold logits of every outlier-exposure photo
@@ -93,28 +93,31 @@ def history_rows(history: dict, phase: str) -> list[dict]:
     return [{"phase": phase, **{key: float(history[key][i]) for key in keys}} for i in range(count)]
 
 
-def cross_fit(built, train: tuple, ood: tuple | None, *, heads: int, epochs: int, learning_rate: float,
-              seed: int, batch_size: int, strategy, log) -> CrossFitted:
-    """Train `heads` heads on folds of the cached features; `train` and `ood` are (pixels, targets, weights)."""
+def cross_fit(train: tuple, ood: tuple | None, *, heads: int, epochs: int, learning_rate: float, seed: int,
+              strategy=None, log=print) -> CrossFitted:
+    """Train `heads` heads on folds of cached features; `train` and `ood` are (features, targets, weights).
+
+    `strategy` is the tf.distribute strategy to build the heads under (None: the default one).
+    """
+    import contextlib
+
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    class_features = predict(built.features, train[0], batch_size)
-    class_folds = StratifiedKFold(heads, shuffle=True, random_state=seed).split(class_features, train[1].argmax(axis=1))
-    parts = [(class_features, *train[1:], list(class_folds))]
+    class_folds = StratifiedKFold(heads, shuffle=True, random_state=seed).split(train[0], train[1].argmax(axis=1))
+    parts = [(*train, list(class_folds))]
     if ood is not None and len(ood[0]) >= heads:
-        ood_features = predict(built.features, ood[0], batch_size)
-        parts.append((ood_features, *ood[1:], list(KFold(heads, shuffle=True, random_state=seed).split(ood_features))))
+        parts.append((*ood, list(KFold(heads, shuffle=True, random_state=seed).split(ood[0]))))
     num_classes = train[1].shape[1]
     out_of_fold = [np.zeros((len(part[0]), num_classes), np.float32) for part in parts]
-    replicas = strategy.num_replicas_in_sync
+    replicas = strategy.num_replicas_in_sync if strategy else 1
 
     def arrays(k: int, side: int) -> tuple:  # side 0: the folds head k trains on; 1: the fold it stops early on
         return tuple(np.concatenate([part[column][part[3][k][side]] for part in parts]) for column in range(3))
 
     fitted, history = [], []
     for k in range(heads):
-        with strategy.scope():
-            head = models.head(class_features.shape[1], num_classes, seed=seed * 100 + k, name=f"head_{k + 1}")
+        with strategy.scope() if strategy else contextlib.nullcontext():
+            head = models.head(train[0].shape[1], num_classes, seed=seed * 100 + k, name=f"head_{k + 1}")
             compile_model(head, learning_rate)
         rows = fit_head(
             head, arrays(k, 0), even_for_replicas(arrays(k, 1), replicas),
@@ -128,7 +131,7 @@ def cross_fit(built, train: tuple, ood: tuple | None, *, heads: int, epochs: int
         fitted.append(head)
         log(f"phase 1: head {k + 1} of {heads} stopped after {len(rows)} epochs")
     return CrossFitted(
-        model=models.ensemble(built, fitted),
+        heads=fitted,
         history=history,
         class_logits=out_of_fold[0],
         ood_logits=out_of_fold[1] if len(out_of_fold) > 1 else np.zeros((0, num_classes), np.float32),

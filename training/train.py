@@ -102,14 +102,15 @@ def train(config: TrainConfig, log=None) -> dict:
     class_weights = data.class_weights(prepared.train.labels, len(labels))
     if config.heads > 1:
         log(f"phase 1: cross-fitting {config.heads} heads on cached {config.arch} features")
+        class_arrays = _weighted_arrays(config, prepared.train, None, class_weights)
+        ood_arrays = _weighted_arrays(config, prepared.ood_exposure, None, class_weights) if config.ood else None
         fitted = heads.cross_fit(
-            built,
-            _weighted_arrays(config, prepared.train, None, class_weights),
-            _weighted_arrays(config, prepared.ood_exposure, None, class_weights) if config.ood else None,
+            _with_features(built, class_arrays, config.batch_size),
+            _with_features(built, ood_arrays, config.batch_size) if ood_arrays is not None else None,
             heads=config.heads, epochs=config.head_epochs, learning_rate=config.learning_rate or LEARNING_RATES[config.arch],
-            seed=config.seed, batch_size=config.batch_size, strategy=strategy, log=log,
+            seed=config.seed, strategy=strategy, log=log,
         )
-        model, history, fine_tune_kept = fitted.model, fitted.history, None
+        model, history, fine_tune_kept = models.ensemble(built, fitted.heads), fitted.history, None
         calibration_logits, ood_check_logits = fitted.class_logits, fitted.ood_logits
     else:
         history, fine_tune_kept = _fit(config, built, prepared, strategy, checkpoint_dir, log)
@@ -342,6 +343,11 @@ def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[d
         log(f"phase 2 did not improve the validation loss ({tuned_loss:.4f} vs {head_loss:.4f}); keeping the phase-1 model")
         return history, False
     return history, True
+
+
+def _with_features(built, arrays: tuple, batch_size: int) -> tuple:
+    """(pixels, targets, weights) → (pooled backbone features, targets, weights)."""
+    return (predict(built.features, arrays[0], batch_size), *arrays[1:])
 
 
 def _weighted_arrays(config, class_images: data.Images, ood_images: data.Images | None, class_weights) -> tuple:

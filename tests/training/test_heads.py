@@ -9,15 +9,6 @@ from tests.training.test_cli import assert_one_clear_line, run_cli
 from training import data, heads, models
 
 
-class _NoStrategy:
-    num_replicas_in_sync = 1
-
-    def scope(self):
-        import contextlib
-
-        return contextlib.nullcontext()
-
-
 def _class_arrays(per_class: int, seed: int):
     from tests.imagegen import shape_image
 
@@ -29,26 +20,27 @@ def _class_arrays(per_class: int, seed: int):
     return pixels, data.soft_targets(labels, len(TINY_LABELS)), data.sample_weights(labels, weights, 1.0)
 
 
-def test_cross_fit_averages_its_heads_and_scores_each_image_with_the_head_that_never_saw_it():
+def test_cross_fit_scores_each_image_with_the_head_that_never_saw_it_and_the_model_averages_them():
     built = models.build("mobilenet_v2", len(TINY_LABELS), backbone_weights="none", backbone_size=96, seed=1)
-    train = _class_arrays(per_class=6, seed=0)
-    ood_pixels = np.stack([np.full((240, 240, 3), 40 * n, np.uint8) for n in range(6)])
-    ood = (ood_pixels, data.soft_targets(-np.ones(6, np.int64), len(TINY_LABELS)), np.ones(6, np.float32))
+    pixels, targets, weights = _class_arrays(per_class=6, seed=0)
+    features = heads.predict(built.features, pixels, 8)
+    ood_features = np.random.default_rng(0).normal(size=(6, features.shape[1])).astype(np.float32)
+    ood = (ood_features, data.soft_targets(-np.ones(6, np.int64), len(TINY_LABELS)), np.ones(6, np.float32))
 
     fitted = heads.cross_fit(
-        built, train, ood, heads=3, epochs=2, learning_rate=1e-3, seed=1, batch_size=8, strategy=_NoStrategy(), log=print
+        (features, targets, weights), ood, heads=3, epochs=2, learning_rate=1e-3, seed=1
     )
 
-    features = heads.predict(built.features, train[0], 8)
-    per_head = np.stack([fitted.model.get_layer(f"head_{k}").predict(features, verbose=0) for k in (1, 2, 3)])
-    # The model's output is the heads' average.
-    np.testing.assert_allclose(heads.predict(fitted.model, train[0], 8), per_head.mean(axis=0), rtol=1e-4, atol=1e-4)
+    per_head = np.stack([head.predict(features, verbose=0) for head in fitted.heads])
     # Every image's out-of-fold logits are one head's, and each head scores its own fold: a third.
     matches = np.isclose(fitted.class_logits[None], per_head, atol=1e-4).all(axis=2)
     assert (matches.sum(axis=0) == 1).all()
-    assert sorted(matches.sum(axis=1).tolist()) == [len(train[0]) // 3] * 3
+    assert sorted(matches.sum(axis=1).tolist()) == [len(pixels) // 3] * 3
     assert fitted.ood_logits.shape == (6, len(TINY_LABELS))
     assert {row["phase"] for row in fitted.history} == {"head 1", "head 2", "head 3"}
+    # The saved model's output is the heads' average.
+    model = models.ensemble(built, fitted.heads)
+    np.testing.assert_allclose(heads.predict(model, pixels, 8), per_head.mean(axis=0), rtol=1e-4, atol=1e-4)
 
 
 def test_train_with_heads_calibrates_on_every_training_image(capsys, tmp_path):
