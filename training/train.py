@@ -113,7 +113,7 @@ def train(config: TrainConfig, log=None) -> dict:
         model, history, fine_tune_kept = models.ensemble(built, fitted.heads), fitted.history, None
         calibration_logits, ood_check_logits = fitted.class_logits, fitted.ood_logits
     else:
-        history, fine_tune_kept = _fit(config, built, prepared, strategy, checkpoint_dir, log)
+        history, fine_tune_kept = _fit(config, built, prepared, class_weights, strategy, checkpoint_dir, log)
         model = built.model
         calibration_logits = predict(model, prepared.validation, config.batch_size)
         ood_check_logits = predict(model, prepared.ood_validation, config.batch_size) if config.ood else None
@@ -269,11 +269,10 @@ def prepare_data(config: TrainConfig, labels: list[str], log) -> Prepared:
     return prepared
 
 
-def _fit(config, built, prepared, strategy, checkpoint_dir: Path, log) -> list[dict]:
+def _fit(config, built, prepared, class_weights, strategy, checkpoint_dir: Path, log) -> list[dict]:
     """Run the training phases; return one history row per epoch, and whether fine-tuning was kept."""
     import keras
 
-    class_weights = data.class_weights(prepared.train.labels, len(prepared.labels))
     pixels, targets, weights = _weighted_arrays(config, prepared.train, prepared.ood_exposure, class_weights)
     # Validation checks both goals: right classes on class photos, flat outputs on OOD photos.
     replicas = strategy.num_replicas_in_sync
