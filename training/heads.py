@@ -107,6 +107,8 @@ def cross_fit(train: tuple, ood: tuple | None, *, heads: int, epochs: int, learn
     parts = [(*train, list(class_folds))]
     if ood is not None and len(ood[0]) >= heads:
         parts.append((*ood, list(KFold(heads, shuffle=True, random_state=seed).split(ood[0]))))
+    elif ood is not None and len(ood[0]):
+        log(f"warning: {len(ood[0])} outlier-exposure photos can't fill {heads} folds; training without them")
     num_classes = train[1].shape[1]
     out_of_fold = [np.zeros((len(part[0]), num_classes), np.float32) for part in parts]
     replicas = strategy.num_replicas_in_sync if strategy else 1
