@@ -3,8 +3,9 @@
 For the shipped model (whose backbone was not fine-tuned), the pooled backbone features are
 computed once; then each method is scored the way single-head training calibrates: threshold at
 3% in-class rejection on the validation carve-out, false-accept rate on held-out OOD photos,
-reject rate on the test side. The model itself is scored at its card's threshold. `oracle@5%` is the false-accept rate at a threshold set on the test side itself
-(exactly 5% rejected): not a usable calibration, only the best the score could do.
+reject rate on the test side. The model itself is scored at its card's threshold. `oracle@5%` is
+the false-accept rate at a threshold set on the test side itself (exactly 5% rejected): not a
+usable calibration, only the best the score could do.
 
     .venv/bin/python benchmarks/unknown_scores.py --data Test_train_sets --ood ../shared/datasets/ood
 
@@ -12,8 +13,8 @@ Methods: the model's own score; Mahalanobis distance (shared Ledoit-Wolf covaria
 1-NN on the pooled features; heads retrained on cached features with outlier exposure on 50% or
 70% of the OOD photos, one head or an average of five (threshold on validation), or five
 cross-fitted heads as `petclf train --heads 5` trains them (threshold at 5% of the out-of-fold
-scores of all train/ images), three seeds each. So every row is measured
-on the same photos, all rows use the OOD photos held out at the 70% exposure fraction.
+scores of all train/ images), three seeds each. So every row is measured on the same photos,
+all rows use the OOD photos held out at the 70% exposure fraction.
 """
 
 import argparse
@@ -177,7 +178,7 @@ def cross_fitted_heads(features, labels, ood_position, fraction, seed):
     fitted = cross_fit(
         (class_features, data.soft_targets(class_labels, len(weights)), data.sample_weights(class_labels, weights, 1.0)),
         (exposure, data.soft_targets(outlier, len(weights)), data.sample_weights(outlier, weights, 1.0)),
-        heads=5, epochs=80, learning_rate=1e-3, seed=seed, log=lambda message: None,
+        heads=5, epochs=80, learning_rate=1e-3, seed=seed,
     )
     logits = {side: np.mean([head.predict(value, verbose=0) for head in fitted.heads], axis=0) for side, value in features.items()}
     return logits, fitted.class_logits

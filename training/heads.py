@@ -94,10 +94,11 @@ def history_rows(history: dict, phase: str) -> list[dict]:
 
 
 def cross_fit(train: tuple, ood: tuple | None, *, heads: int, epochs: int, learning_rate: float, seed: int,
-              strategy=None, log=print) -> CrossFitted:
+              strategy=None, log=lambda message: None) -> CrossFitted:
     """Train `heads` heads on folds of cached features; `train` and `ood` are (features, targets, weights).
 
-    `strategy` is the tf.distribute strategy to build the heads under (None: the default one).
+    `strategy` is the tf.distribute strategy to build the heads under (None: the default one);
+    `log` receives a line per head and warnings.
     """
     import contextlib
 

@@ -269,7 +269,7 @@ def prepare_data(config: TrainConfig, labels: list[str], log) -> Prepared:
     return prepared
 
 
-def _fit(config, built, prepared, class_weights, strategy, checkpoint_dir: Path, log) -> list[dict]:
+def _fit(config, built, prepared, class_weights, strategy, checkpoint_dir: Path, log) -> tuple[list[dict], bool | None]:
     """Run the training phases; return one history row per epoch, and whether fine-tuning was kept."""
     import keras
 
