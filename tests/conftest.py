@@ -15,6 +15,8 @@ from PIL import Image, ImageDraw
 
 from tests.imagegen import encode, shape_image, write_class_folders
 
+pytest_plugins = ["tests.services"]  # redis_url, postgres_url: real servers, started on demand
+
 TINY_LABELS = ("bird", "cat", "dog")
 
 
