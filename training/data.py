@@ -143,8 +143,15 @@ def ood_position(path: Path) -> float:
     return int(sha256_file(path)[:8], 16) / 0x100000000
 
 
-def load_images(examples: list[Example], description: str, workers: int = 4) -> Images:
-    """Decode and pad every example through the one image path, with a progress bar."""
+# How often load_images reports to its `on_loaded` callback.
+LOADED_REPORT_EVERY = 10
+
+
+def load_images(examples: list[Example], description: str, workers: int = 4, on_loaded=None) -> Images:
+    """Decode and pad every example through the one image path, with a progress bar.
+
+    `on_loaded(count)`, if given, hears how many of these examples are done, every few images and at the end.
+    """
     def load(example: Example):
         try:
             return to_array(load_padded(example.path)).astype(np.uint8), None
@@ -154,9 +161,11 @@ def load_images(examples: list[Example], description: str, workers: int = 4) -> 
     pixels, labels, paths, skipped = [], [], [], []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = pool.map(load, examples)
-        for example, (array, problem) in tqdm(
+        for done, (example, (array, problem)) in enumerate(tqdm(
             zip(examples, results), total=len(examples), desc=description, unit="img", file=sys.stderr, disable=None
-        ):
+        ), start=1):
+            if on_loaded is not None and (done % LOADED_REPORT_EVERY == 0 or done == len(examples)):
+                on_loaded(done)
             if array is None:
                 skipped.append((example.path, problem))
                 continue

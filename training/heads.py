@@ -72,8 +72,12 @@ def even_for_replicas(arrays: tuple, replicas: int) -> tuple:
     return tuple(np.concatenate([array, array[np.arange(missing) % len(array)]]) for array in arrays)
 
 
-def fit_head(head, train_arrays: tuple, val_arrays: tuple, *, epochs: int, seed: int, replicas: int, phase: str) -> list[dict]:
-    """Train a head on cached features (features, targets, weights); keep its best epoch; return its history rows."""
+def fit_head(head, train_arrays: tuple, val_arrays: tuple, *, epochs: int, seed: int, replicas: int, phase: str,
+             progress=None) -> list[dict]:
+    """Train a head on cached features (features, targets, weights); keep its best epoch; return its history rows.
+
+    `progress(phase, epoch, epochs, metrics)`, if given, is called after every epoch.
+    """
     import keras
 
     result = head.fit(
@@ -81,10 +85,33 @@ def fit_head(head, train_arrays: tuple, val_arrays: tuple, *, epochs: int, seed:
         validation_data=data.make_dataset(*val_arrays, batch_size=256, shuffle=False, seed=seed),
         epochs=epochs,
         shuffle=False,  # the dataset shuffles itself
-        callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=HEAD_PATIENCE, restore_best_weights=True)],
+        callbacks=[
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=HEAD_PATIENCE, restore_best_weights=True),
+            *epoch_progress(progress, phase, epochs),
+        ],
         verbose=0,
     )
     return history_rows(result.history, phase)
+
+
+def epoch_progress(progress, phase: str, epochs: int) -> list:
+    """A Keras callback list that reports each finished epoch to `progress` (empty when there is none)."""
+    if progress is None:
+        return []
+    import keras
+
+    class EpochProgress(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            progress(phase, epoch + 1, epochs, {key: float(value) for key, value in (logs or {}).items()})
+
+    return [EpochProgress()]
+
+
+def _as_phase(progress, phase: str):
+    """`progress` reporting under another phase name (the history says "head 2", progress "head 2/5")."""
+    if progress is None:
+        return None
+    return lambda _phase, step, total, metrics: progress(phase, step, total, metrics)
 
 
 def history_rows(history: dict, phase: str) -> list[dict]:
@@ -94,11 +121,11 @@ def history_rows(history: dict, phase: str) -> list[dict]:
 
 
 def cross_fit(train: tuple, ood: tuple | None, *, heads: int, epochs: int, learning_rate: float, seed: int,
-              strategy=None, log=lambda message: None) -> CrossFitted:
+              strategy=None, log=lambda message: None, progress=None) -> CrossFitted:
     """Train `heads` heads on folds of cached features; `train` and `ood` are (features, targets, weights).
 
     `strategy` is the tf.distribute strategy to build the heads under (None: the default one);
-    `log` receives a line per head and warnings.
+    `log` receives a line per head and warnings; `progress` each head's epochs (see fit_head).
     """
     import contextlib
 
@@ -125,6 +152,7 @@ def cross_fit(train: tuple, ood: tuple | None, *, heads: int, epochs: int, learn
         rows = fit_head(
             head, arrays(k, 0), even_for_replicas(arrays(k, 1), replicas),
             epochs=epochs, seed=seed * 100 + k, replicas=replicas, phase=f"head {k + 1}",
+            progress=_as_phase(progress, f"head {k + 1}/{heads}"),
         )
         for part, logits in zip(parts, out_of_fold):
             held = part[3][k][1]

@@ -76,8 +76,14 @@ class Prepared:
     ood_heldout: data.Images | None  # measures the false-accept rate
 
 
-def train(config: TrainConfig, log=None) -> dict:
-    """Train, calibrate, evaluate and save; return the model card."""
+def train(config: TrainConfig, log=None, progress=None) -> dict:
+    """Train, calibrate, evaluate and save; return the model card.
+
+    `log(message)` receives progress lines (default: stderr). `progress(phase, step, total, metrics)`,
+    if given, is called as work advances: ("loading", images loaded, images to load, {}), once per
+    epoch ("head", "head k/K", "fine-tune" or "train"; epoch, maximum epochs, that epoch's loss,
+    accuracy, val_loss and val_accuracy), then ("evaluating", 0, 1, {}) and ("saving", 0, 1, {}).
+    """
     log = log or _log
     _check_config(config)
     started = time.monotonic()
@@ -98,7 +104,7 @@ def train(config: TrainConfig, log=None) -> dict:
             backbone_size=config.backbone_size,
             seed=config.seed,
         )
-    prepared = prepare_data(config, labels, log)
+    prepared = prepare_data(config, labels, log, progress)
     class_weights = data.class_weights(prepared.train.labels, len(labels))
     if config.heads > 1:
         log(f"phase 1: cross-fitting {config.heads} heads on cached {config.arch} features")
@@ -108,20 +114,22 @@ def train(config: TrainConfig, log=None) -> dict:
             _with_features(built, class_arrays, config.batch_size),
             _with_features(built, ood_arrays, config.batch_size) if ood_arrays is not None else None,
             heads=config.heads, epochs=config.head_epochs, learning_rate=config.learning_rate or LEARNING_RATES[config.arch],
-            seed=config.seed, strategy=strategy, log=log,
+            seed=config.seed, strategy=strategy, log=log, progress=progress,
         )
         model, history, fine_tune_kept = models.ensemble(built, fitted.heads), fitted.history, None
         calibration_logits, ood_check_logits = fitted.class_logits, fitted.ood_logits
     else:
-        history, fine_tune_kept = _fit(config, built, prepared, class_weights, strategy, checkpoint_dir, log)
+        history, fine_tune_kept = _fit(config, built, prepared, class_weights, strategy, checkpoint_dir, log, progress)
         model = built.model
         calibration_logits = predict(model, prepared.validation, config.batch_size)
         ood_check_logits = predict(model, prepared.ood_validation, config.batch_size) if config.ood else None
 
     log("calibrating the unknown threshold and evaluating")
+    _report(progress, "evaluating")
     unknown = _calibrate(config, model, prepared, calibration_logits, ood_check_logits)
     test_metrics = _test_metrics(config, model, prepared, unknown["threshold"])
 
+    _report(progress, "saving")
     save_h5(model, config.out)
     wall_time = time.monotonic() - started
     card = {
@@ -210,7 +218,7 @@ def _test_metrics(config: TrainConfig, model, prepared: Prepared, threshold: flo
     return metrics
 
 
-def prepare_data(config: TrainConfig, labels: list[str], log) -> Prepared:
+def prepare_data(config: TrainConfig, labels: list[str], log, progress=None) -> Prepared:
     train_dir, test_dir = data.split_sides(config.data)
     examples = data.labelled_examples(train_dir, labels)
     if config.heads > 1:  # cross-fitting: every fold is some head's validation
@@ -236,14 +244,24 @@ def prepare_data(config: TrainConfig, labels: list[str], log) -> Prepared:
             # Cross-fitted heads stop early on their own fold of the exposure photos.
             ood_parts["exposure" if config.heads > 1 and part == "validation" else part].append(example)
 
+    to_load = len(train_examples) + len(val_examples) + len(test_examples or []) + sum(map(len, ood_parts.values()))
+    loaded_before = 0
+
+    def load(examples: list, description: str) -> data.Images:
+        nonlocal loaded_before
+        on_loaded = None if progress is None else lambda count: progress("loading", loaded_before + count, to_load, {})
+        images = data.load_images(examples, description, on_loaded=on_loaded)
+        loaded_before += len(examples)
+        return images
+
     prepared = Prepared(
         labels=labels,
-        train=data.load_images(train_examples, "train images"),
-        validation=data.load_images(val_examples, "validation images"),
-        test=data.load_images(test_examples, "test images") if test_examples is not None else None,
-        ood_exposure=data.load_images(ood_parts["exposure"], "OOD photos (exposure)") if config.ood else None,
-        ood_validation=data.load_images(ood_parts["validation"], "OOD photos (validation)") if config.ood else None,
-        ood_heldout=data.load_images(ood_parts["heldout"], "OOD photos (held out)") if config.ood else None,
+        train=load(train_examples, "train images"),
+        validation=load(val_examples, "validation images"),
+        test=load(test_examples, "test images") if test_examples is not None else None,
+        ood_exposure=load(ood_parts["exposure"], "OOD photos (exposure)") if config.ood else None,
+        ood_validation=load(ood_parts["validation"], "OOD photos (validation)") if config.ood else None,
+        ood_heldout=load(ood_parts["heldout"], "OOD photos (held out)") if config.ood else None,
     )
     for name in ("train", "validation", "test", "ood_exposure", "ood_validation", "ood_heldout"):
         images = getattr(prepared, name)
@@ -269,7 +287,7 @@ def prepare_data(config: TrainConfig, labels: list[str], log) -> Prepared:
     return prepared
 
 
-def _fit(config, built, prepared, class_weights, strategy, checkpoint_dir: Path, log) -> tuple[list[dict], bool | None]:
+def _fit(config, built, prepared, class_weights, strategy, checkpoint_dir: Path, log, progress) -> tuple[list[dict], bool | None]:
     """Run the training phases; return one history row per epoch, and whether fine-tuning was kept."""
     import keras
 
@@ -289,7 +307,7 @@ def _fit(config, built, prepared, class_weights, strategy, checkpoint_dir: Path,
             built.head,
             (predict(built.features, pixels, config.batch_size), targets, weights),
             (predict(built.features, val_pixels, config.batch_size), val_targets, val_weights),
-            epochs=config.head_epochs, seed=config.seed, replicas=replicas, phase="head",
+            epochs=config.head_epochs, seed=config.seed, replicas=replicas, phase="head", progress=progress,
         )
         best = history[int(np.argmin([row["val_loss"] for row in history]))]
         log(f"phase 1: {len(history)} epochs, best validation accuracy {best['val_accuracy']:.3f}")
@@ -304,11 +322,13 @@ def _fit(config, built, prepared, class_weights, strategy, checkpoint_dir: Path,
 
     with strategy.scope():
         compile_model(built.model, learning_rate)
+    phase = "fine-tune" if built.head is not None else "train"
     callbacks = [
         # The log row first: an interruption between the two then repeats an epoch, never loses one.
         keras.callbacks.CSVLogger(str(checkpoint_dir / "history.csv"), append=True),
         keras.callbacks.BackupAndRestore(str(checkpoint_dir), double_checkpoint=True, delete_checkpoint=False),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
+        *heads.epoch_progress(progress, phase, config.epochs),
     ]
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     built.model.fit(
@@ -324,7 +344,6 @@ def _fit(config, built, prepared, class_weights, strategy, checkpoint_dir: Path,
         verbose=config.verbose,
     )
     # The CSV log survives an interruption, so a resumed run still has its whole history.
-    phase = "fine-tune" if built.head is not None else "train"
     with (checkpoint_dir / "history.csv").open(newline="") as handle:
         # A repeated epoch (see above) keeps its last row.
         rows = {int(row["epoch"]): row for row in csv.DictReader(handle)}
@@ -446,6 +465,12 @@ def _check_config(config: TrainConfig) -> None:
         raise TrainingError("the in-class reject rate must be in [0, 1)")
     if config.out.suffix != ".h5":
         raise TrainingError(f"the model file must end in .h5: {config.out}")
+
+
+def _report(progress, phase: str) -> None:
+    """A one-step phase (evaluating, saving) to the progress callback, if there is one."""
+    if progress is not None:
+        progress(phase, 0, 1, {})
 
 
 def _round_all(values) -> list[float]:
