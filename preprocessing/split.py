@@ -36,6 +36,8 @@ from preprocessing.errors import DatasetError, ImageError
 from preprocessing.image import decode
 
 SIDES = ("train", "test")
+DEFAULT_TEST_RATIO = 0.25
+DEFAULT_SEED = 1
 SPLIT_FIELDS = ("file", "class", "side", "sha256", "group", "seed")
 SPLIT_CSV = "split.csv"
 
@@ -65,8 +67,8 @@ def split(
     src: Path,
     dst: Path,
     *,
-    test_ratio: float = 0.25,
-    seed: int = 1,
+    test_ratio: float = DEFAULT_TEST_RATIO,
+    seed: int = DEFAULT_SEED,
     force: bool = False,
     hash_threshold: int = DEFAULT_HASH_THRESHOLD,
 ) -> SplitResult:
@@ -189,6 +191,13 @@ def _assign(
         else:
             side_of[group] = "train"
     return [side_of[g] for g in groups], [key[g] for g in groups]
+
+
+def stable_side(sha256: str, test_ratio: float = DEFAULT_TEST_RATIO, seed: int = DEFAULT_SEED) -> str:
+    """The side of one photo arriving alone (a project upload): the same seeded score of its content
+    hash that orders groups above, read as a fraction. It never changes, so a test photo stays one."""
+    fraction = int(hashlib.sha256(f"{seed}:{sha256}".encode()).hexdigest()[:8], 16) / 0x1_0000_0000
+    return "test" if fraction < test_ratio else "train"
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

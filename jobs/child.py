@@ -1,0 +1,29 @@
+"""`python -m jobs.child JOB_ID`: the process a worker starts for one job."""
+
+import logging
+import sys
+import traceback
+
+from jobs.training import run_training
+from store import Job, session
+from store.models import now
+
+
+def main(job_id: str) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        run_training(job_id)
+    except Exception as exc:  # every failure ends in the job's row, in words a person can act on
+        traceback.print_exc()
+        expected = type(exc).__module__.split(".")[0] in ("training", "projects", "classifier", "preprocessing", "jobs")
+        with session() as db:
+            job = db.get(Job, job_id)
+            if job.state == "running":
+                job.state, job.finished_at = "failed", now()
+                job.error = str(exc) if expected else f"unexpected {type(exc).__name__}: {exc}"
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

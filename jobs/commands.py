@@ -1,0 +1,42 @@
+"""`petclf worker`: the job queue's consumer."""
+
+import logging
+
+from jobs.queue import huey, queue_url
+from jobs.runner import recover
+
+log = logging.getLogger("petclf.worker")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "worker",
+        help="run queued jobs (project training) from PETCLF_QUEUE_URL",
+        description=(
+            "Take jobs from the queue (PETCLF_QUEUE_URL: a SQLite file in PETCLF_HOME by default, or "
+            "redis://…) and run each in a child process that writes its progress to the store "
+            "(PETCLF_DATABASE_URL). Jobs a stopped worker left running are marked failed at start. "
+            "Several workers, on one host or many, may share a queue."
+        ),
+    )
+    parser.add_argument("--jobs", type=_positive, default=1,
+                        help="jobs run at the same time by this worker (default: 1; training uses every core)")
+    parser.set_defaults(func=run_worker)
+
+
+def run_worker(args) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s petclf-worker %(levelname)s %(message)s")
+    failed = recover()
+    if failed:
+        log.warning("marked %d job(s) failed: their worker stopped while they ran", failed)
+    log.info("taking jobs from %s", queue_url().split("@")[-1])  # no password in the log
+    huey().create_consumer(workers=args.jobs, worker_type="thread", check_worker_health=True).run()
+    return 0
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 1 or more, not {text!r}")
+    return int(text)

@@ -1,0 +1,9 @@
+"""Typed errors of the store."""
+
+
+class StoreError(Exception):
+    """Base class of everything the store raises on purpose."""
+
+
+class ConfigError(StoreError):
+    """PETCLF_HOME or PETCLF_DATABASE_URL can't be used."""
