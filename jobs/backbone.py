@@ -32,11 +32,11 @@ def shipped_backbone(cache: Path) -> Backbone:
     architecture = artifact.card["architecture"]
     weights = cache / f"{architecture}-{summary['input_size']}-{artifact.sha256[:16]}.weights.h5"
     if not weights.is_file():
-        _save_backbone(artifact.path, weights)
+        save_backbone_weights(artifact.path, weights)
     return Backbone(architecture, int(summary["input_size"]), weights)
 
 
-def _save_backbone(h5: Path, target: Path) -> None:
+def save_backbone_weights(h5: Path, target: Path) -> None:
     import keras
 
     from training.export import load_h5

@@ -14,7 +14,7 @@ from projects.errors import Conflict, Invalid, ModelExists, NotFound
 from projects.names import COMMON, project_name
 from projects.photos import class_for
 from store import Job, LogEntry, ModelVersion, Photo, Project, ProjectClass, home
-from store.models import FINISHED_STATES
+from store.models import FINISHED_STATES, now
 
 MIN_CLASSES = 2
 MIN_PHOTOS_PER_CLASS = 5
@@ -181,3 +181,76 @@ def log_entries(db: Session, project: Project, limit: int = 200) -> list[LogEntr
     return list(db.scalars(
         select(LogEntry).where(LogEntry.project_id == project.id).order_by(LogEntry.id.desc()).limit(limit)
     ))[::-1]
+
+
+def job(db: Session, job_id: str) -> Job:
+    found = db.get(Job, job_id) if isinstance(job_id, str) else None
+    if found is None:
+        raise NotFound(f"There is no job {job_id}.")
+    return found
+
+
+def cancel(db: Session, found: Job) -> Job:
+    """A queued job is cancelled at once; a running one is killed by its worker within a second."""
+    if found.state == "queued":
+        found.state, found.finished_at, found.message = "cancelled", now(), "Cancelled before it started."
+    elif found.state == "running":
+        found.cancel_requested = True
+    return found
+
+
+def job_dict(found: Job) -> dict:
+    return {
+        "id": found.id,
+        "kind": found.kind,
+        "state": found.state,
+        "phase": found.phase,
+        "step": found.step,
+        "total": found.total,
+        "eta_seconds": found.eta_seconds,
+        "metrics": found.metrics,
+        "message": found.message,
+        "error": found.error,
+        "result": found.result,
+        "cancel_requested": found.cancel_requested,
+        "created_at": _iso(found.created_at),
+        "started_at": _iso(found.started_at),
+        "finished_at": _iso(found.finished_at),
+    }
+
+
+def version_dict(found: ModelVersion, active_number: int | None) -> dict:
+    card = found.card
+    metrics = card.get("test_metrics") or {}
+    return {
+        "number": found.number,
+        "active": found.number == active_number,
+        "created_at": _iso(found.created_at),
+        "job_id": found.job_id,
+        "labels": card["labels"],
+        "accuracy": metrics.get("accuracy"),
+        "test_images": metrics.get("images"),
+        "per_class": metrics.get("per_class"),
+        "confusion_matrix": metrics.get("confusion_matrix"),
+        "threshold": card["unknown"]["threshold"],
+        "false_accept_rate": card["unknown"].get("false_accept_rate"),
+    }
+
+
+def project_dict(db: Session, project: Project) -> dict:
+    counts = class_counts(db, project)
+    running = active_job(db, project)
+    return {
+        "name": project.name,
+        "created_at": _iso(project.created_at),
+        "classes": counts,
+        "photos": sum(sides["train"] + sides["test"] for sides in counts.values()),
+        "warnings": warnings(counts),
+        "active_version": project.active_version,
+        "versions": len(project.versions),
+        "job": job_dict(running) if running else None,
+    }
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None

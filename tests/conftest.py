@@ -69,6 +69,37 @@ def tiny_model(tmp_path_factory, tiny_training_data) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def base_model(tmp_path_factory, tiny_training_data) -> Path:
+    """A small transfer-learning model to stand in for the shipped one, whose backbone projects
+    train on: MobileNetV2 at 96 px with the shipped model's own backbone weights, two heads."""
+    from jobs.backbone import save_backbone_weights
+    from training.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("base_model")
+    weights = root / "backbone.weights.h5"
+    save_backbone_weights(Path("models/pets.h5"), weights)
+    split, ood = tiny_training_data
+    out = root / "base.h5"
+    train(
+        TrainConfig(data=split, out=out, arch="mobilenet_v2", backbone_weights=str(weights), backbone_size=96,
+                    epochs=0, heads=2, head_epochs=20, ood=ood, verbose=0),
+        log=lambda message: None,
+    )
+    return out
+
+
+@pytest.fixture
+def petclf_home(tmp_path, monkeypatch, base_model) -> Path:
+    """An empty PETCLF_HOME (SQLite store and queue inside it) with the base model as the shipped one."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("PETCLF_HOME", str(home))
+    monkeypatch.setenv("PETCLF_MODEL", str(base_model))
+    for name in ("PETCLF_DATABASE_URL", "PETCLF_QUEUE_URL", "PETCLF_ADMIN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
 @pytest.fixture
 def model_copy(tiny_model, tmp_path):
     """The tiny model (.h5 + card, no cached runtime) in a folder of its own, free to tamper with."""
