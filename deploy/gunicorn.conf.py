@@ -48,6 +48,16 @@ def on_starting(server):
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="petclf-metrics-")
         os.environ["PETCLF_OWNS_METRICS_DIR"] = "1"
+    _announce_admin_token()
+
+
+def _announce_admin_token():
+    """Without PETCLF_ADMIN_TOKEN, the first start generates one into PETCLF_HOME and shows it once."""
+    from webapp.auth import TOKEN_FILE, admin_token
+
+    token, created = admin_token()
+    if created:
+        print(f"petclf web: admin token for uploads and training: {token} (kept in PETCLF_HOME/{TOKEN_FILE})", flush=True)
 
 
 def on_reload(server):

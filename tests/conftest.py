@@ -70,6 +70,17 @@ def tiny_model(tmp_path_factory, tiny_training_data) -> Path:
 
 
 @pytest.fixture(scope="session")
+def shared_home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("petclf_home")
+
+
+@pytest.fixture(autouse=True)
+def _home_outside_the_checkout(shared_home, monkeypatch):
+    """No test writes the checkout's var/: PETCLF_HOME is a temporary folder unless a test sets its own."""
+    monkeypatch.setenv("PETCLF_HOME", str(shared_home))
+
+
+@pytest.fixture(scope="session")
 def base_model(tmp_path_factory, tiny_training_data) -> Path:
     """A small transfer-learning model to stand in for the shipped one, whose backbone projects
     train on: MobileNetV2 at 96 px with the shipped model's own backbone weights, two heads."""

@@ -8,9 +8,11 @@ from flask import Flask, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import store
 from classifier import load_engine
 from classifier.artifact import model_path
 from webapp import api, pages
+from webapp.auth import admin_token, session_secret
 from webapp.context import page_context
 from webapp.errors import ConfigError, UploadError
 from webapp.metrics import Metrics
@@ -48,6 +50,7 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
     # One interpreter per request thread (PETCLF_THREADS is gunicorn's threads setting too).
     app.extensions["petclf_engine"] = load_engine(model_path(model), threads=_threads())
     app.extensions["petclf_metrics"] = Metrics()
+    _stored_state(app)
     # nginx in front is the one proxy whose forwarded headers are trusted.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
     app.register_blueprint(pages.blueprint)
@@ -59,6 +62,15 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
     app.register_error_handler(Exception, _unexpected_error)
     app.jinja_env.filters["label_name"] = lambda label: label.replace("_", " ")
     return app
+
+
+def _stored_state(app: Flask) -> None:
+    """The store migrated to the newest schema, and the admin token that signs page sessions."""
+    store.engine()
+    token, _ = admin_token()
+    app.config["PETCLF_ADMIN_TOKEN"] = token
+    app.secret_key = session_secret(token)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
 
 
 def _upload_limit(value) -> float:
