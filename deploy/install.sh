@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs petclf on a Debian/Ubuntu server and starts it: the upload page behind nginx, the
-# TCP classification server and the Telegram bot, kept running by systemd.
+# job worker, the TCP classification server and the Telegram bot, kept running by systemd.
 #   sudo deploy/install.sh [options]
 # Safe to run again: it updates the code and the units, keeps /etc/petclf/petclf.env (your
-# secrets) and the live model. See deploy/README.md.
+# secrets), the live model and the stored state in /var/lib/petclf. See deploy/README.md.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,8 +17,8 @@ usage: $(basename "$0") [options]
 
 Installs petclf from this checkout: the app in /opt/petclf (own virtualenv from
 requirements.txt), the model in /var/lib/petclf/models, settings in /etc/petclf/petclf.env
-(written once, never overwritten), the systemd units petclf-web, petclf-tcp, petclf-bot and
-the nginx site; then enables and starts them.
+(written once with a new admin token, never overwritten), the systemd units petclf-web,
+petclf-worker, petclf-tcp, petclf-bot and the nginx site; then enables and starts them.
 
 options:
   --prefix DIR        install under DIR instead of / (DIR/opt/petclf, DIR/etc/petclf, ...);
@@ -169,6 +169,7 @@ for line in open(sys.argv[1]):
     if "==" not in line:
         continue
     name, wanted = (part.strip() for part in line.split("==", 1))
+    name = name.split("[")[0]  # psycopg[binary]: the version is the package's, extras aside
     try:
         found = metadata.version(name)
     except metadata.PackageNotFoundError:
@@ -182,8 +183,8 @@ PY
 # --- the app: copied whole, then swapped in ----------------------------------------------------
 say "installing the app into $app_dir"
 parts=()
-for part in petclf preprocessing scraping classifier training webapp bot deploy \
-  requirements.txt pyproject.toml README.md LICENSE; do
+for part in petclf preprocessing scraping classifier training webapp bot store jobs projects \
+  library deploy requirements.txt pyproject.toml README.md LICENSE; do
   [ -e "$source_dir/$part" ] && parts+=("$part")
 done
 staging=$(mktemp -d "$app_root/.app.XXXXXX")
@@ -213,9 +214,20 @@ relocate() {
 # --- settings: written once ---------------------------------------------------------------------
 if [ -e "$env_file" ]; then
   say "keeping your settings in $env_file"
+  [ -n "$(env_value "$env_file" PETCLF_ADMIN_TOKEN)" ] ||
+    warn "$env_file sets no PETCLF_ADMIN_TOKEN, so the web app generates the token for uploading and training into PETCLF_HOME/admin_token (see deploy/petclf.env.example)"
 else
-  say "writing $env_file (edit it to set TELEGRAM_TOKEN)"
-  relocate "$source_dir/deploy/petclf.env.example" >"$env_file"
+  say "writing $env_file with a new admin token (edit it to set TELEGRAM_TOKEN)"
+  # Private from the first byte; the token is made inside Python, never on a command line.
+  (
+    umask 077
+    relocate "$source_dir/deploy/petclf.env.example" | "$venv_dir/bin/python" -c '
+import secrets, sys
+for line in sys.stdin:
+    if line == "PETCLF_ADMIN_TOKEN=\n":
+        line = f"PETCLF_ADMIN_TOKEN={secrets.token_urlsafe(32)}\n"
+    sys.stdout.write(line)' >"$env_file"
+  )
 fi
 chmod 640 "$env_file"
 if [ "$is_root" -eq 1 ]; then
@@ -242,7 +254,8 @@ else
 fi
 
 # --- systemd units --------------------------------------------------------------------------
-for unit in petclf-web.service petclf-tcp.service petclf-bot.service; do
+units=(petclf-web.service petclf-worker.service petclf-tcp.service petclf-bot.service)
+for unit in "${units[@]}"; do
   relocate "$source_dir/deploy/$unit" >"$unit_dir/$unit"
   chmod 644 "$unit_dir/$unit"
 done
@@ -280,6 +293,7 @@ Installed under ${prefix:-/} without touching any service. To run petclf by hand
   set -a; . $env_file; set +a
   cd $state_dir
   PYTHONPATH=$app_dir $venv_dir/bin/gunicorn -c $app_dir/deploy/gunicorn.conf.py 'webapp:create_app()'
+  $app_root/bin/petclf worker
   $app_root/bin/petclf tcp-server
   $app_root/bin/petclf bot          # once TELEGRAM_TOKEN is set
 and have nginx include $site.
@@ -289,7 +303,9 @@ fi
 
 say "starting the services"
 systemctl daemon-reload
-systemctl enable --quiet petclf-web.service petclf-tcp.service petclf-bot.service
+systemctl enable --quiet "${units[@]}"
+# The worker needs no model. A training it was running is stopped and marked as such.
+systemctl restart petclf-worker.service
 if [ "$have_model" -eq 1 ]; then
   if [ "$requirements_changed" -eq 1 ]; then
     systemctl restart petclf-web.service   # new libraries, gunicorn's own included
@@ -323,6 +339,7 @@ cat <<EOF
 petclf is running. The upload page: http://${address:-<this server>}/
   API:     curl -F file=@cat.jpg http://${address:-<this server>}/api/v1/predict
   status:  systemctl status 'petclf-*'      logs: journalctl -u 'petclf-*' -f
+  admin:   the token for uploading and training is PETCLF_ADMIN_TOKEN in $env_file
   bot:     set TELEGRAM_TOKEN in $env_file, then: sudo systemctl restart petclf-bot
 EOF
 if [ "$have_model" -eq 0 ]; then

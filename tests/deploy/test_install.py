@@ -6,20 +6,27 @@ import pwd
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from classifier.card import sha256_file
-from tests.deploy.nginx import DEPLOY, NginxPrefix
+from tests.deploy.nginx import DEPLOY, REPO, NginxPrefix
 from tests.servers import free_port
 
 INSTALL = DEPLOY / "install.sh"
-UNITS = ("petclf-web.service", "petclf-tcp.service", "petclf-bot.service")
+UNITS = ("petclf-web.service", "petclf-worker.service", "petclf-tcp.service", "petclf-bot.service")
 
 
 def install(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(INSTALL), *args], capture_output=True, text=True, timeout=600)
+
+
+def env_setting(env_file: Path, name: str) -> str:
+    values = [line.split("=", 1)[1] for line in env_file.read_text().splitlines() if line.startswith(f"{name}=")]
+    assert len(values) == 1, f"{name} is set {len(values)} times in {env_file}"
+    return values[0]
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +47,17 @@ def test_the_app_runs_from_its_own_tree(staged):
     assert (staged / "opt/petclf/venv").resolve() == Path(sys.prefix).resolve()
     done = subprocess.run([str(staged / "opt/petclf/bin/petclf"), "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("petclf ")
+    # What petclf-worker.service runs is there, with the packages it needs.
+    done = subprocess.run([str(staged / "opt/petclf/bin/petclf"), "worker", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("usage: petclf worker"), done.stderr
+
+
+def test_every_package_of_the_project_is_installed(staged):
+    packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    present = [name.rstrip("*") for name in packages if (REPO / name.rstrip("*") / "__init__.py").is_file()]
+    assert "store" in present
+    missing = [name for name in present if not (staged / "opt/petclf/app" / name / "__init__.py").is_file()]
+    assert missing == []
 
 
 def test_the_model_goes_live_behind_the_current_link(staged, tiny_model):
@@ -50,10 +68,30 @@ def test_the_model_goes_live_behind_the_current_link(staged, tiny_model):
     assert (current / "pets.runtime.json").is_file()  # built during the check, so services start fast
 
 
-def test_settings_point_at_the_installed_model(staged):
+def test_settings_point_at_the_installed_model_and_state(staged):
     text = (staged / "etc/petclf/petclf.env").read_text()
     assert f"PETCLF_MODEL={staged}/var/lib/petclf/models/current/pets.h5\n" in text
+    assert f"PETCLF_HOME={staged}/var/lib/petclf\n" in text
     assert (staged / "etc/petclf/petclf.env").stat().st_mode & 0o777 == 0o640
+
+
+def test_settings_get_a_new_random_admin_token_and_a_missing_one_is_reported(staged, tmp_path):
+    token = env_setting(staged / "etc/petclf/petclf.env", "PETCLF_ADMIN_TOKEN")
+    assert len(token) >= 32
+    other, me = tmp_path / "other", pwd.getpwuid(os.geteuid()).pw_name
+    done = install("--prefix", str(other), "--venv", sys.prefix, "--user", me)
+    assert done.returncode == 0, done.stderr
+    env_file = other / "etc/petclf/petclf.env"
+    other_token = env_setting(env_file, "PETCLF_ADMIN_TOKEN")
+    assert other_token not in ("", token)
+    assert other_token not in done.stdout + done.stderr  # never printed
+
+    env_file.write_text(env_file.read_text().replace(f"PETCLF_ADMIN_TOKEN={other_token}", "PETCLF_ADMIN_TOKEN="))
+    done = install("--prefix", str(other), "--venv", sys.prefix, "--user", me)
+
+    assert done.returncode == 0, done.stderr
+    assert "sets no PETCLF_ADMIN_TOKEN" in done.stderr
+    assert env_setting(env_file, "PETCLF_ADMIN_TOKEN") == ""  # the operator's file stays as it is
 
 
 def test_units_are_rendered_for_the_layout(staged):
@@ -63,6 +101,9 @@ def test_units_are_rendered_for_the_layout(staged):
         assert "/opt/petclf" not in text.replace(f"{staged}/opt/petclf", "")
     web = (staged / "etc/systemd/system/petclf-web.service").read_text()
     assert f"ExecStart={staged}/opt/petclf/venv/bin/gunicorn -c {staged}/opt/petclf/app/deploy/gunicorn.conf.py" in web
+    worker = (staged / "etc/systemd/system/petclf-worker.service").read_text()
+    assert f"ExecStart={staged}/opt/petclf/bin/petclf worker\n" in worker
+    assert f" PETCLF_HOME={staged}/var/lib/petclf\n" in worker
 
 
 def test_systemd_analyze_verifies_the_units(staged):
@@ -71,6 +112,8 @@ def test_systemd_analyze_verifies_the_units(staged):
     units = [str(staged / "etc/systemd/system" / unit) for unit in UNITS]
     done = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+    # A setting systemd can't parse is only a warning, "<unit file>:<line>: ...", and exit 0.
+    assert str(staged) not in done.stdout + done.stderr
 
 
 def test_the_site_serves_the_installed_static_files_and_passes_nginx_t(staged):

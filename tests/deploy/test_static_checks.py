@@ -12,7 +12,7 @@ from tests.deploy.nginx import DEPLOY, REPO, SITE_TEMPLATE, NginxPrefix, render_
 from tests.servers import free_port
 
 SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "Images", "Test_train_sets", "__pycache__", ".pytest_cache"}
-UNITS = ("petclf-web.service", "petclf-tcp.service", "petclf-bot.service")
+UNITS = ("petclf-web.service", "petclf-worker.service", "petclf-tcp.service", "petclf-bot.service")
 
 
 def shell_scripts() -> list[Path]:
@@ -119,7 +119,29 @@ def test_every_unit_restarts_reads_the_settings_and_is_hardened(unit):
 def test_units_write_only_where_they_must():
     assert unit_settings("petclf-web.service")["ReadWritePaths"] == ["/var/lib/petclf"]
     assert unit_settings("petclf-tcp.service")["ReadWritePaths"] == ["/var/lib/petclf"]
+    worker = unit_settings("petclf-worker.service")
+    assert worker["StateDirectory"] == ["petclf"] and "ReadWritePaths" not in worker  # /var/lib/petclf
     assert "ReadWritePaths" not in unit_settings("petclf-bot.service")
+
+
+def environment(unit: str) -> dict[str, str]:
+    return dict(pair.split("=", 1) for line in unit_settings(unit).get("Environment", []) for pair in line.split())
+
+
+@pytest.mark.parametrize("unit", ["petclf-web.service", "petclf-worker.service"])
+def test_the_units_that_store_things_keep_them_in_var_lib_petclf(unit):
+    """The default for settings files written before PETCLF_HOME existed (the file wins)."""
+    assert environment(unit)["PETCLF_HOME"] == "/var/lib/petclf"
+    assert unit_settings(unit)["WorkingDirectory"] == ["/var/lib/petclf"]
+
+
+def test_worker_unit_runs_the_worker_and_its_trainings_stop_with_it():
+    worker = unit_settings("petclf-worker.service")
+    assert worker["ExecStart"] == ["/opt/petclf/bin/petclf worker"]
+    assert worker["User"] == unit_settings("petclf-web.service")["User"]
+    # SIGTERM reaches the worker, which takes its training child with it; nothing of the unit outlives a stop.
+    assert worker["KillMode"][0] in ("mixed", "control-group")
+    assert int(worker["TimeoutStopSec"][0]) >= 60
 
 
 def test_web_unit_runs_gunicorn_on_the_deploy_config_and_reloads_with_hup():
@@ -151,6 +173,12 @@ def test_env_example_sets_what_the_services_read():
     assert settings["PETCLF_MAX_UPLOAD_MB"] == "10"
     assert settings["PETCLF_TCP_ADDR"] == "127.0.0.1:9999"
     assert settings["TELEGRAM_TOKEN"] == ""
+    assert settings["PETCLF_HOME"] == "/var/lib/petclf"
+    assert settings["PETCLF_ADMIN_TOKEN"] == ""  # install.sh fills in a new one
+    # The scale-out settings and the engine cache size are documented with their form.
+    assert "\n#PETCLF_DATABASE_URL=postgresql+psycopg://" in text
+    assert "\n#PETCLF_QUEUE_URL=redis://" in text
+    assert "\n#PETCLF_MAX_ENGINES=8\n" in text
 
 
 def test_systemd_analyze_is_available_where_systemd_is():
