@@ -16,9 +16,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 setup: $(VENV)/.installed
 
 # The main job: the upload page and JSON API on the shipped model, at http://127.0.0.1:8000
-# (PETCLF_MODEL, PETCLF_BIND, PETCLF_WORKERS and PETCLF_MAX_UPLOAD_MB change it).
+# (PETCLF_MODEL, PETCLF_BIND, PETCLF_WORKERS and PETCLF_MAX_UPLOAD_MB change it), and one worker
+# for the queued jobs; both as the Procfile says. Stored state goes to var/ (PETCLF_HOME).
 run: setup
-	$(BIN)/gunicorn -c deploy/gunicorn.conf.py "webapp:create_app()"
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start --procfile Procfile
 
 # Clean the photos in $(DATA) (one folder per class), then split them into train and test.
 data: setup
