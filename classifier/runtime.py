@@ -181,7 +181,20 @@ def _build(artifact: ModelArtifact) -> tuple[dict, bytes | None]:
 
 
 def _export(h5_path: Path, scratch: Path) -> tuple[dict, bytes | None]:
-    """Run classifier.export in a child process so this process never imports TensorFlow."""
+    """Convert with classifier.export: in a child process, so this process never imports
+    TensorFlow, unless it has it loaded already (a training job), which saves the start-up."""
+    if "tensorflow" in sys.modules:
+        from classifier.export import export
+
+        export(h5_path, scratch)
+    else:
+        _export_in_child(h5_path, scratch)
+    meta = json.loads((scratch / "runtime.json").read_text())
+    tflite = scratch / "model.tflite"
+    return meta, tflite.read_bytes() if meta["runtime"] == TFLiteRunner.name else None
+
+
+def _export_in_child(h5_path: Path, scratch: Path) -> None:
     command = [sys.executable, "-m", "classifier.export", str(h5_path), "--out", str(scratch)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
     try:
@@ -192,9 +205,6 @@ def _export(h5_path: Path, scratch: Path) -> tuple[dict, bytes | None]:
         lines = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
         reason = lines[-1].removeprefix("error: ") if lines else done.stderr.strip()[-500:]
         raise ModelError(reason or f"Preparing the runtime for {h5_path} failed")
-    meta = json.loads((scratch / "runtime.json").read_text())
-    tflite = scratch / "model.tflite"
-    return meta, tflite.read_bytes() if meta["runtime"] == TFLiteRunner.name else None
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from store.models import now
 
 def main(job_id: str) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the schema check at start is not news
     try:
         run_training(job_id)
     except Exception as exc:  # every failure ends in the job's row, in words a person can act on
