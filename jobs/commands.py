@@ -3,7 +3,7 @@
 import logging
 
 from jobs.queue import huey, queue_url
-from jobs.runner import recover
+from jobs.runner import abandon_mine, recover
 
 log = logging.getLogger("petclf.worker")
 
@@ -30,7 +30,12 @@ def run_worker(args) -> int:
     if failed:
         log.warning("marked %d job(s) failed: their worker stopped while they ran", failed)
     log.info("taking jobs from %s", queue_url().split("@")[-1])  # no password in the log
-    huey().create_consumer(workers=args.jobs, worker_type="thread", check_worker_health=True).run()
+    try:
+        huey().create_consumer(workers=args.jobs, worker_type="thread", check_worker_health=True).run()
+    finally:
+        stopped = abandon_mine()
+        if stopped:
+            log.warning("stopped %d running job(s); they are marked failed", stopped)
     return 0
 
 

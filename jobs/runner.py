@@ -93,12 +93,27 @@ def _record_end(job_id: str, code: int, cancelled: bool) -> None:
 def recover() -> int:
     """At worker start: mark failed the running jobs whose worker is gone; return how many."""
     me = socket.gethostname()
+
+    def gone(job: Job) -> bool:
+        host, _, pid = (job.worker or ":").rpartition(":")
+        if host == me and not _alive(int(pid or 0)):
+            return True
+        return job.heartbeat_at is None or now() - _aware(job.heartbeat_at) > STALE_AFTER
+
+    return _fail_running(gone)
+
+
+def abandon_mine() -> int:
+    """At worker stop: its running jobs die with it (their children too), so say so at once."""
+    me = worker_id()
+    return _fail_running(lambda job: job.worker == me)
+
+
+def _fail_running(condition) -> int:
     count = 0
     with session() as db:
         for job in db.scalars(select(Job).where(Job.state == "running")):
-            host, _, pid = (job.worker or ":").rpartition(":")
-            gone_here = host == me and not _alive(int(pid or 0))
-            if gone_here or job.heartbeat_at is None or now() - _aware(job.heartbeat_at) > STALE_AFTER:
+            if condition(job):
                 job.state, job.error, job.finished_at = "failed", WORKER_STOPPED, now()
                 count += 1
     return count
