@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import store
 from classifier import load_engine
 from classifier.artifact import model_path
-from webapp import api, pages
+from webapp import api, pages, project_pages
 from webapp.auth import admin_token, session_secret
 from webapp.context import page_context
 from webapp.errors import ConfigError, UploadError
@@ -55,6 +55,7 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(project_pages.blueprint)
     app.before_request(_start_clock)
     app.after_request(_finish)
     app.register_error_handler(UploadError, _upload_error)
