@@ -81,6 +81,14 @@ def _create(url: str) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
+    @event.listens_for(created, "savepoint")
+    def _begin_before_savepoint(connection, _name):
+        # pysqlite begins a transaction before INSERT/UPDATE/DELETE but not before SAVEPOINT, whose
+        # RELEASE would then commit at once: a session that rolls back must undo its savepoints too.
+        raw = connection.connection.dbapi_connection
+        if not raw.in_transaction:
+            raw.execute("BEGIN")
+
     return created
 
 
