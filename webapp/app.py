@@ -11,7 +11,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import store
 from classifier import load_engine
 from classifier.artifact import model_path
-from webapp import api, pages, project_pages
+from projects.errors import ProjectError
+from webapp import api, openapi, original_api, pages, project_api, project_pages
 from webapp.auth import admin_token, session_secret
 from webapp.context import page_context
 from webapp.errors import ConfigError, UploadError
@@ -55,10 +56,14 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(project_api.blueprint)
+    app.register_blueprint(original_api.blueprint)
+    app.register_blueprint(openapi.blueprint)
     app.register_blueprint(project_pages.blueprint)
     app.before_request(_start_clock)
     app.after_request(_finish)
     app.register_error_handler(UploadError, _upload_error)
+    app.register_error_handler(ProjectError, _project_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     app.jinja_env.filters["label_name"] = lambda label: label.replace("_", " ")
@@ -111,6 +116,16 @@ def _upload_error(exc: UploadError):
     if request.blueprint == "api" or request.path.startswith("/api/"):
         return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
     return render_template("index.html", error=exc.message, **page_context()), exc.status
+
+
+def _project_error(exc: ProjectError):
+    """The usual error JSON on /api/ paths, with the job in the way beside a 409; pages as _upload_error renders them."""
+    response = _upload_error(UploadError(exc.status, exc.code, exc.message))
+    job_id = getattr(exc, "job_id", None)
+    if job_id and request.path.startswith("/api/"):
+        body, status = response
+        return jsonify({**body.get_json(), "job_id": job_id}), status
+    return response
 
 
 def _http_error(exc: HTTPException):

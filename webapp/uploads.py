@@ -58,14 +58,18 @@ def _json_upload(request: Request) -> bytes:
         raise UploadError(400, "invalid_json", f"The body is not valid JSON: {HOW_TO_SEND}.")
     if not isinstance(body, dict) or "image" not in body:
         raise UploadError(400, "missing_image", f'The JSON has no "image" field: {HOW_TO_SEND}.')
-    text = body["image"]
+    return decode_base64(body["image"])
+
+
+def decode_base64(text, field: str = 'The "image" field') -> bytes:
+    """The photo's bytes from base64 text (a data: URL prefix and line breaks are fine)."""
     if not isinstance(text, str):
-        raise UploadError(400, "invalid_image_field", 'The "image" field must be a string holding the base64 of the photo.')
+        raise UploadError(400, "invalid_image_field", f"{field} must be a string holding the base64 of the photo.")
     text = DATA_URL_PREFIX.sub("", text.strip())
     try:
         data = base64.b64decode(re.sub(r"\s+", "", text), validate=True)
     except (binascii.Error, ValueError):
-        raise UploadError(400, "invalid_base64", 'The "image" field is not valid base64.') from None
+        raise UploadError(400, "invalid_base64", f"{field} is not valid base64.") from None
     if not data:
-        raise UploadError(400, "empty_file", 'The "image" field is empty: it must hold the base64 of the photo.')
+        raise UploadError(400, "empty_file", f"{field} is empty: it must hold the base64 of the photo.")
     return data
