@@ -1,10 +1,16 @@
-"""Helpers for the projects tests: generated photos into a project, a real worker process, waiting on a job."""
+"""Helpers for the projects tests: generated photos into a project, a real worker process, waiting on a job,
+the `petclf` CLI (plain or on a terminal), and the processes a job runs in."""
 
 import contextlib
+import fcntl
 import os
+import pty
 import signal
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 from pathlib import Path
 
@@ -59,3 +65,102 @@ def wait_for_job(job_id: str, timeout: float, seen_phases: set | None = None, un
             return job
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} still {job_state(job_id)} after {timeout} s")
+
+
+def wait_until(condition, timeout: float, what: str):
+    """Poll `condition()` until it returns something truthy, and return that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def wait_for_training(job_id: str, timeout: float = 300) -> dict:
+    """The job's row once it is running a head phase: deep in training, before anything is published."""
+    def training():
+        job = job_state(job_id)
+        assert job["state"] in ("queued", "running"), job  # it ended before training its heads
+        return job if job["phase"].startswith("head") else None
+    return wait_until(training, timeout, f"job {job_id} training its heads")
+
+
+def write_shape_folders(root: Path, labels, per_class: int, first_seed: int = 0) -> Path:
+    """root/<label>/<label><n>.png of generated shapes, as a person's folder of photos per class."""
+    for label in labels:
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for photo in shape_photos(label, per_class, first_seed):
+            (root / label / photo.name).write_bytes(photo.data)
+    return root
+
+
+def petclf(*args, env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
+    """The real `petclf` console entry point in a process of its own."""
+    return subprocess.run([sys.executable, "-m", "petclf", *map(str, args)], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+class Terminal:
+    """`petclf` with its stderr on a pseudo-terminal, as a person runs it: progress bars draw there.
+    It leads its own process group, as a shell's foreground job does, so Ctrl-C is `interrupt()`."""
+
+    def __init__(self, *args, env: dict):
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a new terminal is 0 columns wide
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "petclf", *map(str, args)], env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=slave, start_new_session=True,
+        )
+        os.close(slave)
+        self._screen = bytearray()
+        self._reader = threading.Thread(target=self._read, args=(master,), daemon=True)
+        self._reader.start()
+
+    def _read(self, master: int) -> None:
+        with contextlib.suppress(OSError):  # EIO once the process has closed the terminal
+            while chunk := os.read(master, 4096):
+                self._screen += chunk
+        os.close(master)
+
+    def interrupt(self) -> None:
+        """What Ctrl-C does: SIGINT to the terminal's foreground process group."""
+        os.killpg(self.process.pid, signal.SIGINT)
+
+    def finish(self, timeout: float = 600) -> tuple[int, str, str]:
+        """(exit code, stdout, everything drawn on the terminal)."""
+        out, _ = self.process.communicate(timeout=timeout)
+        self._reader.join(timeout=10)
+        return self.process.returncode, out.decode(), self._screen.decode(errors="replace")
+
+
+def child_pids(pid: int) -> list[int]:
+    """The children of a process, whichever of its threads started them."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            children += [int(child) for child in (task / "children").read_text().split()]
+    return children
+
+
+def training_child(parent_pid: int, timeout: float = 60) -> int:
+    """The pid of the `python -m jobs.child` process a worker (or the CLI) runs a job in."""
+    def find():
+        return next((pid for pid in child_pids(parent_pid) if b"jobs.child" in _cmdline(pid)), None)
+    return wait_until(find, timeout, f"the training process of {parent_pid}")
+
+
+def is_running(pid: int) -> bool:
+    """True while the process exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
