@@ -44,7 +44,7 @@ BASE64 = {"type": "string", "contentEncoding": "base64", "description": "the ima
 BINARY = {"type": "string", "format": "binary"}
 SIDE = {"type": "string", "enum": ["train", "test"], "description": "default: a stable rule on the photo's sha256"}
 
-PROJECT = {"name": "p", "in": "path", "required": True, "schema": STRING,
+PROJECT = {"name": "name", "in": "path", "required": True, "schema": STRING,
            "description": 'the project\'s name ("common" is the shared pool of "none of these" photos)'}
 PHOTO_ID = {"name": "photo_id", "in": "path", "required": True, "schema": INTEGER}
 NUMBER_PARAM = {"name": "number", "in": "path", "required": True, "schema": INTEGER, "description": "the version's number"}
@@ -136,7 +136,7 @@ REST_V1 = {
             admin=True, body=_json_body(_object({"name": STRING, "classes": {"type": "array", "items": STRING}}, ("name",))),
         ),
     },
-    "/api/v1/projects/{p}": {
+    "/api/v1/projects/{name}": {
         "get": _operation(
             "A project, with the common pool's counts.",
             {"200": _json({"allOf": [_ref("Project"), _object({"pool": _object({"train": INTEGER, "test": INTEGER})})]}, "the project"),
@@ -149,7 +149,7 @@ REST_V1 = {
             admin=True, parameters=[PROJECT],
         ),
     },
-    "/api/v1/projects/{p}/photos": {
+    "/api/v1/projects/{name}/photos": {
         "post": _operation(
             "Add labelled photos to a class (no class for the common pool). Each photo is decoded; an exact "
             "duplicate is stored once; near duplicates are reported.",
@@ -168,14 +168,14 @@ REST_V1 = {
             parameters=[PROJECT, {"name": "class", "in": "query", "schema": STRING}, {"name": "side", "in": "query", "schema": SIDE}],
         ),
     },
-    "/api/v1/projects/{p}/photos/{photo_id}/image": {
+    "/api/v1/projects/{name}/photos/{photo_id}/image": {
         "get": _operation("The photo's original file.", {"200": {"description": "the original bytes", "content": {"image/*": {"schema": BINARY}}},
                                                          "404": NOT_FOUND}, admin=True, parameters=[PROJECT, PHOTO_ID]),
     },
-    "/api/v1/projects/{p}/photos/{photo_id}": {
+    "/api/v1/projects/{name}/photos/{photo_id}": {
         "delete": _operation("Delete a photo.", {"204": {"description": "deleted"}, "404": NOT_FOUND}, admin=True, parameters=[PROJECT, PHOTO_ID]),
     },
-    "/api/v1/projects/{p}/train": {
+    "/api/v1/projects/{name}/train": {
         "post": _operation(
             "Queue a training job (the body is optional).",
             {"202": _json(_object({"job": _ref("Job")}), "the queued job"), "400": _error("a model exists and forceful is false"),
@@ -194,21 +194,21 @@ REST_V1 = {
             admin=True, parameters=[JOB_ID],
         ),
     },
-    "/api/v1/projects/{p}/versions": {
+    "/api/v1/projects/{name}/versions": {
         "get": _operation("The project's model versions.", {
             "200": _json(_object({"versions": {"type": "array", "items": _ref("Version")}, "active": _nullable("integer")}), "the versions"),
             "404": NOT_FOUND}, parameters=[PROJECT]),
     },
-    "/api/v1/projects/{p}/versions/{number}/activate": {
+    "/api/v1/projects/{name}/versions/{number}/activate": {
         "post": _operation("Serve this version (rollback).", {"200": _json(_ref("Version"), "the version, now active"), "404": NOT_FOUND},
                            admin=True, parameters=[PROJECT, NUMBER_PARAM]),
     },
-    "/api/v1/projects/{p}/versions/{number}/confusion_matrix.png": {
+    "/api/v1/projects/{name}/versions/{number}/confusion_matrix.png": {
         "get": _operation("The confusion matrix of the version's test photos.", {
             "200": {"description": "the picture", "content": {"image/png": {"schema": BINARY}}},
             "404": _error("no such version, or it had no test photos")}, parameters=[PROJECT, NUMBER_PARAM]),
     },
-    "/api/v1/projects/{p}/predict": {
+    "/api/v1/projects/{name}/predict": {
         "post": _operation(
             "Classify one photo (the prediction) or several (one result each) with the project's active version.",
             {"200": _json({"oneOf": [_ref("Prediction"), _object({"results": {"type": "array", "items": {
@@ -218,7 +218,7 @@ REST_V1 = {
             parameters=[PROJECT], body=IMAGES,
         ),
     },
-    "/api/v1/projects/{p}/export": {
+    "/api/v1/projects/{name}/export": {
         "get": _operation(
             "A zip of a version (default: the active one): the .h5, its card, labels.txt and the .tflite.",
             {"200": {"description": "the zip, as an attachment", "content": {"application/zip": {"schema": BINARY}}},
@@ -226,7 +226,7 @@ REST_V1 = {
             admin=True, parameters=[PROJECT, {"name": "version", "in": "query", "schema": INTEGER}],
         ),
     },
-    "/api/v1/projects/{p}/log": {
+    "/api/v1/projects/{name}/log": {
         "get": _operation("The project's status and its log (structured lines).", {
             "200": _json(_object({"status": _ref("Project"), "log": {"type": "array", "items": _ref("LogLine")}}), "status and log"),
             "404": NOT_FOUND}, parameters=[PROJECT]),
