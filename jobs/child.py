@@ -11,6 +11,7 @@ from store.models import now
 # What runs each kind of job, as "module:function(job_id)"; imported only in the child.
 RUNNERS = {
     "train": "jobs.training:run_training",
+    "library_ingest": "jobs.library_ingest:run_library_ingest",
 }
 # Errors from these packages are raised on purpose and carry a message meant for people.
 OUR_PACKAGES = ("training", "projects", "classifier", "preprocessing", "jobs", "library", "store")

@@ -6,7 +6,7 @@ project whose kind is "common"; its photos have no class.
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAME_LENGTH = 64
@@ -124,3 +124,58 @@ class LogEntry(Base):
     event: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
     job_id: Mapped[str | None] = mapped_column(String(32))
+
+
+# The photo library (library/): one row per distinct photo, whatever folder or upload it came from.
+
+
+class LibraryPhoto(Base):
+    """A photo in the library: where and when it was taken, what it shows, its near-duplicate group."""
+
+    __tablename__ = "library_photos"
+    __table_args__ = (
+        Index("ix_library_photos_taken", "taken_at", "id"),
+        Index("ix_library_photos_label_taken", "label", "taken_at"),
+        Index("ix_library_photos_position", "latitude", "longitude"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)  # of the original bytes, kept in the photo store
+    phash: Mapped[str] = mapped_column(String(16))
+    original_name: Mapped[str] = mapped_column(String(255))
+    source_path: Mapped[str | None] = mapped_column(Text)  # the file it was added from; None for uploads
+    format: Mapped[str] = mapped_column(String(8))
+    width: Mapped[int] = mapped_column(Integer)  # upright
+    height: Mapped[int] = mapped_column(Integer)
+    # EXIF times are the camera's wall clock, with no zone: kept as they are, without one.
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    date_source: Mapped[str] = mapped_column(String(16))  # DateTimeOriginal, DateTime, file, upload
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    altitude: Mapped[float | None] = mapped_column(Float)
+    camera_make: Mapped[str | None] = mapped_column(String(64))
+    camera_model: Mapped[str | None] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(128), index=True)
+    country: Mapped[str | None] = mapped_column(String(64), index=True)
+    label: Mapped[str] = mapped_column(String(NAME_LENGTH))  # the pet model's label, or "unknown"
+    confidence: Mapped[float] = mapped_column(Float)  # the top probability
+    predictions: Mapped[dict] = mapped_column(JSON)  # the prediction JSON of the pet model
+    objects: Mapped[dict | None] = mapped_column(JSON)  # the same from the ImageNet model, when it exists
+    group_id: Mapped[int | None] = mapped_column(Integer, index=True)  # near duplicates: the group's first photo
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, index=True)  # kept in the public gallery
+    exif: Mapped[dict] = mapped_column(JSON, default=dict)  # the readable fields, for the photo page
+    notes: Mapped[list] = mapped_column(JSON, default=list)  # what was ignored while reading it, and why
+    added_at: Mapped[datetime] = mapped_column(default=now)
+
+    tags: Mapped[list["LibraryTag"]] = relationship(cascade="all, delete-orphan", order_by="LibraryTag.proba.desc()")
+
+
+class LibraryTag(Base):
+    """A tag a tags model gave a library photo; a table (not JSON) so the tag filter uses an index."""
+
+    __tablename__ = "library_tags"
+    __table_args__ = (Index("ix_library_tags_tag", "tag", "photo_id"),)
+
+    photo_id: Mapped[int] = mapped_column(ForeignKey("library_photos.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    proba: Mapped[float] = mapped_column(Float)

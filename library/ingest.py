@@ -1,0 +1,196 @@
+"""Ingest: files and uploads → library rows, one outcome per file.
+
+Worker threads prepare photos (prepare.py); this thread groups near duplicates, looks up places
+and commits rows in batches. A photo's row is committed only after its original and thumbnail
+are in place, and its outcome is reported only after that commit: a run killed at any moment
+loses nothing it reported as added, and a rerun adds only what is new (files are known by sha256).
+"""
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from library.engines import load_models
+from library.files import Item, Skipped, list_folders
+from library.places import places
+from library.prepare import Prepared, Rejected, prepare
+from preprocessing.dataset import DEFAULT_HASH_THRESHOLD, distances
+from store import LibraryPhoto, session
+
+BATCH = 16  # rows per transaction: short write locks for the web app
+MAX_BATCH_SECONDS = 2.0  # a slow batch still commits (and reports) this often
+STATUSES = ("added", "near_duplicate", "duplicate", "damaged", "skipped")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one file. `added` and `near_duplicate` are in the library (the latter
+    grouped with look-alikes in group `group_id`); the others are not, and `reason` says why."""
+
+    name: str
+    status: str
+    reason: str = ""
+    photo_id: int | None = None
+    group_id: int | None = None
+    sha256: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def added(self) -> bool:
+        return self.status in ("added", "near_duplicate")
+
+    def to_dict(self) -> dict:
+        values = {"name": self.name, "status": self.status, "reason": self.reason, "photo_id": self.photo_id,
+                  "group_id": self.group_id, "sha256": self.sha256, "notes": list(self.notes)}
+        return {key: value for key, value in values.items() if value not in ("", None, [])}
+
+
+Progress = Callable[[Outcome, int, int], None]  # (the file's outcome, files done, files in all)
+
+
+@dataclass
+class Options:
+    shared: bool = False
+    pets_model: str | None = None  # default: PETCLF_MODEL, else models/pets.h5
+    objects_model: str | bool = True  # a path, True for imagenet.h5 beside the pet model, False for none
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+
+def ingest(items: list[Item], *, options: Options | None = None, skipped: Iterable[Skipped] = (),
+           progress: Progress | None = None) -> list[Outcome]:
+    """Ingest the items; `skipped` (what listing a folder refused) is reported first."""
+    options = options or Options()
+    skipped = list(skipped)
+    total = len(items) + len(skipped)
+    outcomes: list[Outcome] = []
+
+    def report(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if outcome.added:  # a second copy later in the run is a duplicate without decoding it
+            known[outcome.sha256] = outcome.photo_id
+        if progress:
+            progress(outcome, len(outcomes), total)
+
+    with session() as db:
+        known = dict(db.execute(select(LibraryPhoto.sha256, LibraryPhoto.id)).tuples().all())
+        groups = NearIndex(db.execute(select(LibraryPhoto.id, LibraryPhoto.phash, LibraryPhoto.group_id)).tuples().all())
+    models = cache(lambda: load_models(options.pets_model, options.objects_model, threads=options.workers))
+    for entry in skipped:
+        report(Outcome(entry.name, "skipped", entry.reason))
+    received = datetime.now()
+    batch: list[tuple[Item, Prepared | Rejected]] = []
+    started = time.monotonic()
+    for item, result in _prepared(items, known, models, received, options.workers):
+        batch.append((item, result))
+        if len(batch) >= BATCH or time.monotonic() - started > MAX_BATCH_SECONDS:
+            for outcome in _commit(batch, groups, options.shared):
+                report(outcome)
+            batch, started = [], time.monotonic()
+    for outcome in _commit(batch, groups, options.shared):
+        report(outcome)
+    return outcomes
+
+
+def ingest_paths(paths: list, *, options: Options | None = None, progress: Progress | None = None) -> list[Outcome]:
+    """Ingest every file under the paths (folders recursively, or files). Raises LibraryError
+    when a path doesn't exist; every other problem is one file's outcome."""
+    items, skipped = list_folders([Path(path) for path in paths])
+    return ingest(items, options=options, skipped=skipped, progress=progress)
+
+
+def ingest_upload(name: str, data: bytes, *, shared: bool = False, options: Options | None = None) -> Outcome:
+    """Ingest one uploaded file; `shared` keeps it in the public gallery."""
+    options = replace(options or Options(), shared=shared)
+    return ingest([Item(name=name or "upload", data=data)], options=options)[0]
+
+
+def _prepared(items: list[Item], known, models, received, workers: int) -> Iterator[tuple[Item, Prepared | Rejected]]:
+    """Each item with its result, in order, with a bounded number in flight (memory stays flat)."""
+    window = max(2, 2 * workers)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="library-ingest") as pool:
+        pending = []
+        for item in items:
+            pending.append((item, pool.submit(prepare, item, known, models, received)))
+            if len(pending) >= window:
+                first, future = pending.pop(0)
+                yield first, future.result()
+        for item, future in pending:
+            yield item, future.result()
+
+
+class NearIndex:
+    """Perceptual hashes of the library's photos, to find the near-duplicate group of a new one."""
+
+    def __init__(self, rows: list[tuple[int, str, int | None]]):
+        self.ids = [row[0] for row in rows]
+        self.groups = [row[2] for row in rows]
+        self.hashes = np.array([int(row[1], 16) for row in rows], dtype=np.uint64)
+
+    def nearest(self, phash: str) -> int | None:
+        """The position of the first stored photo whose hash is within the threshold, or None."""
+        close = np.flatnonzero(distances(np.uint64(int(phash, 16)), self.hashes) <= DEFAULT_HASH_THRESHOLD)
+        return int(close[0]) if len(close) else None
+
+    def add(self, photo_id: int, phash: str, group_id: int | None) -> None:
+        self.ids.append(photo_id)
+        self.groups.append(group_id)
+        self.hashes = np.append(self.hashes, np.uint64(int(phash, 16)))
+
+
+def _commit(batch: list[tuple[Item, Prepared | Rejected]], groups: NearIndex, shared: bool) -> list[Outcome]:
+    """One transaction for the batch's new photos; their outcomes, and the others', once it commits."""
+    if not batch:
+        return []
+    ready = [(item, result) for item, result in batch if isinstance(result, Prepared)]
+    found = places([(p.facts.latitude, p.facts.longitude) for _, p in ready if p.facts.latitude is not None])
+    outcomes: dict[int, Outcome] = {}
+    with session() as db:
+        for item, prepared in ready:
+            place = found.pop(0) if prepared.facts.latitude is not None else None
+            outcomes[id(item)] = _insert(db, item, prepared, place, groups, shared)
+    rejected = {id(item): Outcome(item.name, result.status, result.reason, sha256=result.sha256)
+                for item, result in batch if isinstance(result, Rejected)}
+    return [outcomes.get(id(item)) or rejected[id(item)] for item, _ in batch]
+
+
+def _insert(db, item: Item, prepared: Prepared, place, groups: NearIndex, shared: bool) -> Outcome:
+    facts = prepared.facts
+    near = groups.nearest(prepared.phash)
+    group_id = None
+    if near is not None:
+        group_id = groups.groups[near] or groups.ids[near]
+    row = LibraryPhoto(
+        sha256=prepared.sha256, phash=prepared.phash, original_name=os.path.basename(item.name)[:255],
+        source_path=None if item.is_upload else str(item.path.absolute()), format=prepared.format,
+        width=prepared.width, height=prepared.height, taken_at=prepared.taken_at, date_source=prepared.date_source,
+        latitude=facts.latitude, longitude=facts.longitude, altitude=facts.altitude,
+        camera_make=facts.camera_make, camera_model=facts.camera_model,
+        city=place.city[:128] if place else None, country=place.country[:64] if place else None,
+        label=prepared.predictions["label"], confidence=prepared.predictions["predictions"][0]["proba"],
+        predictions=prepared.predictions, objects=prepared.objects, group_id=group_id, shared=shared,
+        exif=facts.readable(), notes=prepared.notes,
+    )
+    try:
+        with db.begin_nested():  # another ingest may have added the same content meanwhile
+            db.add(row)
+            db.flush()
+    except IntegrityError:
+        other = db.scalar(select(LibraryPhoto.id).where(LibraryPhoto.sha256 == prepared.sha256))
+        return Outcome(item.name, "duplicate", f"Already in the library as photo {other}.", sha256=prepared.sha256)
+    if group_id is not None and groups.groups[near] is None:  # the look-alike now heads a group
+        db.execute(update(LibraryPhoto).where(LibraryPhoto.id == group_id).values(group_id=group_id))
+        groups.groups[near] = group_id
+    groups.add(row.id, prepared.phash, group_id)
+    if group_id is not None:
+        return Outcome(item.name, "near_duplicate", f"Nearly the same picture as photo {groups.ids[near]}; grouped as group {group_id}.",
+                       row.id, group_id, prepared.sha256, tuple(prepared.notes))
+    return Outcome(item.name, "added", "", row.id, None, prepared.sha256, tuple(prepared.notes))

@@ -1,0 +1,105 @@
+"""One photo's work before it enters the store, done in a worker thread: read, hash, decode
+through the one image path, read its EXIF, write its thumbnail and original, classify it.
+
+Pillow and the TFLite interpreters release the GIL for the heavy parts, so threads use every core.
+"""
+
+import io
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from PIL import Image
+
+from library import exif
+from library.engines import Models
+from library.files import Item, Unreadable, read, thumbnail_path
+from preprocessing import ImageError, decode, fit_and_pad
+from preprocessing.dataset import perceptual_hash, sha256_hex
+from store import put_photo
+from store.files import write_atomically
+
+THUMBNAIL_SIZE = 320
+THUMBNAIL_QUALITY = 85
+PHASH_SIZE = 240  # the padded picture's size, as the preprocess stage hashes it (its threshold was measured so)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A file that is not in the library after this run: "damaged" (not a usable image), "skipped" (not
+    a readable file) or "duplicate" (its content is there already)."""
+
+    status: str
+    reason: str
+    sha256: str = ""
+
+
+@dataclass
+class Prepared:
+    """Everything about a new photo except its place, near-duplicate group and row id."""
+
+    sha256: str
+    phash: str
+    format: str
+    width: int
+    height: int
+    taken_at: datetime
+    date_source: str
+    facts: exif.ExifFacts
+    predictions: dict
+    objects: dict | None
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare(item: Item, known: dict[str, int], models, received: datetime) -> Prepared | Rejected:
+    """`known`: sha256 → photo id of what the library holds; `models`: a callable giving Models
+    (loaded on first need, so a rerun of known files loads none); `received`: the upload's time."""
+    try:
+        data, file_time = (item.data, None) if item.data is not None else read(item.path)
+        if item.is_upload:
+            file_time = None
+    except Unreadable as exc:
+        return Rejected("skipped", str(exc))
+    sha256 = sha256_hex(data)
+    if sha256 in known:
+        return Rejected("duplicate", f"Already in the library as photo {known[sha256]}.", sha256)
+    try:
+        decoded = decode(data, draft_size=THUMBNAIL_SIZE)
+    except ImageError as exc:
+        return Rejected("damaged", str(exc), sha256)
+    facts = exif.parse(_exif_of(data), latest=datetime.now() + timedelta(days=1))
+    taken_at, date_source = facts.taken_at, facts.date_source
+    if taken_at is None:
+        taken_at, date_source = (file_time, "file") if file_time else (received, "upload")
+
+    _write_thumbnail(sha256, decoded.image)
+    padded = fit_and_pad(decoded.image, PHASH_SIZE)
+    engines: Models = models()
+    predictions = engines.pets.predict_image(padded).to_dict()
+    objects = engines.objects.predict_image(padded).to_dict() if engines.objects else None
+    put_photo(sha256, data)
+    width, height = decoded.original_size
+    return Prepared(
+        sha256=sha256, phash=perceptual_hash(padded), format=decoded.format, width=width, height=height,
+        taken_at=taken_at, date_source=date_source, facts=facts, predictions=predictions, objects=objects,
+        notes=list(facts.notes),
+    )
+
+
+def _exif_of(data: bytes) -> Image.Exif:
+    """The EXIF of an image that decoded already: opening reads the header only, not the pixels."""
+    try:
+        return Image.open(io.BytesIO(data)).getexif()
+    except Exception:  # the pixels were fine; a header Pillow can't read twice just has no EXIF
+        return Image.Exif()
+
+
+def _write_thumbnail(sha256: str, image: Image.Image) -> None:
+    path = thumbnail_path(sha256)
+    if path.is_file():
+        return
+    thumbnail = image.copy()
+    thumbnail.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    buffer = io.BytesIO()
+    thumbnail.save(buffer, "JPEG", quality=THUMBNAIL_QUALITY, optimize=True)  # no EXIF: no GPS in it
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, buffer.getvalue())
