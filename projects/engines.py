@@ -29,17 +29,19 @@ class EngineCache:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._lock = threading.Lock()
 
-    def for_version(self, relative_path: str) -> Engine:
-        """The engine of a stored version's .h5 (a path relative to PETCLF_HOME)."""
+    def for_version(self, relative_path: str, sha256: str) -> Engine:
+        """The engine of a stored version's .h5 (a path relative to PETCLF_HOME, and its sha256: a
+        project deleted and created again reuses the path for another model)."""
+        key = f"{relative_path}@{sha256}"
         with self._lock:
-            engine = self._engines.get(relative_path)
+            engine = self._engines.get(key)
             if engine is not None:
-                self._engines.move_to_end(relative_path)
+                self._engines.move_to_end(key)
                 return engine
         engine = load_engine(home() / relative_path, threads=ENGINE_THREADS)  # slow: outside the lock
         with self._lock:
-            self._engines[relative_path] = engine
-            self._engines.move_to_end(relative_path)
+            self._engines[key] = engine
+            self._engines.move_to_end(key)
             while len(self._engines) > self.size:
                 self._engines.popitem(last=False)
         return engine
@@ -61,4 +63,4 @@ def engine_for(db, project: Project) -> Engine:
         raise Conflict(f"The project {project.name} has no trained model yet; train it first.")
     if _cache is None:
         _cache = EngineCache()
-    return _cache.for_version(version.path)
+    return _cache.for_version(version.path, version.card["h5_sha256"])
