@@ -60,8 +60,8 @@ def _describe(path: Path, prediction) -> str:
     lines = [f"{path}: {prediction.label}"]
     if prediction.unknown:
         lines[0] += " (this doesn't look like any of the model's classes)"
-    width = max(len(label) for label, _ in prediction.top)
-    lines += [f"  {rank}. {label:<{width}}  {proba:7.2%}" for rank, (label, proba) in enumerate(prediction.top, 1)]
+    # The lines the original bot's server sent, and the bot still does: "1. Egyptian_cat (0.7730)".
+    lines += [f"{rank}. {label} ({proba:.4f})" for rank, (label, proba) in enumerate(prediction.top, 1)]
     return "\n".join(lines)
 
 

@@ -54,7 +54,7 @@ class Engine:
 
     def predict_arrays(self, batch: np.ndarray, top: int = DEFAULT_TOP) -> list[Prediction]:
         """Model input (n, size, size, 3) float32 0–255 → one Prediction per row."""
-        probabilities, scores, unknown = self.artifact.score(self.runner.run(batch))
+        probabilities, scores, unknown = self.score_arrays(batch)
         labels = self.labels
         predictions = []
         for row, score, is_unknown in zip(probabilities, scores, unknown):
@@ -62,6 +62,10 @@ class Engine:
             ranked = tuple((labels[i], float(row[i])) for i in order)
             predictions.append(Prediction(top=ranked, unknown=bool(is_unknown), score=float(score)))
         return predictions
+
+    def score_arrays(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Model input (n, size, size, 3) 0–255 → (probabilities, confidence scores, unknown flags), as the card says."""
+        return self.artifact.score(self.runner.run(np.asarray(batch, dtype=np.float32)))
 
     def _padded(self, image: Image.Image) -> Image.Image:
         size = self.artifact.input_size

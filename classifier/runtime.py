@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -186,7 +186,9 @@ def _export(h5_path: Path, scratch: Path) -> tuple[dict, bytes | None]:
     if "tensorflow" in sys.modules:
         from classifier.export import export
 
-        export(h5_path, scratch)
+        # The converter prints its SavedModel summary; stdout belongs to the command (`evaluate --json`).
+        with redirect_stdout(sys.stderr):
+            export(h5_path, scratch)
     else:
         _export_in_child(h5_path, scratch)
     meta = json.loads((scratch / "runtime.json").read_text())

@@ -9,11 +9,10 @@ from pathlib import Path
 from classifier.artifact import DEFAULT_MODEL, model_path
 from classifier.scoring import SCORE_METHODS
 from training.distribute import STRATEGIES
+from training import recipes
 from training.errors import TrainingError
-from training.models import ARCHITECTURES
 
 # TensorFlow is imported only when a command runs, so `--help` stays fast.
-DEFAULT_EPOCHS = {"mobilenet_v2": 5, "seed_cnn": 40, "tiny_cnn": 12}
 
 
 def register(subparsers) -> None:
@@ -30,24 +29,30 @@ def _register_train(subparsers) -> None:
             "names, sorted), carve a seeded validation part out of it for early stopping and the unknown "
             "threshold, evaluate on DATA/test/, and write OUT (.h5, no optimizer state) with its model "
             "card OUT.json, OUT.history.csv, OUT.curves.png and OUT.confusion_matrix.png beside it. "
-            "mobilenet_v2 trains its head on cached backbone features, then fine-tunes the top of the "
-            "backbone. With --ood, part of those photos teaches the model to be unsure on non-pets "
+            "Transfer architectures train their head on cached backbone features, then fine-tune the top "
+            "of the backbone (unless --epochs 0). With --ood, part of those photos teaches the model to be unsure on non-pets "
             "(outlier exposure) and the rest measures the false-accept rate."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--data", type=Path, default=Path("Test_train_sets"), help="split folder made by `petclf split`")
     parser.add_argument("--out", type=Path, default=Path(DEFAULT_MODEL), help="model file to write (.h5)")
-    parser.add_argument("--arch", choices=ARCHITECTURES, default="mobilenet_v2",
-                        help="mobilenet_v2: transfer learning; seed_cnn: the original CNN from scratch; tiny_cnn: for tests")
+    parser.add_argument("--arch", choices=recipes.names(), default=recipes.DEFAULT,
+                        help="; ".join(f"{recipe.name}: {recipe.summary}" for recipe in recipes.RECIPES.values()))
     parser.add_argument("--backbone-weights", default="imagenet", metavar="imagenet|none|PATH",
-                        help="mobilenet_v2 weights: download ImageNet weights, random, or a local Keras weights file")
-    parser.add_argument("--backbone-size", type=int, default=224, help="side the image is resized to for the backbone")
+                        help="backbone weights: imagenet (Keras's download, where it has one), none (random), "
+                             "or a local file: a Keras weights file (also one saved from a trained model's "
+                             "backbone) or an architecture's .npz of ImageNet weights; an architecture of "
+                             "several backbones takes one source per part, comma-separated")
+    parser.add_argument("--backbone-size", type=int, default=None,
+                        help="side the image is resized to for the backbone (default: the architecture's, " + ", ".join(
+                            f"{recipe.name} {recipe.input_size}" for recipe in recipes.RECIPES.values() if recipe.transfer) + ")")
     parser.add_argument("--epochs", type=int, default=None,
-                        help=f"maximum epochs (mobilenet_v2: of fine-tuning, 0 for the head only); default {DEFAULT_EPOCHS}")
-    parser.add_argument("--head-epochs", type=int, default=80, help="mobilenet_v2 phase 1 epochs on cached features")
+                        help="maximum epochs (transfer architectures: of fine-tuning, 0 for the head only); default: "
+                             + ", ".join(f"{recipe.name} {recipe.epochs}" for recipe in recipes.RECIPES.values()))
+    parser.add_argument("--head-epochs", type=int, default=80, help="phase 1 epochs on cached backbone features")
     parser.add_argument("--heads", type=int, default=1,
-                        help="mobilenet_v2 with --epochs 0: cross-fit this many heads on folds of the training "
+                        help="transfer architectures with --epochs 0: cross-fit this many heads on folds of the training "
                              "images and average them; the unknown threshold then comes from every training "
                              "image's out-of-fold score instead of the validation carve-out")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -115,7 +120,7 @@ def run_train(args) -> int:
             arch=args.arch,
             backbone_weights=args.backbone_weights,
             backbone_size=args.backbone_size,
-            epochs=DEFAULT_EPOCHS[args.arch] if args.epochs is None else args.epochs,
+            epochs=args.epochs,
             head_epochs=args.head_epochs,
             heads=args.heads,
             batch_size=args.batch_size,

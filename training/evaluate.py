@@ -1,14 +1,18 @@
-"""`petclf evaluate`: a model and its card against a split's test side or raw photo folders."""
+"""`petclf evaluate`: a model and its card against a split's test side or raw photo folders.
+
+It predicts through the engine that serves the model (the fast runtime), so its figures are the
+served model's.
+"""
 
 import sys
 from pathlib import Path
 
-from classifier import scoring
+import numpy as np
+
+from classifier import load_engine
 from preprocessing.dataset import class_listing
 from training import data, report
 from training.errors import DataError
-from training.export import load_with_card
-from training.heads import predict
 
 
 def resolve_test_side(folder: Path) -> Path:
@@ -22,7 +26,8 @@ def evaluate(model_path: Path, data_dir: Path, ood: Path | None = None, batch_si
     """The figures of `evaluate --json`: accuracy, per_class, confusion_matrix, labels and,
     with `ood`, false_accept_rate and in_class_reject_rate at the card's threshold."""
     log = log or _log
-    model, card = load_with_card(model_path)
+    engine = load_engine(model_path, threads=1)
+    card = engine.card
     labels = card["labels"]
     folder = resolve_test_side(data_dir)
     examples = _class_examples(folder, labels)
@@ -33,8 +38,7 @@ def evaluate(model_path: Path, data_dir: Path, ood: Path | None = None, batch_si
     if not len(images):
         raise DataError(f"no usable images in {folder}")
 
-    outputs = predict(model, images, batch_size)
-    probs, scores, _ = scoring.score_outputs(outputs, card)
+    probs, scores = _scored(engine, images, batch_size)
     figures = report.classification_figures(images.labels, probs.argmax(axis=1), labels)
     result = {
         "accuracy": figures["accuracy"],
@@ -44,10 +48,16 @@ def evaluate(model_path: Path, data_dir: Path, ood: Path | None = None, batch_si
     }
     if ood is not None:
         ood_images = _heldout_ood(ood, card, log)
-        _, ood_scores, _ = scoring.score_outputs(predict(model, ood_images, batch_size), card)
+        _, ood_scores = _scored(engine, ood_images, batch_size)
         result.update(report.unknown_figures(scores, ood_scores, card["unknown"]["threshold"]))
     result["images"] = len(images)
     return result
+
+
+def _scored(engine, images: data.Images, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities, confidence scores) of every image, a batch at a time (the pixels stay uint8 until then)."""
+    batches = [engine.score_arrays(images.pixels[start:start + batch_size]) for start in range(0, len(images), batch_size)]
+    return np.concatenate([probs for probs, _, _ in batches]), np.concatenate([scores for _, scores, _ in batches])
 
 
 def _class_examples(folder: Path, labels: list[str]) -> list[data.Example]:

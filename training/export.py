@@ -5,8 +5,7 @@ import io
 import logging
 from pathlib import Path
 
-from classifier.artifact import open_artifact
-from classifier.card import check_output_size, write_atomically
+from classifier.card import write_atomically
 from training.errors import ModelFileError
 
 
@@ -61,12 +60,3 @@ def load_h5(path: Path):
     except Exception as exc:  # h5py, Keras and OS errors for a damaged or foreign file
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelFileError(f"can't load the model {path}: {detail}") from None
-
-
-def load_with_card(path: Path):
-    """(model, card) after checking that the card belongs to this exact model file."""
-    card = open_artifact(path).card
-    model = load_h5(path)
-    check_output_size(card, int(model.outputs[0].shape[-1]), path)
-    return model, card
-

@@ -1,9 +1,10 @@
 """`petclf train`: a split folder → a self-contained `.h5`, its model card, history and plots.
 
-mobilenet_v2 trains in two phases: (1) the head on cached features of the frozen backbone,
-which takes seconds; (2) the top of the backbone fine-tuned at a low learning rate with
-augmentation. With `--heads K` (and no fine-tuning) phase 1 cross-fits K heads instead, see
-training.heads. seed_cnn and tiny_cnn train in one phase from scratch.
+What each architecture is, and its defaults, comes from training.recipes. A transfer recipe
+(a pretrained backbone) trains in two phases: (1) the head on cached features of the frozen
+backbone, which takes seconds; (2) the top of the backbone fine-tuned at a low learning rate
+with augmentation (skipped with `--epochs 0`). With `--heads K` (and no fine-tuning) phase 1
+cross-fits K heads instead, see training.heads. The other recipes train in one phase from scratch.
 
 With `--ood`, part of the out-of-distribution photos (chosen by content hash) is used for
 outlier exposure: they are trained towards the uniform distribution over the classes, which
@@ -13,6 +14,7 @@ validation carve-out, or with cross-fitted heads every training image's out-of-f
 """
 
 import csv
+import dataclasses
 import shutil
 import sys
 import time
@@ -24,7 +26,7 @@ import numpy as np
 
 from classifier import scoring
 from classifier.card import CARD_FORMAT, CARD_FORMAT_VERSION, INPUT_SIZE, card_path, library_versions, sha256_file, write_card
-from training import data, heads, models, plots, report
+from training import data, heads, models, plots, recipes, report
 from training.distribute import STRATEGIES, make_strategy
 from training.errors import DataError, TrainingError
 from training.export import save_h5
@@ -32,8 +34,7 @@ from training.heads import compile_model, even_for_replicas, fit_head, predict
 
 # The model outputs logits; probabilities and confidence come from classifier.scoring.
 OUTPUT_KIND = "logits"
-# Adam learning rates (mobilenet_v2: the head's; fine-tuning uses a twentieth of it).
-LEARNING_RATES = {"mobilenet_v2": 1e-3, "seed_cnn": 1e-3, "tiny_cnn": 1e-2}
+# Fine-tuning uses this fraction of the recipe's learning rate.
 FINE_TUNE_DIVISOR = 20
 
 
@@ -41,14 +42,14 @@ FINE_TUNE_DIVISOR = 20
 class TrainConfig:
     data: Path
     out: Path
-    arch: str = "mobilenet_v2"
+    arch: str = recipes.DEFAULT  # a name in training.recipes
     backbone_weights: str = "imagenet"  # "imagenet", "none" or a path to a weights file
-    backbone_size: int = 224
-    epochs: int = 5  # fine-tuning epochs for mobilenet_v2 (0: head only), all epochs for the others
-    head_epochs: int = 80  # phase 1 of mobilenet_v2, on cached features
-    heads: int = 1  # mobilenet_v2 without fine-tuning: cross-fitted heads (see training.heads)
+    backbone_size: int | None = None  # None: the recipe's input size
+    epochs: int | None = None  # transfer recipes: fine-tuning epochs (0: head only); others: all epochs. None: the recipe's
+    head_epochs: int = 80  # phase 1 of transfer recipes, on cached features
+    heads: int = 1  # transfer recipes without fine-tuning: cross-fitted heads (see training.heads)
     batch_size: int = 32
-    learning_rate: float | None = None  # None: the architecture's default
+    learning_rate: float | None = None  # None: the recipe's
     seed: int = 1
     validation_fraction: float = 0.15
     patience: int = 3
@@ -85,6 +86,7 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
     accuracy, val_loss and val_accuracy), then ("evaluating", 0, 1, {}) and ("saving", 0, 1, {}).
     """
     log = log or _log
+    config = _with_defaults(config)
     _check_config(config)
     started = time.monotonic()
     train_dir, _ = data.split_sides(config.data)
@@ -97,7 +99,7 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
     strategy = make_strategy(config.strategy)
     # The model (and its backbone weights) first: a bad weights file fails before the data loads.
     with strategy.scope():
-        built = models.build(
+        built = recipes.build(
             config.arch,
             len(labels),
             backbone_weights=config.backbone_weights,
@@ -113,7 +115,7 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
         fitted = heads.cross_fit(
             _with_features(built, class_arrays, config.batch_size),
             _with_features(built, ood_arrays, config.batch_size) if ood_arrays is not None else None,
-            heads=config.heads, epochs=config.head_epochs, learning_rate=config.learning_rate or LEARNING_RATES[config.arch],
+            heads=config.heads, epochs=config.head_epochs, learning_rate=config.learning_rate,
             seed=config.seed, strategy=strategy, log=log, progress=progress,
         )
         model, history, fine_tune_kept = models.ensemble(built, fitted.heads), fitted.history, None
@@ -302,7 +304,7 @@ def _fit(config, built, prepared, class_weights, strategy, checkpoint_dir: Path,
     if built.head is not None:
         log(f"phase 1: training the head on cached {config.arch} features")
         with strategy.scope():
-            compile_model(built.head, config.learning_rate or LEARNING_RATES[config.arch])
+            compile_model(built.head, config.learning_rate)
         history += fit_head(
             built.head,
             (predict(built.features, pixels, config.batch_size), targets, weights),
@@ -314,11 +316,11 @@ def _fit(config, built, prepared, class_weights, strategy, checkpoint_dir: Path,
         if config.epochs == 0:
             return history, None
         head_weights, head_loss = built.model.get_weights(), best["val_loss"]
-        unfrozen = models.fine_tune_top(built)
+        unfrozen = models.fine_tune_top(built, recipes.get(config.arch).fine_tune_from)
         log(f"phase 2: fine-tuning {unfrozen} backbone layers")
-        learning_rate = (config.learning_rate or LEARNING_RATES[config.arch]) / FINE_TUNE_DIVISOR
+        learning_rate = config.learning_rate / FINE_TUNE_DIVISOR
     else:
-        learning_rate = config.learning_rate or LEARNING_RATES[config.arch]
+        learning_rate = config.learning_rate
 
     with strategy.scope():
         compile_model(built.model, learning_rate)
@@ -440,9 +442,15 @@ def _data_summary(config: TrainConfig, prepared: Prepared) -> dict:
     return summary
 
 
+def _with_defaults(config: TrainConfig) -> TrainConfig:
+    """The config with the recipe's defaults in place of None."""
+    recipe = recipes.get(config.arch)
+    defaults = {"backbone_size": recipe.input_size, "epochs": recipe.epochs, "learning_rate": recipe.learning_rate}
+    return dataclasses.replace(config, **{key: value for key, value in defaults.items() if getattr(config, key) is None})
+
+
 def _check_config(config: TrainConfig) -> None:
-    if config.arch not in models.ARCHITECTURES:
-        raise TrainingError(f"unknown architecture {config.arch!r}; choose one of {', '.join(models.ARCHITECTURES)}")
+    recipe = recipes.get(config.arch)
     if config.strategy not in STRATEGIES:
         raise TrainingError(f"unknown strategy {config.strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if config.score_method not in scoring.SCORE_METHODS:
@@ -451,11 +459,18 @@ def _check_config(config: TrainConfig) -> None:
         raise TrainingError("with --strategy mirrored or multiworker, the batch size must be even (split over devices)")
     if config.heads < 1:
         raise TrainingError("--heads must be at least 1")
-    if config.heads > 1 and (config.arch != "mobilenet_v2" or config.epochs != 0):
+    if config.heads > 1 and not recipe.transfer:
+        raise TrainingError(
+            f"--heads cross-fits heads on a pretrained backbone's features; {config.arch} has none "
+            f"(use one of {', '.join(name for name, other in recipes.RECIPES.items() if other.transfer)})"
+        )
+    if config.heads > 1 and config.epochs != 0:
         # Fine-tuning would change the features under the out-of-fold logits the threshold comes from.
-        raise TrainingError("--heads above 1 cross-fits mobilenet_v2 heads and needs --epochs 0 (no fine-tuning)")
-    if config.epochs < (0 if config.arch == "mobilenet_v2" else 1):
-        raise TrainingError("--epochs must be at least 1 (mobilenet_v2: at least 0, which trains the head only)")
+        raise TrainingError("--heads above 1 needs --epochs 0 (no fine-tuning)")
+    if config.epochs < (0 if recipe.transfer else 1):
+        raise TrainingError(f"--epochs must be at least {0 if recipe.transfer else 1} for {config.arch}")
+    if config.epochs > 0 and recipe.transfer and recipe.fine_tune_from is None:
+        raise TrainingError(f"{config.arch}'s backbone can't be fine-tuned; use --epochs 0")
     for name in ("head_epochs", "batch_size", "patience"):
         if getattr(config, name) < 1:
             raise TrainingError(f"--{name.replace('_', '-')} must be at least 1")

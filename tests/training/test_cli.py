@@ -55,6 +55,23 @@ def test_evaluate_json_matches_the_cards_test_metrics(capsys, tiny_model, tiny_t
     assert 0.0 <= figures["in_class_reject_rate"] <= 1.0
 
 
+def test_evaluate_predicts_through_the_served_runtime(capsys, model_copy, tiny_training_data):
+    """The figures are the served model's: evaluate loads the engine, which builds and checks the TFLite runtime."""
+    from classifier import load_engine
+    from classifier.runtime import runtime_paths
+
+    split, _ = tiny_training_data
+    code, out, err = run_cli(capsys, "evaluate", "--model", model_copy, "--data", split / "test", "--json")
+    assert code == 0, err
+    tflite, meta = runtime_paths(model_copy)
+    assert tflite.is_file() and json.loads(meta.read_text())["runtime"] == "tflite"
+    engine = load_engine(model_copy)
+    labels = engine.labels
+    truth = [labels.index(path.parent.name) for path in sorted((split / "test").glob("*/*"))]
+    served = [labels.index(engine.predict_bytes(path.read_bytes()).top[0][0]) for path in sorted((split / "test").glob("*/*"))]
+    assert json.loads(out)["accuracy"] == pytest.approx(sum(t == s for t, s in zip(truth, served)) / len(truth), abs=1e-4)
+
+
 def test_evaluate_accepts_a_split_folder_and_prints_a_table(capsys, tiny_model, tiny_training_data, tmp_path):
     split, _ = tiny_training_data
     plot = tmp_path / "cm.png"
@@ -110,7 +127,7 @@ def test_evaluate_a_damaged_model_file(capsys, model_copy, tiny_training_data):
     card["h5_sha256"] = sha256_file(model_copy)
     write_card(card, card_path(model_copy))
     code, _, err = run_cli(capsys, "evaluate", "--model", model_copy, "--data", tiny_training_data[0])
-    assert_one_clear_line(code, err, "evaluate", "can't load the model")
+    assert_one_clear_line(code, err, "evaluate", "can't be loaded as a Keras model")
 
 
 def test_evaluate_without_a_card(capsys, model_copy, tiny_training_data):
@@ -153,7 +170,7 @@ def test_train_with_an_unreadable_weights_file(capsys, tmp_path, small_split):
     weights = tmp_path / "backbone.weights.h5"
     weights.write_bytes(b"\x89HDF\r\n\x1a\n but truncated")
     code, _, err = run_cli(capsys, "train", "--data", small_split, "--out", tmp_path / "m.h5", "--backbone-weights", weights)
-    assert_one_clear_line(code, err, "train", "can't load backbone weights", str(weights))
+    assert_one_clear_line(code, err, "train", "can't load", str(weights), "mobilenet_v2 backbone")
     code, _, err = run_cli(
         capsys, "train", "--data", small_split, "--out", tmp_path / "m.h5", "--backbone-weights", tmp_path / "missing.h5"
     )

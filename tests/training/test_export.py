@@ -11,7 +11,7 @@ import pytest
 
 from training.errors import ModelFileError
 from training.export import load_h5, save_h5
-from training.models import build
+from training.recipes import build
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_a_failed_save_keeps_the_previous_model(tiny_model, tmp_path):
     good = target.read_bytes()
     save_again = (
         "import sys; from pathlib import Path; from training.export import save_h5; "
-        "from training.models import build; save_h5(build('tiny_cnn', 3).model, Path(sys.argv[1]))"
+        "from training.recipes import build; save_h5(build('tiny_cnn', 3).model, Path(sys.argv[1]))"
     )
     result = subprocess.run(
         [sys.executable, "-c", save_again, str(target)],

@@ -6,7 +6,7 @@ import pytest
 from classifier.card import card_path, read_card
 from tests.conftest import TINY_LABELS, write_ood, write_split
 from tests.training.test_cli import assert_one_clear_line, run_cli
-from training import data, heads, models
+from training import data, heads, models, recipes
 
 
 def _class_arrays(per_class: int, seed: int):
@@ -21,7 +21,7 @@ def _class_arrays(per_class: int, seed: int):
 
 
 def test_cross_fit_scores_each_image_with_the_head_that_never_saw_it_and_the_model_averages_them():
-    built = models.build("mobilenet_v2", len(TINY_LABELS), backbone_weights="none", backbone_size=96, seed=1)
+    built = recipes.build("mobilenet_v2", len(TINY_LABELS), backbone_weights="none", backbone_size=96, seed=1)
     pixels, targets, weights = _class_arrays(per_class=6, seed=0)
     features = heads.predict(built.features, pixels, 8)
     ood_features = np.random.default_rng(0).normal(size=(6, features.shape[1])).astype(np.float32)
