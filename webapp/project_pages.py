@@ -12,16 +12,18 @@ from urllib.parse import quote
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 
 import store
-from jobs import enqueue
 from preprocessing import ImageError
 from projects import predict, service
 from projects.errors import ProjectError
 from projects.names import COMMON
-from projects.photos import Incoming, add_photos, summary
+from projects.photos import summary
 from webapp.auth import csrf_ok, csrf_token, page_admin, token_matches
 from webapp.context import page_context
 from webapp.errors import UploadError, from_image_error
-from webapp.uploads import FIELD, form_upload
+from webapp.project_api import OUTCOMES
+from webapp.project_jobs import queue_training
+from webapp.project_uploads import form_photos, store_photos
+from webapp.uploads import form_upload
 
 blueprint = Blueprint("project_pages", __name__)
 RECENT_LOG = 10
@@ -76,28 +78,26 @@ def project_page(name: str):
 @blueprint.post("/projects/<name>/photos")
 @page_admin
 def upload_photos(name: str):
-    files = [Incoming(upload.filename or "photo", upload.read()) for upload in request.files.getlist(FIELD) if upload]
-    if not files:
-        raise UploadError(400, "no_file", "No photos were sent: choose one or more photos to upload.")
+    items = form_photos(request)
     with store.session() as db:
         project = service.get(db, name)
         label = None if project.kind == "common" else request.form.get("class")
-        outcomes = add_photos(db, project, label, files, side=request.form.get("side") or None)
+        # When every file is refused this raises, and the class the upload would have made is not kept.
+        outcomes = store_photos(db, project, label, items, side=request.form.get("side") or None, source="upload")
     counts = summary(outcomes)
-    flash(", ".join(f"{count} {status}" for status, count in counts.items()) + ".")
+    flash(", ".join(f"{counts.get(status, 0)} {status}" for status in OUTCOMES) + ".")
     for outcome in outcomes:
         if outcome.status != "stored" or outcome.near_duplicates:
-            looks_like = f" It looks like {', '.join(outcome.near_duplicates)}." if outcome.near_duplicates else ""
-            flash(f"{outcome.name}: {outcome.reason or 'stored.'}{looks_like}", "error" if outcome.status == "rejected" else "notice")
+            looks_like = f" It looks very like {', '.join(outcome.near_duplicates)}." if outcome.near_duplicates else ""
+            category = "error" if outcome.status == "rejected" else "notice"
+            flash(f"{outcome.name}: {outcome.reason or 'stored.'}{looks_like}", category)
     return _back_to(name)
 
 
 @blueprint.post("/projects/<name>/train")
 @page_admin
 def train(name: str):
-    with store.session() as db:
-        job_id = service.request_training(db, service.get(db, name), forceful=True).id
-    enqueue(job_id)
+    queue_training(name, forceful=True)
     flash("Training started; this page shows its progress.")
     return _back_to(name)
 
@@ -165,7 +165,8 @@ def _upload_error(exc: UploadError):
 @blueprint.errorhandler(413)
 def _too_large(_exc):
     limit = current_app.config["MAX_UPLOAD_MB"]
-    return _error_page(413, "upload_too_large", f"The upload is larger than the {limit:g} MB limit; send fewer or smaller photos at a time.")
+    message = f"The upload is larger than the {limit:g} MB limit; send fewer or smaller photos at a time."
+    return _error_page(413, "upload_too_large", message)
 
 
 def _error_page(status: int, code: str, message: str):

@@ -115,7 +115,7 @@ function outcomeLine(outcome) {
 }
 
 function summaryText(totals) {
-  return `${totals.stored} stored, ${totals.duplicate} already there, ${totals.rejected} rejected.`;
+  return `${totals.stored} stored, ${totals.duplicate} duplicate, ${totals.rejected} rejected.`;
 }
 
 // ---- Photos: class columns and the common pool ----
