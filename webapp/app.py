@@ -12,7 +12,7 @@ import store
 from classifier import load_engine
 from classifier.artifact import model_path
 from projects.errors import ProjectError
-from webapp import api, openapi, original_api, pages, project_api, project_pages
+from webapp import api, gallery, library_api, library_pages, openapi, original_api, pages, project_api, project_pages
 from webapp.auth import admin_token, session_secret
 from webapp.context import page_context
 from webapp.errors import ConfigError, UploadError
@@ -60,6 +60,9 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
     app.register_blueprint(original_api.blueprint)
     app.register_blueprint(openapi.blueprint)
     app.register_blueprint(project_pages.blueprint)
+    app.register_blueprint(library_api.blueprint)
+    app.register_blueprint(library_pages.blueprint)
+    app.register_blueprint(gallery.blueprint)
     app.before_request(_start_clock)
     app.after_request(_finish)
     app.register_error_handler(UploadError, _upload_error)

@@ -5,6 +5,7 @@ tests/webapp/test_openapi.py checks it against the app's routes in both directio
 
 from flask import Blueprint, jsonify
 
+from library import QUEUE_FROM_FILES
 from projects.predict import ANOMALY
 
 blueprint = Blueprint("openapi", __name__)
@@ -308,6 +309,120 @@ SHIPPED_MODEL = {
     },
 }
 
+LIBRARY_FILTERS = [
+    {"name": "class", "in": "query", "schema": {"type": "array", "items": STRING}, "style": "form", "explode": True,
+     "description": "the predicted class; repeat (or separate by commas) for several"},
+    {"name": "tag", "in": "query", "schema": {"type": "array", "items": STRING}, "style": "form", "explode": True,
+     "description": "a tag the photo carries; repeated, every one"},
+    {"name": "from", "in": "query", "schema": {**STRING, "format": "date"}, "description": "taken on or after (YYYY-MM-DD)"},
+    {"name": "to", "in": "query", "schema": {**STRING, "format": "date"}, "description": "taken on or before (YYYY-MM-DD)"},
+    {"name": "near", "in": "query", "schema": STRING, "description": "LAT,LON in decimal degrees; with within_km"},
+    {"name": "within_km", "in": "query", "schema": {**NUMBER, "exclusiveMinimum": 0, "maximum": 20100}, "description": "with near"},
+    {"name": "place", "in": "query", "schema": STRING, "description": "a city or country, as the photo's place names it"},
+    {"name": "without_gps", "in": "query", "schema": {"enum": ["include", "exclude", "only"]},
+     "description": "photos without a position: default include, or exclude when near is given"},
+]
+LIBRARY_PAGING = [
+    {"name": "page", "in": "query", "schema": {**INTEGER, "minimum": 1, "default": 1}},
+    {"name": "per_page", "in": "query", "schema": {**INTEGER, "minimum": 1, "maximum": 500, "default": 50}},
+]
+BAD_FILTER = _error("a filter, page or per_page the server can't use, named in the message")
+NO_PHOTO = _error("no such photo in the library")
+JPEG = {"description": "the picture", "content": {"image/jpeg": {"schema": BINARY}}}
+LIBRARY_PHOTO = _object({
+    "id": INTEGER, "name": STRING, "taken_at": STRING, "date_source": {"enum": ["DateTimeOriginal", "DateTime", "file", "upload"]},
+    "latitude": _nullable("number"), "longitude": _nullable("number"), "place": _nullable("string"), "label": STRING,
+    "confidence": NUMBER, "tags": {"type": "array", "items": STRING}, "group_id": _nullable("integer"), "shared": BOOLEAN,
+    "thumbnail": STRING, "view": STRING, "page": STRING,
+})
+SCHEMAS["LibraryPhoto"] = LIBRARY_PHOTO
+SCHEMAS["LibraryOutcome"] = _object({
+    "name": STRING, "status": {"enum": ["added", "near_duplicate", "duplicate", "damaged", "skipped"]}, "reason": STRING,
+    "photo_id": INTEGER, "group_id": INTEGER, "sha256": STRING, "notes": {"type": "array", "items": STRING},
+}, ("name", "status"))
+LIBRARY_ADDED = _object({"results": {"type": "array", "items": _ref("LibraryOutcome")},
+                         "summary": {"type": "object", "additionalProperties": INTEGER, "description": "photos per status"}})
+
+LIBRARY = {
+    "/api/v1/library/photos": {
+        "get": _operation(
+            "Find library photos by the filters, in time order (oldest first), a page at a time.",
+            {"200": _json(_object({"total": INTEGER, "page": INTEGER, "per_page": INTEGER, "pages": INTEGER,
+                                   "photos": {"type": "array", "items": _ref("LibraryPhoto")}}), "one page of the matching photos"),
+             "400": BAD_FILTER},
+            parameters=[*LIBRARY_FILTERS, *LIBRARY_PAGING],
+        ),
+        "post": _operation(
+            f"Add photos: up to {QUEUE_FROM_FILES} are ingested at once (one outcome each); more are queued as a "
+            "library_ingest job, whose progress GET /api/v1/jobs/{job_id} tells.",
+            {"200": _json(LIBRARY_ADDED, "one outcome per photo"),
+             "202": _json(_object({"job": _ref("Job")}), "the queued job"),
+             "400": _error("no photo, or shared not true or false"), "413": TOO_LARGE,
+             "415": _error("not a multipart form"),
+             "422": _json({"allOf": [_ref("Error"), LIBRARY_ADDED]}, "no photo could be added (each one's outcome beside the error)"),
+             "503": _error("the job queue can't be reached")},
+            admin=True, body={"multipart/form-data": {"schema": _object(
+                {"file": {"type": "array", "items": BINARY},
+                 "shared": {**STRING, "enum": ["true", "false", "1", "0", "on", "off"], "description": "keep them in the shared gallery too"}},
+                ("file",))}},
+        ),
+    },
+    "/api/v1/library/photos/{photo_id}": {
+        "get": _operation(
+            "Everything about one photo: EXIF, camera, position, place, predictions, tags, look-alikes.",
+            {"200": _json({"allOf": [_ref("LibraryPhoto"), _object({
+                "sha256": STRING, "format": STRING, "width": INTEGER, "height": INTEGER, "altitude": _nullable("number"),
+                "city": _nullable("string"), "country": _nullable("string"), "camera": _nullable("string"), "exif": {"type": "object"},
+                "predictions": _ref("Prediction"), "objects": {"oneOf": [_ref("Prediction"), {"type": "null"}]},
+                "tags": {"type": "array", "items": _object({"tag": STRING, "proba": NUMBER})},
+                "group": {"type": "array", "items": INTEGER}, "notes": {"type": "array", "items": STRING},
+                "source_path": _nullable("string"), "added_at": STRING})]}, "the photo"),
+             "404": NO_PHOTO},
+            parameters=[PHOTO_ID],
+        ),
+        "delete": _operation("Delete a photo from the library (and the gallery).", {"204": {"description": "deleted"}, "404": NO_PHOTO},
+                             admin=True, parameters=[PHOTO_ID]),
+    },
+    "/api/v1/library/photos/{photo_id}/thumbnail": {
+        "get": _operation("The photo's thumbnail (at most 320 px, no metadata).", {"200": JPEG, "404": NO_PHOTO}, parameters=[PHOTO_ID]),
+    },
+    "/api/v1/library/photos/{photo_id}/view": {
+        "get": _operation("The photo upright, at most 2048 px, with no metadata.", {"200": JPEG, "404": NO_PHOTO}, parameters=[PHOTO_ID]),
+    },
+    "/api/v1/library/photos/{photo_id}/original": {
+        "get": _operation("The photo's original file, as it was added.",
+                          {"200": {"description": "the original bytes", "content": {"image/*": {"schema": BINARY}}}, "404": NO_PHOTO},
+                          admin=True, parameters=[PHOTO_ID]),
+    },
+    "/api/v1/library/points": {
+        "get": _operation(
+            "The position of every matching photo that has one (not paged), for a map.",
+            {"200": _json(_object({"total": INTEGER, "points": {"type": "array", "items": _object(
+                {"id": INTEGER, "latitude": NUMBER, "longitude": NUMBER, "label": STRING})}}), "the positions"),
+             "400": BAD_FILTER},
+            parameters=LIBRARY_FILTERS,
+        ),
+    },
+    "/api/v1/library/stats": {
+        "get": _operation(
+            "Counts of the matching photos: per class, and per month by class.",
+            {"200": _json(_object({"total": INTEGER, "classes": {"type": "array", "items": STRING},
+                                   "per_class": {"type": "object", "additionalProperties": INTEGER},
+                                   "per_month": {"type": "array", "items": _object(
+                                       {"month": STRING, "counts": {"type": "object", "additionalProperties": INTEGER}})}}), "the counts"),
+             "400": BAD_FILTER},
+            parameters=LIBRARY_FILTERS,
+        ),
+    },
+    "/api/v1/library/report": {
+        "get": _operation(
+            "The report of the matching photos: one self-contained HTML file (thumbnails embedded, plots, a table) that opens offline.",
+            {"200": {"description": "the report, as an attachment", "content": {"text/html": {"schema": STRING}}}, "400": BAD_FILTER},
+            parameters=LIBRARY_FILTERS,
+        ),
+    },
+}
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {
@@ -316,7 +431,7 @@ DOCUMENT = {
         "description": "Photo classifiers: the shipped model, per-project classifiers anyone trains (REST v1), "
                        "and the original image-analytics API. Reads and predictions are open; writes need the admin token.",
     },
-    "paths": {**SHIPPED_MODEL, **REST_V1, **ORIGINAL},
+    "paths": {**SHIPPED_MODEL, **REST_V1, **LIBRARY, **ORIGINAL},
     "components": {
         "schemas": SCHEMAS,
         "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer",

@@ -6,9 +6,10 @@ import io
 from flask import Blueprint, current_app, render_template, request
 
 from preprocessing import ImageError
+from webapp import gallery
 from webapp.context import page_context
 from webapp.errors import from_image_error
-from webapp.uploads import form_upload
+from webapp.uploads import FIELD, form_upload
 
 blueprint = Blueprint("pages", __name__)
 
@@ -28,8 +29,10 @@ def result_page():
         raise from_image_error(exc) from None
     prediction = engine.predict_image(image)
     current_app.extensions["petclf_metrics"].predictions.labels(prediction.label).inc()
+    # Kept only when the person ticked "keep this photo in the shared gallery" (off by default).
+    kept = gallery.keep(request.files[FIELD].filename or "upload", data) if request.form.get("keep") else None
     response = current_app.make_response(
-        render_template("result.html", prediction=prediction, photo=_data_url(image), **page_context())
+        render_template("result.html", prediction=prediction, photo=_data_url(image), kept=kept, **page_context())
     )
     response.headers["Cache-Control"] = "no-store"
     return response
