@@ -52,11 +52,11 @@ def run(args) -> int:
         if args.json:
             print(json.dumps({"file": str(path), **prediction.to_dict()}))
         else:
-            print(_describe(path, prediction))
+            print(describe(path, prediction))
     return 1 if failed else 0
 
 
-def _describe(path: Path, prediction) -> str:
+def describe(path: Path, prediction) -> str:
     lines = [f"{path}: {prediction.label}"]
     if prediction.unknown:
         lines[0] += " (this doesn't look like any of the model's classes)"

@@ -327,6 +327,7 @@ def _job_line(job: dict) -> str:
 
 
 def run_predict(args) -> int:
+    from classifier.commands import describe  # the lines `petclf predict` prints
     from projects.predict import predict_many
 
     contents = [_read(path) for path in args.images]
@@ -339,7 +340,7 @@ def run_predict(args) -> int:
         elif args.json:
             print(json.dumps({"file": str(path), **result.to_dict()}))
         else:
-            print(_prediction_text(path, result))
+            print(describe(path, result))
     return 1 if any(isinstance(result, Exception) for result in results) else 0
 
 
@@ -355,11 +356,6 @@ def _print_failure(path: Path, exc: Exception, as_json: bool) -> None:
     if as_json:
         print(json.dumps({"file": str(path), "error": {"code": type(exc).__name__, "message": message}}))
     print(f"petclf project predict: {path}: {message}", file=sys.stderr)
-
-
-def _prediction_text(path: Path, prediction) -> str:
-    header = f"{path}: {prediction.label}" + (" (this looks like none of the project's classes)" if prediction.unknown else "")
-    return "\n".join([header, *(f"{rank}. {label} ({proba:.4f})" for rank, (label, proba) in enumerate(prediction.top, 1))])
 
 
 def run_export(args) -> None:
