@@ -14,7 +14,7 @@ import sys
 from petclf import __version__
 
 # In pipeline order, so `petclf --help` reads like the data flow.
-STAGE_PACKAGES = ("scraping", "preprocessing", "training", "classifier", "webapp", "bot", "projects", "jobs", "store")
+STAGE_PACKAGES = ("scraping", "preprocessing", "training", "classifier", "webapp", "bot", "projects", "library", "jobs", "store")
 
 
 def build_parser() -> argparse.ArgumentParser:
