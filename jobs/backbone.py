@@ -37,16 +37,11 @@ def shipped_backbone(cache: Path) -> Backbone:
 
 
 def save_backbone_weights(h5: Path, target: Path) -> None:
-    import keras
-
+    """Save the backbone nested in a trained model of a registry architecture as a weights file."""
     from training.export import load_h5
+    from training.recipes import backbone_layer
 
-    model = load_h5(h5)
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    # The backbone is by far the largest sub-model; the others are the small classifier heads.
-    backbone = max(nested, key=lambda layer: layer.count_params(), default=None)
-    if backbone is None:
-        raise JobError(f"the shipped model {h5} holds no backbone sub-model")
+    backbone = backbone_layer(load_h5(h5), open_artifact(h5).card["architecture"])
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{os.getpid()}-{target.name}")  # Keras wants the .weights.h5 ending
     backbone.save_weights(partial)
