@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from library.errors import InvalidFilter
@@ -113,15 +113,16 @@ def matching_ids(db: Session, filters: Filters) -> list[int]:
 def matching_rows(db: Session, filters: Filters, *columns) -> list:
     """The given columns (and id, latitude, longitude) of every matching photo, in time order."""
     query = where(select(*columns, LibraryPhoto.id, LibraryPhoto.latitude, LibraryPhoto.longitude), filters)
-    rows = db.execute(query.order_by(LibraryPhoto.taken_at, LibraryPhoto.id)).all()
+    # Core rows, not the ORM's: a wide radius can return tens of thousands, and they cost less.
+    rows = db.connection().execute(query.order_by(LibraryPhoto.taken_at, LibraryPhoto.id)).all()
     if filters.near is None or not rows:
         return rows
-    latitudes = np.array([np.nan if row.latitude is None else row.latitude for row in rows], dtype=float)
-    longitudes = np.array([np.nan if row.longitude is None else row.longitude for row in rows], dtype=float)
+    *_, latitudes, longitudes = zip(*rows)
+    latitudes, longitudes = np.array(latitudes, dtype=float), np.array(longitudes, dtype=float)  # None → NaN
     with np.errstate(invalid="ignore"):
         inside = haversine_km(filters.near[0], filters.near[1], latitudes, longitudes) <= filters.within_km
     # Rows without a position are here only when without_gps=include asked for them.
-    return [row for row, near in zip(rows, inside) if near or row.latitude is None]
+    return [row for row, keep in zip(rows, inside | np.isnan(latitudes)) if keep]
 
 
 def where(query: Select, filters: Filters) -> Select:
@@ -129,8 +130,8 @@ def where(query: Select, filters: Filters) -> Select:
     conditions = []
     if filters.classes:
         conditions.append(photo.label.in_(filters.classes))
-    for tag in filters.tags:  # every tag given: a photo must carry them all
-        conditions.append(exists().where(LibraryTag.photo_id == photo.id, LibraryTag.tag == tag))
+    for tag in filters.tags:  # every tag given: a photo must carry them all (each an index search)
+        conditions.append(photo.id.in_(select(LibraryTag.photo_id).where(LibraryTag.tag == tag)))
     if filters.date_from:
         conditions.append(photo.taken_at >= datetime.combine(filters.date_from, time.min))
     if filters.date_to:

@@ -6,7 +6,7 @@ project whose kind is "common"; its photos have no class.
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAME_LENGTH = 64
@@ -136,7 +136,7 @@ class LibraryPhoto(Base):
     __table_args__ = (
         Index("ix_library_photos_taken", "taken_at", "id"),
         Index("ix_library_photos_label_taken", "label", "taken_at"),
-        Index("ix_library_photos_position", "latitude", "longitude"),
+        Index("ix_library_photos_position", "latitude", "longitude", "taken_at"),  # covers a radius query's prefilter
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -155,8 +155,8 @@ class LibraryPhoto(Base):
     altitude: Mapped[float | None] = mapped_column(Float)
     camera_make: Mapped[str | None] = mapped_column(String(64))
     camera_model: Mapped[str | None] = mapped_column(String(64))
-    city: Mapped[str | None] = mapped_column(String(128), index=True)
-    country: Mapped[str | None] = mapped_column(String(64), index=True)
+    city: Mapped[str | None] = mapped_column(String(128))  # indexed by lower(): places match in any case
+    country: Mapped[str | None] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(NAME_LENGTH))  # the pet model's label, or "unknown"
     confidence: Mapped[float] = mapped_column(Float)  # the top probability
     predictions: Mapped[dict] = mapped_column(JSON)  # the prediction JSON of the pet model
@@ -168,6 +168,10 @@ class LibraryPhoto(Base):
     added_at: Mapped[datetime] = mapped_column(default=now)
 
     tags: Mapped[list["LibraryTag"]] = relationship(cascade="all, delete-orphan", order_by="LibraryTag.proba.desc()")
+
+
+Index("ix_library_photos_city_lower", func.lower(LibraryPhoto.city))
+Index("ix_library_photos_country_lower", func.lower(LibraryPhoto.country))
 
 
 class LibraryTag(Base):

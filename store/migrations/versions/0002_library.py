@@ -47,11 +47,11 @@ def upgrade() -> None:
     sa.UniqueConstraint('sha256')
     )
     with op.batch_alter_table('library_photos', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_library_photos_city'), ['city'], unique=False)
-        batch_op.create_index(batch_op.f('ix_library_photos_country'), ['country'], unique=False)
+        batch_op.create_index('ix_library_photos_city_lower', [sa.text('lower(city)')], unique=False)
+        batch_op.create_index('ix_library_photos_country_lower', [sa.text('lower(country)')], unique=False)
         batch_op.create_index(batch_op.f('ix_library_photos_group_id'), ['group_id'], unique=False)
         batch_op.create_index('ix_library_photos_label_taken', ['label', 'taken_at'], unique=False)
-        batch_op.create_index('ix_library_photos_position', ['latitude', 'longitude'], unique=False)
+        batch_op.create_index('ix_library_photos_position', ['latitude', 'longitude', 'taken_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_library_photos_shared'), ['shared'], unique=False)
         batch_op.create_index('ix_library_photos_taken', ['taken_at', 'id'], unique=False)
 
@@ -78,7 +78,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_library_photos_position')
         batch_op.drop_index('ix_library_photos_label_taken')
         batch_op.drop_index(batch_op.f('ix_library_photos_group_id'))
-        batch_op.drop_index(batch_op.f('ix_library_photos_country'))
-        batch_op.drop_index(batch_op.f('ix_library_photos_city'))
+        batch_op.drop_index('ix_library_photos_country_lower')
+        batch_op.drop_index('ix_library_photos_city_lower')
 
     op.drop_table('library_photos')
