@@ -1,7 +1,8 @@
 """The library pages in a real headless Chromium on real gunicorn: the offline map (land outlines,
 clustered markers) and the plots load with no script error or CSP violation; filter by class; filter
 by radius, typed or clicked on the map; open a photo (large view, map pin, predictions); upload from
-the page. Screenshots go into the test's tmp folder."""
+the page, a few photos at once and many through a job that a real worker runs while the page shows
+its progress. Screenshots go into the test's tmp folder."""
 
 import re
 import time
@@ -9,6 +10,8 @@ import time
 import pytest
 import requests
 
+from library import QUEUE_FROM_FILES
+from tests.projects.helpers import start_worker
 from tests.servers import GunicornServer
 from tests.webapp.library_support import ADMIN, PARIS, SHOTS, TOKEN, library_home  # noqa: F401
 from tests.webapp.test_browser import CHROMIUM, CHROMIUM_ARGS, open_page
@@ -16,6 +19,7 @@ from tests.webapp.test_browser import CHROMIUM, CHROMIUM_ARGS, open_page
 DESKTOP = {"viewport": {"width": 1100, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True}
 WAIT_MS = 60_000
+WORKER_TIMEOUT_MS = 600_000  # a shared 2-core machine; nothing here measures speed
 
 
 @pytest.fixture
@@ -127,7 +131,7 @@ def test_open_a_photo_on_a_phone(browser, site, tmp_path):
     context.close()
 
 
-def test_upload_from_the_page(browser, site, tmp_path):
+def test_upload_from_the_page_a_few_at_once_and_many_through_a_job(browser, site, library_home, tiny_model, tmp_path, monkeypatch):
     context, page, problems = open_page(browser, f"{site.url}/library/upload", **DESKTOP)
     page.fill("#token", TOKEN)
     page.click("#login-submit")
@@ -142,5 +146,24 @@ def test_upload_from_the_page(browser, site, tmp_path):
     assert status.inner_text(timeout=WAIT_MS) == "1 added, 1 damaged."
     assert "notes.jpg:" in page.locator("#upload-outcomes .damaged").inner_text()
     assert len(photos(site)) == len(SHOTS) + 1
+
+    # More than QUEUE_FROM_FILES: a job; the page follows its progress until a worker is done.
+    many = []
+    for n in range(QUEUE_FROM_FILES + 1):
+        many.append(tmp_path / f"many{n}.jpg")
+        many[-1].write_bytes(SHOTS[n % len(SHOTS)].data(seed=500 + n))
+    page.set_input_files("#library-files", [str(path) for path in many])
+    page.click("#library-submit")
+    page.locator("#upload-status").filter(has_text="Queued").wait_for(timeout=WAIT_MS)
+    assert page.locator("#ingest-progress").is_visible()
+    monkeypatch.setenv("PETCLF_MODEL", str(tiny_model))  # the worker classifies with the model the site serves
+    with start_worker(library_home):
+        done = page.locator("#upload-status").filter(has_text=re.compile(r"^\d+ added"))
+        said = done.inner_text(timeout=WORKER_TIMEOUT_MS)
+    added = sum(int(count) for count in re.findall(r"(\d+) (?:added|near duplicate)", said))
+    assert added == len(many), said
+    assert page.locator("#ingest-progress").evaluate("bar => [bar.value, bar.max]") == [len(many), len(many)]
+    assert len(photos(site, "per_page=100")) == len(SHOTS) + 1 + len(many)
+    page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
     assert problems == []
     context.close()
