@@ -37,6 +37,7 @@ def trained(tmp_path_factory, base_model) -> TrainedProject:
         done = petclf("project", *command, env=env)
         assert done.returncode == 0, done.stderr
     train = Terminal("project", "train", "pets", env=env).finish()
+    assert train[0] == 0, train[2]  # every test of it needs v1
     return TrainedProject("pets", root / "home", env, photos, train)
 
 
