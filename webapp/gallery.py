@@ -9,7 +9,7 @@ its date and camera and nothing else: the uploader's position is not even stored
 import io
 from datetime import datetime, timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -21,10 +21,10 @@ from library.photos import get
 from library.queries import where
 from preprocessing import decode
 from store import LibraryPhoto
-from webapp.auth import csrf_token, page_admin
-from webapp.context import page_context
-from webapp.library_pages import login_url
-from webapp.library_requests import as_upload_error, filters_and_page, ingest_options
+from webapp.auth import page_admin
+from webapp.errors import UploadError
+from webapp.library_pages import error_page, page_state
+from webapp.library_requests import filters_and_page, ingest_options
 
 blueprint = Blueprint("gallery", __name__)
 PER_PAGE = 48
@@ -32,9 +32,9 @@ GALLERY_FILTERS = ("class", "tag", "page")
 KEPT_QUALITY = 92
 
 
-@blueprint.context_processor
-def _page_state() -> dict:
-    return {**page_context(), "admin": bool(session.get("admin")), "csrf_token": csrf_token, "login_url": login_url}
+blueprint.context_processor(page_state)
+blueprint.register_error_handler(LibraryError, error_page)
+blueprint.register_error_handler(UploadError, error_page)
 
 
 @blueprint.get("/gallery")
@@ -42,7 +42,7 @@ def gallery_page():
     chosen = {"classes": request.args.getlist("class"), "tag": request.args.get("tag", "")}
     with store.session() as db:
         known = {"classes": _shared_labels(db)}
-        # Only class and tag: the other filters (date, place, distance) would tell where a photo was taken.
+        # Only class and tag: place and distance filters would let anyone find photos by where they were taken.
         filters, page, per_page = filters_and_page({name: request.args.getlist(name) for name in GALLERY_FILTERS}, PER_PAGE)
         shared = where(select(LibraryPhoto), filters).where(LibraryPhoto.shared)
         total = db.scalar(select(func.count()).select_from(shared.subquery()))
@@ -77,13 +77,6 @@ def delete(photo_id: int):
         library.delete(db, photo_id)
     flash(f"Photo {photo_id} deleted.")
     return redirect(url_for(".gallery_page"))
-
-
-@blueprint.errorhandler(LibraryError)
-def _library_error(exc: LibraryError):
-    problem = as_upload_error(exc)
-    current_app.extensions["petclf_metrics"].errors.labels(problem.code).inc()
-    return render_template("library_error.html", error=problem.message), problem.status
 
 
 def keep(name: str, data: bytes) -> Outcome:

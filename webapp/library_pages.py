@@ -24,7 +24,8 @@ SVG = "image/svg+xml"
 
 
 @blueprint.context_processor
-def _page_state() -> dict:
+def page_state() -> dict:
+    """What the library's and the gallery's templates know: the app, the admin's session, the login link."""
     return {**page_context(), "admin": bool(session.get("admin")), "csrf_token": csrf_token, "login_url": login_url}
 
 
@@ -95,25 +96,21 @@ def upload():
     return redirect(url_for(".upload_page"))
 
 
-@blueprint.errorhandler(LibraryError)
-def _library_error(exc: LibraryError):
-    return _error_page(as_upload_error(exc))
-
-
-@blueprint.errorhandler(UploadError)
-def _upload_error(exc: UploadError):
-    return _error_page(exc)
-
-
 @blueprint.errorhandler(413)
 def _too_large(_exc):
     limit = current_app.config["MAX_UPLOAD_MB"]
-    return _error_page(UploadError(413, "upload_too_large", f"The upload is larger than the {limit:g} MB limit; send fewer photos at a time."))
+    return error_page(UploadError(413, "upload_too_large", f"The upload is larger than the {limit:g} MB limit; send fewer photos at a time."))
 
 
-def _error_page(problem: UploadError):
+def error_page(exc: LibraryError | UploadError):
+    """The library's and the gallery's pages answer their errors as a page, with the way back."""
+    problem = as_upload_error(exc) if isinstance(exc, LibraryError) else exc
     current_app.extensions["petclf_metrics"].errors.labels(problem.code).inc()
     return render_template("library_error.html", error=problem.message), problem.status
+
+
+blueprint.register_error_handler(LibraryError, error_page)
+blueprint.register_error_handler(UploadError, error_page)
 
 
 def _stats() -> dict:

@@ -13,6 +13,7 @@ from webapp.errors import UploadError
 from webapp.uploads import FIELD, FORM_TYPES
 
 TRUE, FALSE = ("1", "true", "on", "yes"), ("", "0", "false", "off", "no")
+SEND_FILES = f'add one or more files in multipart field "{FIELD}"'
 
 
 def as_upload_error(exc: LibraryError) -> UploadError:
@@ -32,14 +33,11 @@ def filters_and_page(args, per_page: int = 50) -> tuple[Filters, int, int]:
 
 def uploaded_files(request: Request) -> list[tuple[str, bytes]]:
     """(name, bytes) of every file in multipart field "file"."""
-    if not request.mimetype and not request.content_length:
-        raise UploadError(400, "no_file", f'No photo was sent: add one or more files in multipart field "{FIELD}".')
-    if request.mimetype not in FORM_TYPES:
-        raise UploadError(415, "unsupported_media_type",
-                          f'Unsupported request type {request.mimetype or "(none)"}: send multipart field "{FIELD}" with one or more photos.')
+    if request.mimetype and request.mimetype not in FORM_TYPES:
+        raise UploadError(415, "unsupported_media_type", f"Unsupported request type {request.mimetype}: {SEND_FILES}.")
     files = [(upload.filename or "upload", upload.read()) for upload in request.files.getlist(FIELD)]
     if not files:
-        raise UploadError(400, "no_file", f'No photo was sent: add one or more files in multipart field "{FIELD}".')
+        raise UploadError(400, "no_file", f"No photo was sent: {SEND_FILES}.")
     return files
 
 

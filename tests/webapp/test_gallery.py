@@ -71,7 +71,8 @@ def test_only_the_admin_deletes(web, shared):
 
     csrf = log_in(web)
     assert 'class="link delete"' in html(web.get("/gallery"))
-    assert web.post(f"/gallery/{photo_id}/delete").status_code == 400  # a form without its token
+    refused = web.post(f"/gallery/{photo_id}/delete")  # a form without its token
+    assert refused.status_code == 400 and "This form has expired" in html(refused) and 'id="back"' in html(refused)
     assert web.get(f"/gallery/{photo_id}.jpg").status_code == 200
     done = web.post(f"/gallery/{photo_id}/delete", data={"csrf_token": csrf}, follow_redirects=True)
     assert f"Photo {photo_id} deleted." in html(done) and photo_id not in grid(html(done))

@@ -7,13 +7,13 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 import store
 from library.exif import DATETIME_ORIGINAL, EXIF_IFD, MAKE
 from store import LibraryPhoto, photo_path
 from tests.webapp.library_support import PARIS, SHOTS, TOKEN, add_shots, files, gps_of, library_home, web  # noqa: F401
-from PIL import Image
 
 
 @pytest.fixture
