@@ -20,6 +20,8 @@ from scraping.politeness import DEFAULT_PAGES_PER_SECOND  # noqa: E402
 from scraping.runner import Job, Options, run  # noqa: E402
 from tests.scraping.fakesite import FakeSite  # noqa: E402
 
+JITTER_S = 0.02  # a request sent on time may arrive a little after the previous one's late arrival
+
 
 def scrape(site: FakeSite, out: Path, limit: int, per_host: int):
     options = Options(out=out, base_url=site.url, limits=DownloadLimits(per_host=per_host))
@@ -44,16 +46,15 @@ def throughput(images: int, latency: float, per_host: int) -> tuple[float, float
         return image_rate(site, downloaded), wall, downloaded
 
 
-def page_intervals(pages: int) -> tuple[list[str], list[float], list[float]]:
+def page_intervals(pages: int) -> tuple[list[str], list[float]]:
     """Page requests of a multi-page run (robots.txt included): their paths, and the gaps between
-    them as the client sent them and as the server received them."""
+    them as the server received them."""
     with FakeSite(per_page=6, pages=pages) as site, tempfile.TemporaryDirectory() as out:
-        result, _ = scrape(site, Path(out), 6 * pages, DEFAULT_PER_HOST)
+        scrape(site, Path(out), 6 * pages, DEFAULT_PER_HOST)
         requests = [r for r in site.requests if r.kind in ("robots", "page")]
         times = [r.start for r in requests]
         received = [later - earlier for earlier, later in zip(times, times[1:])]
-        sent = result.page_limiter.intervals(site.url.split("//")[1])
-        return [r.path for r in requests], sent, received
+        return [r.path for r in requests], received
 
 
 def main() -> None:
@@ -65,7 +66,7 @@ def main() -> None:
 
     concurrent, concurrent_wall, n1 = throughput(args.images, args.latency, DEFAULT_PER_HOST)
     serial, serial_wall, n2 = throughput(args.images, args.latency, 1)
-    paths, sent, received = page_intervals(args.pages)
+    paths, received = page_intervals(args.pages)
     limit = 1 / DEFAULT_PAGES_PER_SECOND
 
     print(f"image latency {args.latency * 1000:.0f} ms, {args.images} images per run")
@@ -73,11 +74,10 @@ def main() -> None:
     print(f"  one at a time:        {serial:6.1f} images/s  ({n2} images, run {serial_wall:.1f} s wall)")
     print(f"  ratio: {concurrent / serial:.1f}x (target >= 5x)")
     print(f"page requests, limit {DEFAULT_PAGES_PER_SECOND:g}/s per host: " + " ".join(paths))
-    print("  intervals as sent (s):     " + ", ".join(f"{gap:.3f}" for gap in sent))
     print("  intervals as received (s): " + ", ".join(f"{gap:.3f}" for gap in received))
-    held = min(sent) >= limit - 1e-6
-    print(f"  shortest sent {min(sent):.3f} s vs {limit:.3f} s limit: {'held' if held else 'VIOLATED'}; "
-          f"received: shortest {min(received):.3f} s (socket jitter), mean {sum(received) / len(received):.3f} s")
+    held = min(received) >= limit - JITTER_S
+    print(f"  shortest {min(received):.3f} s vs {limit:.3f} s limit (less {JITTER_S * 1000:.0f} ms of socket jitter): "
+          f"{'held' if held else 'VIOLATED'}; mean {sum(received) / len(received):.3f} s")
 
 if __name__ == "__main__":
     main()

@@ -1,7 +1,9 @@
 """Typed errors of the bot package; every message is meant for the person running it."""
 
+from petclf.errors import PetclfError
 
-class BotError(Exception):
+
+class BotError(PetclfError):
     """Base class of everything the bot package raises on purpose."""
 
 

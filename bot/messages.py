@@ -3,7 +3,6 @@
 import re
 from dataclasses import dataclass, field
 
-URL_ENTITY_TYPES = ("url", "text_link")
 MAX_URLS_PER_MESSAGE = 3
 # A bare link in text that Telegram did not mark as an entity (e.g. forwarded or edited text).
 _URL_PATTERN = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)

@@ -1,7 +1,9 @@
 """Typed errors of the classifier package; every message is meant for a user."""
 
+from petclf.errors import PetclfError
 
-class ClassifierError(Exception):
+
+class ClassifierError(PetclfError):
     """Base class of everything the classifier raises on purpose."""
 
 

@@ -7,6 +7,7 @@ conversion is faithful) and DIR/runtime.json (see classifier.runtime).
 import argparse
 import json
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,10 @@ import numpy as np
 from classifier.artifact import open_artifact
 from classifier.card import check_output_size
 from classifier.errors import ClassifierError, ModelError
+from classifier.runners import PARITY_TOLERANCE, TFLiteRunner, probe_batch, probe_difference
 from preprocessing.dataset import sha256_hex
+
+FORMAT_VERSION = 1  # of runtime.json; classifier.runtime rebuilds a cache of any other
 
 
 def load_keras_model(h5_path: Path):
@@ -34,6 +38,20 @@ def compiled_call(model, input_size: int):
     return tf.function(lambda batch: model(batch, training=False), input_signature=[spec])
 
 
+class KerasRunner:
+    """The fallback when the model can't be converted faithfully: a compiled Keras call."""
+
+    name = "keras"
+
+    def __init__(self, h5_path: Path, input_size: int):
+        self._call = compiled_call(load_keras_model(h5_path), input_size)
+        self._lock = threading.Lock()
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._call(np.asarray(batch, dtype=np.float32)))
+
+
 def convert(model) -> bytes:
     import tensorflow as tf
 
@@ -41,32 +59,30 @@ def convert(model) -> bytes:
 
 
 def export(h5_path: Path, out: Path) -> dict:
-    from classifier import runtime
-
     artifact = open_artifact(h5_path)
     model = load_keras_model(h5_path)
-    probe = runtime.probe_batch(artifact.input_size)
+    probe = probe_batch(artifact.input_size)
     expected = np.asarray(compiled_call(model, artifact.input_size)(probe))
     if expected.ndim != 2:
         raise ModelError(f"{h5_path} outputs shape {expected.shape[1:]}; expected one row of scores per image")
     check_output_size(artifact.card, expected.shape[1], h5_path)
     meta = {
-        "format": runtime.FORMAT_VERSION,
+        "format": FORMAT_VERSION,
         "h5_sha256": artifact.sha256,
-        "runtime": runtime.KerasRunner.name,
+        "runtime": KerasRunner.name,
         "probe_outputs": expected.tolist(),
         "versions": _versions(),
     }
     try:
         content = convert(model)
-        difference = runtime.probe_difference(runtime.TFLiteRunner(content, 1), artifact, meta)
+        difference = probe_difference(TFLiteRunner(content, 1), artifact, meta)
     except Exception as exc:  # any converter failure leaves the Keras runtime in charge
         meta["reason"] = f"the TFLite conversion failed ({type(exc).__name__}: {exc})"
     else:
         meta["max_proba_difference"] = difference
-        if difference <= runtime.PARITY_TOLERANCE:
+        if difference <= PARITY_TOLERANCE:
             (out / "model.tflite").write_bytes(content)
-            meta.update(runtime=runtime.TFLiteRunner.name, tflite_sha256=sha256_hex(content))
+            meta.update(runtime=TFLiteRunner.name, tflite_sha256=sha256_hex(content))
         else:
             meta["reason"] = f"the TFLite model differs from the .h5 by {difference:.2g} on the probe batch"
     (out / "runtime.json").write_text(json.dumps(meta, indent=1) + "\n")

@@ -12,6 +12,8 @@ scores mean "more like the training classes" for every method.
 
 import numpy as np
 
+from classifier.errors import ClassifierError
+
 OUTPUT_KINDS = ("logits", "probabilities")
 # max_softmax: top probability at temperature T (T=1 is the classic baseline);
 # max_logit: the largest logit; energy: T·logsumexp(logits/T), the negative free energy.
@@ -19,7 +21,7 @@ SCORE_METHODS = ("max_softmax", "max_logit", "energy")
 _EPSILON = 1e-12
 
 
-class ScoringError(ValueError):
+class ScoringError(ClassifierError, ValueError):
     """The output or the scoring settings can't be used as asked."""
 
 

@@ -1,7 +1,9 @@
 """Typed errors of the photo library; every message is meant for a person."""
 
+from petclf.errors import PetclfError
 
-class LibraryError(Exception):
+
+class LibraryError(PetclfError):
     """Base class of everything the library raises on purpose."""
 
 

@@ -1,3 +1,5 @@
 """petclf: build and run your own pet-photo classifier."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+__version__ = version("petclf")  # the one version source is pyproject.toml

@@ -7,14 +7,14 @@ returns the exit code (None means 0).
 
 import argparse
 import importlib
-import importlib.util
 import os
 import sys
 
 from petclf import __version__
+from petclf.errors import PetclfError
 
 # In pipeline order, so `petclf --help` reads like the data flow.
-STAGE_PACKAGES = ("scraping", "preprocessing", "training", "classifier", "webapp", "bot", "projects", "library", "jobs", "store")
+STAGE_PACKAGES = ("scraping", "preprocessing", "training", "classifier", "webapp", "bot", "projects", "library", "jobs")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,17 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"petclf {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", required=True)
     for package in STAGE_PACKAGES:
-        if _has_commands(package):
-            importlib.import_module(f"{package}.commands").register(subparsers)
+        importlib.import_module(f"{package}.commands").register(subparsers)
     return parser
-
-
-def _has_commands(package: str) -> bool:
-    """A stage whose package has no `commands` module (yet) contributes no subcommand."""
-    try:
-        return importlib.util.find_spec(f"{package}.commands") is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def describe_error(exc: BaseException) -> str:
@@ -43,7 +34,7 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         where = f": {exc.filename}" if exc.filename else ""
         return f"{exc.strerror}{where}"
-    if type(exc).__module__.split(".")[0] in STAGE_PACKAGES:
+    if isinstance(exc, PetclfError):
         return str(exc)
     return f"unexpected {type(exc).__name__}: {exc} (set PETCLF_DEBUG=1 for the traceback)"
 

@@ -1,7 +1,9 @@
 """Typed errors of the preprocessing package; every message is meant for a user."""
 
+from petclf.errors import PetclfError
 
-class PreprocessingError(Exception):
+
+class PreprocessingError(PetclfError):
     """Base class of everything preprocessing raises on purpose."""
 
 

@@ -1,8 +1,10 @@
 """Typed errors of projects. Each carries the HTTP status and stable code the API answers with;
 the CLI prints the message."""
 
+from petclf.errors import PetclfError
 
-class ProjectError(Exception):
+
+class ProjectError(PetclfError):
     status = 400
     code = "bad_request"
 

@@ -1,7 +1,9 @@
 """Typed errors of the scraping package; every message is meant for a user."""
 
+from petclf.errors import PetclfError
 
-class ScrapeError(Exception):
+
+class ScrapeError(PetclfError):
     """Base class of everything scraping raises on purpose."""
 
 

@@ -18,17 +18,13 @@ def host_of(url: str) -> str:
 
 
 class HostRateLimiter:
-    """At most `per_second` requests per host, spaced evenly; thread-safe.
-
-    Remembers when each request was let through so a run (or a benchmark) can show the limit held.
-    """
+    """At most `per_second` requests per host, spaced evenly; thread-safe."""
 
     def __init__(self, per_second: float = DEFAULT_PAGES_PER_SECOND):
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self._next: dict[str, float] = {}
         self._host_interval: dict[str, float] = {}
         self._lock = threading.Lock()
-        self.history: dict[str, list[float]] = {}
 
     def slow_down(self, host: str, interval: float) -> None:
         """A robots.txt Crawl-delay longer than our own interval wins for that host."""
@@ -41,13 +37,8 @@ class HostRateLimiter:
             now = time.monotonic()
             start = max(now, self._next.get(host, 0.0))
             self._next[host] = start + interval
-            self.history.setdefault(host, []).append(start)
         if start > now:
             time.sleep(start - now)
-
-    def intervals(self, host: str) -> list[float]:
-        times = self.history.get(host, [])
-        return [later - earlier for earlier, later in zip(times, times[1:])]
 
 
 class RobotsPolicy:

@@ -51,7 +51,6 @@ class Options:
 @dataclass
 class RunResult:
     per_class: dict[str, RunSummary] = field(default_factory=dict)
-    page_limiter: HostRateLimiter | None = None
 
     @property
     def total(self) -> RunSummary:
@@ -90,7 +89,7 @@ def _run(jobs: list[Job], options: Options) -> RunResult:
     rows = manifest.load(options.out / manifest.FILENAME)
     known_urls = {url for row in rows for url in (row["image_url"], row["photo_page_url"]) if url}
     known_urls |= {row["image_url"] for row in manifest.load(options.out / manifest.REJECTED_FILENAME)}
-    result = RunResult(page_limiter=limiter)
+    result = RunResult()
     sources, broken = {}, {}
     workers = options.limits.per_host * 2  # two image hosts busy at once at most per source
     with session, ThreadPoolExecutor(max_workers=workers) as executor:

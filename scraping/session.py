@@ -1,13 +1,13 @@
 """One polite HTTP session: a User-Agent that names us, timeouts, retries that honour Retry-After."""
 
+from importlib.metadata import version
+
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from petclf import __version__
-
 PROJECT_URL = "https://github.com/petclf/petclf"
-USER_AGENT = f"petclf/{__version__} (+{PROJECT_URL}; pet-photo classifier data collection)"
+USER_AGENT = f"petclf/{version('petclf')} (+{PROJECT_URL}; pet-photo classifier data collection)"
 ROBOTS_AGENT = "petclf"  # the token robots.txt rules are matched against
 DEFAULT_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds
 DEFAULT_RETRIES = 3

@@ -1,7 +1,9 @@
 """Typed errors of the store."""
 
+from petclf.errors import PetclfError
 
-class StoreError(Exception):
+
+class StoreError(PetclfError):
     """Base class of everything the store raises on purpose."""
 
 

@@ -1,7 +1,9 @@
 """Typed errors of the training package; every message is meant for a user."""
 
+from petclf.errors import PetclfError
 
-class TrainingError(Exception):
+
+class TrainingError(PetclfError):
     """Base class of everything the training stage raises on purpose."""
 
 

@@ -1,9 +1,10 @@
 """Typed errors of the web app. An UploadError carries what the page and the API tell the user."""
 
+from petclf.errors import PetclfError
 from preprocessing import CorruptImage, ImageError, ImageTooLarge, UnsupportedImage
 
 
-class WebappError(Exception):
+class WebappError(PetclfError):
     """Base class of everything the web app raises on purpose."""
 
 
