@@ -14,7 +14,6 @@ Queries: `--rows` synthetic rows inserted straight into a fresh SQLite store (no
 """
 
 import argparse
-import io
 import os
 import random
 import statistics

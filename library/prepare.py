@@ -100,6 +100,6 @@ def _write_thumbnail(sha256: str, image: Image.Image) -> None:
     thumbnail = image.copy()
     thumbnail.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS, reducing_gap=2.0)
     buffer = io.BytesIO()
-    thumbnail.save(buffer, "JPEG", quality=THUMBNAIL_QUALITY, optimize=True)  # no EXIF: no GPS in it
+    thumbnail.save(buffer, "JPEG", quality=THUMBNAIL_QUALITY)  # no EXIF: no GPS in it
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, buffer.getvalue())

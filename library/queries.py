@@ -6,7 +6,7 @@ the (latitude, longitude) index answers, then measures each one's haversine dist
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import numpy as np

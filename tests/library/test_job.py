@@ -1,5 +1,6 @@
 """A large upload queued as a `library_ingest` job and run by a real `petclf worker`."""
 
+from jobs.runner import job_log_path
 from library import queue_uploads
 from library.uploads import incoming_folder
 from store import LibraryPhoto, session
@@ -15,7 +16,7 @@ def test_a_queued_upload_is_ingested_by_the_worker_with_progress(library_home):
 
     with start_worker(library_home):
         job = wait_for_job(job_id, timeout=300)
-    assert job["state"] == "done", job
+    assert job["state"] == "done", (job, job_log_path(job_id).read_text(errors="replace")[-3000:])
     assert job["result"]["counts"] == {"added": 5, "duplicate": 1, "damaged": 1}
     listed = {outcome["name"]: outcome["status"] for outcome in job["result"]["outcomes"]}
     assert listed["copy.jpg"] == "duplicate" and listed["broken.jpg"] == "damaged"
