@@ -210,3 +210,22 @@ def test_thumbnails_carry_no_exif(library_home):
     thumbnail = Image.open(io.BytesIO(thumbnail_path(sha).read_bytes()))
     assert max(thumbnail.size) == 320
     assert not thumbnail.getexif() and "exif" not in thumbnail.info
+
+
+def test_ingest_on_postgresql(library_home, tmp_path, monkeypatch, postgres_url):
+    """The same content twice in one batch: the second insert meets the unique sha256 inside its
+    savepoint, and the batch's other rows still commit."""
+    from tests.projects.test_store_backends import fresh_postgres_database
+
+    monkeypatch.setenv("PETCLF_DATABASE_URL", fresh_postgres_database(postgres_url))
+    folder = tmp_path / "pg"
+    folder.mkdir()
+    data = photo(seed=1, exif=make_exif(taken="2014:06:01 10:00:00", gps=(48.8566, 2.3522)))
+    (folder / "a.jpg").write_bytes(data)
+    (folder / "b_same.jpg").write_bytes(data)
+    (folder / "c.jpg").write_bytes(photo("bird", seed=2))
+    outcomes = by_name(ingest_paths([folder]))
+    assert {name: outcome.status for name, outcome in outcomes.items()} == {"a.jpg": "added", "b_same.jpg": "duplicate", "c.jpg": "added"}
+    stored = rows()
+    assert sorted(stored) == ["a.jpg", "c.jpg"] and stored["a.jpg"].city == "Paris"
+    assert stored["a.jpg"].taken_at == datetime(2014, 6, 1, 10)  # no zone added or shifted by the database

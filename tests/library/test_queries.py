@@ -1,5 +1,6 @@
 """Filters parsed from query strings and the CLI, applied to rows in the store: classes, tags, dates,
-place, radius (haversine after the bounding box), photos without GPS, paging, stats."""
+place, radius (haversine after the bounding box), photos without GPS, paging, stats; on SQLite and
+on PostgreSQL (a fresh database each, so the library's migration applies on both)."""
 
 from datetime import date, datetime
 
@@ -9,15 +10,19 @@ from werkzeug.datastructures import MultiDict
 from library import Filters, InvalidFilter, find, matching_ids, paging, stats
 from store import session
 from tests.library.rows import insert_rows, row
+from tests.projects.test_store_backends import fresh_postgres_database
 
 PARIS = (48.8566, 2.3522)
 
 
-@pytest.fixture
-def library(tmp_path, monkeypatch):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def library(request, tmp_path, monkeypatch):
     """A store holding a few photos whose answers to each filter are known."""
     monkeypatch.setenv("PETCLF_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("PETCLF_DATABASE_URL", raising=False)
+    if request.param == "postgresql":
+        monkeypatch.setenv("PETCLF_DATABASE_URL", fresh_postgres_database(request.getfixturevalue("postgres_url")))
+    else:
+        monkeypatch.delenv("PETCLF_DATABASE_URL", raising=False)
     rows = [
         row(0, label="cat", taken_at=datetime(2014, 6, 1, 9), latitude=48.8566, longitude=2.3522, city="Paris", country="France"),
         row(1, label="dog", taken_at=datetime(2014, 6, 15, 9), latitude=49.30, longitude=2.3522, city="Compiègne", country="France"),  # 49 km north
