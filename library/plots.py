@@ -3,7 +3,6 @@ and photos per class. SVG text, so a page or the report embeds them as they are.
 
 import io
 
-
 MAX_MONTH_TICKS = 24
 
 
@@ -19,6 +18,7 @@ def per_month_svg(counts: dict) -> str:
     step = max(1, len(months) // MAX_MONTH_TICKS)
     axes.set_xticks(range(0, len(months), step), months[::step], rotation=45, ha="right")
     axes.set_ylabel("photos")
+    _whole_numbers(axes.yaxis)
     axes.set_title("Photos per month, by class")
     if counts["classes"]:
         axes.legend(fontsize="small", ncols=2)
@@ -33,6 +33,7 @@ def per_class_svg(counts: dict) -> str:
     axes.set_yticks(range(len(labels)), labels)
     axes.invert_yaxis()  # the largest class on top
     axes.set_xlabel("photos")
+    _whole_numbers(axes.xaxis)
     axes.set_title("Photos per class")
     return _svg(figure)
 
@@ -44,8 +45,17 @@ def _figure():
     return figure, figure.add_subplot()
 
 
+def _whole_numbers(axis) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))  # photos come whole: no 0.25 ticks
+
+
 def _svg(figure) -> str:
+    from matplotlib import rc_context
+
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    with rc_context({"svg.fonttype": "none"}):  # text stays text: smaller, and the browser's own font
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg"):]  # the XML prolog and doctype don't belong inside an HTML page

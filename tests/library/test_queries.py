@@ -149,3 +149,16 @@ def test_bad_paging(values, field):
     with pytest.raises(InvalidFilter) as raised:
         paging(values)
     assert raised.value.field == field
+
+
+def test_plots_draw_the_counts(library):
+    from library import per_class_svg, per_month_svg
+
+    with session() as db:
+        counts = stats(db, Filters())
+    months, classes = per_month_svg(counts), per_class_svg(counts)
+    assert months.startswith("<svg") and classes.startswith("<svg")
+    for month in ("2014-06", "2014-07", "2014-08", "2015-01"):
+        assert f">{month}<" in months
+    for label in ("cat", "dog", "bird"):
+        assert f">{label}<" in classes and f">{label}<" in months  # bars' labels and the legend
