@@ -1,13 +1,16 @@
-"""The Telegram bot: three threads that share nothing but two queues.
+"""The Telegram bot: three stages that share nothing but two queues.
 
     receiving ──(chat_id, image bytes)──► queue 1 ──► client ──(reply text)──► queue 2 ──► sending
         └──────────── hints, help and download errors go straight to queue 2 ─────────────┘
 
-Receiving long-polls getUpdates and moves the offset past an update only once that update
-is on a queue, so a crash loses nothing (Telegram sends unconfirmed updates again). Client
-asks the TCP classification server, retrying for a bounded time. Sending is the only
-thread that writes to the chat. On stop, each thread passes a sentinel down the line, so
-the queues drain before the process exits.
+Receiving long-polls getUpdates, keeps each message in the spool (on disk) and only then moves
+the offset past it, so a crash, even kill -9, loses nothing: Telegram sends unconfirmed updates
+again, and the next start answers what the spool still holds. Downloads run on a few fetcher
+threads of the receiving stage, so a slow link delays only its own chat; each chat's images
+still reach queue 1 in the order they were sent. Client asks the TCP classification server,
+retrying for a bounded time. Sending is the only thread that writes to the chat; a message
+leaves the spool once its reply has been handed to Telegram. On stop, each stage passes a
+sentinel down the line, so the queues drain before the process exits.
 """
 
 import logging
@@ -15,7 +18,9 @@ import queue
 import re
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 import telebot
@@ -25,6 +30,7 @@ from telebot.apihelper import ApiException, ApiTelegramException
 from bot import fetch, replies
 from bot.errors import BotError, ClassifierUnavailable, ConfigError, DownloadTooLarge, FetchError, TelegramConflict
 from bot.messages import FileRef, Intent, read_intent
+from bot.spool import Spool
 from bot.tcp_client import classify
 from preprocessing import IMAGE_SIZE, ImageError, decode
 
@@ -34,6 +40,7 @@ CONFLICT_RETRY_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
 SEND_RETRY_SECONDS = 60.0
 JOB_QUEUE_SIZE = 100  # back-pressure: polling pauses (and confirms nothing) while the classifier lags
+FETCHERS = 8  # downloads at once; polling pauses while all are busy
 SHUTDOWN = object()
 TOKEN_REJECTED = "Telegram rejected TELEGRAM_TOKEN (401 Unauthorized)."
 
@@ -44,6 +51,7 @@ class Settings:
     api_root: str
     tcp_addr: tuple[str, int]
     max_download_bytes: int
+    spool_dir: Path
     allow_private_urls: bool = False
     poll_timeout: int = 10
     download_timeout: float = 20.0
@@ -56,6 +64,7 @@ class ImageJob:
     chat_id: int
     message_id: int
     image: bytes
+    update_id: int  # its spool entry
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,7 @@ class Outgoing:
     text: str | None = None
     action: str | None = None  # a chat action such as "typing", instead of a text
     reply_to: int | None = None
+    answers: int | None = None  # the update (spool entry) this text is the final reply to
 
 
 def use_api_root(root: str) -> None:
@@ -115,25 +125,41 @@ class RetryWindow:
 
 
 class Receiver(threading.Thread):
-    """Long-polls updates; puts images on queue 1 and immediate answers on queue 2."""
+    """Long-polls updates; keeps each message in the spool, then hands it to the fetchers
+    (images for queue 1) or answers it at once on queue 2."""
 
-    def __init__(self, settings: Settings, jobs: queue.Queue, outbox: queue.Queue, stop: threading.Event, redact):
+    def __init__(self, settings: Settings, jobs: queue.Queue, outbox: queue.Queue, spool: Spool, stop: threading.Event, redact):
         super().__init__(name="receiving", daemon=True)
-        self.settings, self.jobs, self.outbox, self.stop, self.redact = settings, jobs, outbox, stop, redact
+        self.settings, self.jobs, self.outbox, self.spool, self.stop, self.redact = settings, jobs, outbox, spool, stop, redact
         self.error: BaseException | None = None  # read by the main thread after join()
+        self.fetchers = ThreadPoolExecutor(FETCHERS, thread_name_prefix="fetching")
+        self.idle_fetchers = threading.Semaphore(FETCHERS)
+        self.last_of_chat: dict[int, Future] = {}  # each chat's latest fetch, which the next one queues behind
+        self.chats_lock = threading.Lock()
 
     def run(self) -> None:
         self.api = new_api(self.settings.token)
         self.files = fetch.new_session(public_only=False)  # Telegram's own file server
         self.links = fetch.new_session(public_only=not self.settings.allow_private_urls)
-        self.offset = None  # the next update_id to ask for; everything below it is on a queue
+        self.offset = None  # the next update_id to ask for; everything below it is in the spool
         try:
+            self._answer_spooled()
             self._poll()
         except BaseException as exc:
             self.error = exc
         finally:
             self._confirm()
+            self.fetchers.shutdown(wait=True)  # their images reach queue 1 before the sentinel
             self.jobs.put(SHUTDOWN)
+
+    def _answer_spooled(self) -> None:
+        """What a previous run confirmed to Telegram but did not answer (it was killed)."""
+        pending = self.spool.pending()
+        if pending:
+            log.info("answering %d message(s) kept from the previous run", len(pending))
+            self.offset = pending[-1][0] + 1  # anything Telegram still holds below it is already kept
+        for update_id, message in pending:
+            self._handle_safely(update_id, telebot.types.Message.de_json(message))
 
     def _poll(self) -> None:
         established = False  # has one getUpdates call of ours completed?
@@ -151,7 +177,9 @@ class Receiver(threading.Thread):
             for update in updates:
                 if self.stop.is_set():
                     break  # left unconfirmed: Telegram hands it to the next run
-                self._handle_safely(update)
+                if update.message is not None:  # edits, channel posts and the like are not for this bot
+                    self.spool.keep(update.update_id, update.message.json)
+                    self._handle_safely(update.update_id, update.message)
                 self.offset = update.update_id + 1
 
     def _after_failure(self, exc: Exception, backoff: Backoff, *, established: bool) -> None:
@@ -182,35 +210,62 @@ class Receiver(threading.Thread):
         except Exception as exc:  # the worst case is a repeated answer on the next start
             log.warning("could not confirm the last updates (%s)", self.redact(describe_failure(exc)))
 
-    def _handle_safely(self, update) -> None:
-        message = update.message
-        if message is None:
-            return  # edits, channel posts and the like are not for this bot
+    def _handle_safely(self, update_id: int, message) -> None:
         try:
-            self._handle(message)
+            intent = read_intent(message)
+            if intent.command in ("start", "help"):
+                self._say(update_id, message, replies.START if intent.command == "start" else replies.HELP)
+            elif not intent.has_image_source:
+                self._say(update_id, message, replies.HINT)
+            else:
+                self.outbox.put(Outgoing(message.chat.id, action="typing"))
+                self._start_fetch(update_id, message, intent)
         except Exception:  # one odd message must not stop the bot, nor be retried forever
             log.exception("could not handle message %s", message.message_id)
-            self._say(message, replies.SOMETHING_WENT_WRONG)
+            self._say(update_id, message, replies.SOMETHING_WENT_WRONG)
 
-    def _handle(self, message) -> None:
-        intent = read_intent(message)
-        if intent.command in ("start", "help"):
-            self._say(message, replies.START if intent.command == "start" else replies.HELP)
-            return
-        if not intent.has_image_source:
-            self._say(message, replies.HINT)
-            return
-        self.outbox.put(Outgoing(message.chat.id, action="typing"))
+    def _start_fetch(self, update_id: int, message, intent: Intent) -> None:
+        """Download on a fetcher thread, after waiting for an idle one: the bound on downloads."""
+        self.idle_fetchers.acquire()
+        chat_id = message.chat.id
+        with self.chats_lock:
+            before = self.last_of_chat.get(chat_id)
+            fetching = self.fetchers.submit(self._fetch_in_turn, update_id, message, intent, before)
+            self.last_of_chat[chat_id] = fetching
+        fetching.add_done_callback(lambda done: self._fetch_finished(chat_id, done))
+
+    def _fetch_finished(self, chat_id: int, done: Future) -> None:
+        self.idle_fetchers.release()
+        with self.chats_lock:
+            if self.last_of_chat.get(chat_id) is done:
+                del self.last_of_chat[chat_id]
+
+    def _fetch_in_turn(self, update_id: int, message, intent: Intent, before: Future | None) -> None:
+        """Fetch now; hand the outcome on only after the chat's earlier message (so replies keep
+        the chat's order). `before` started earlier on this pool, so waiting for it can't deadlock."""
+        try:
+            outcome = self._fetch_outcome(update_id, message, intent)
+        except Exception:
+            log.exception("could not handle message %s", message.message_id)
+            outcome = self._reply(update_id, message, replies.SOMETHING_WENT_WRONG)
+        if before is not None:
+            before.result()
+        if isinstance(outcome, ImageJob):
+            self.jobs.put(outcome)
+        else:
+            self.outbox.put(outcome)
+
+    def _fetch_outcome(self, update_id: int, message, intent: Intent) -> "ImageJob | Outgoing":
+        """The job for queue 1, or the reply that says why there is none."""
         try:
             image = self._fetch(intent)
         except DownloadTooLarge:
-            self._say(message, replies.too_large(self.settings.max_download_bytes))
+            return self._reply(update_id, message, replies.too_large(self.settings.max_download_bytes))
         except FetchError as exc:
-            self._say(message, replies.could_not_download(str(exc)))
+            return self._reply(update_id, message, replies.could_not_download(str(exc)))
         except ImageError as exc:
-            self._say(message, replies.not_an_image(str(exc)))
-        else:
-            self.jobs.put(ImageJob(message.chat.id, message.message_id, image))
+            return self._reply(update_id, message, replies.not_an_image(str(exc)))
+        return ImageJob(message.chat.id, message.message_id, image, update_id)
 
     def _fetch(self, intent: Intent) -> bytes:
         """The bytes of a usable image (checked by the one image path), or a FetchError/ImageError."""
@@ -241,8 +296,12 @@ class Receiver(threading.Thread):
             raise FetchError("Telegram did not hand over the file.") from None
         return apihelper.FILE_URL.format(self.settings.token, file_path)
 
-    def _say(self, message, text: str) -> None:
-        self.outbox.put(Outgoing(message.chat.id, text=text, reply_to=message.message_id))
+    def _say(self, update_id: int, message, text: str) -> None:
+        self.outbox.put(self._reply(update_id, message, text))
+
+    @staticmethod
+    def _reply(update_id: int, message, text: str) -> Outgoing:
+        return Outgoing(message.chat.id, text=text, reply_to=message.message_id, answers=update_id)
 
 
 def checked_image(data: bytes) -> bytes:
@@ -266,7 +325,7 @@ class Client(threading.Thread):
             except Exception:  # whatever happens, the chat hears back
                 log.exception("classifying a photo for a chat failed")
                 text = replies.SOMETHING_WENT_WRONG
-            self.outbox.put(Outgoing(job.chat_id, text=text, reply_to=job.message_id))
+            self.outbox.put(Outgoing(job.chat_id, text=text, reply_to=job.message_id, answers=job.update_id))
         self.outbox.put(SHUTDOWN)
 
     def _answer(self, job: ImageJob) -> str:
@@ -293,9 +352,9 @@ class Client(threading.Thread):
 class Sender(threading.Thread):
     """The only thread that writes to chats: texts from queue 2, with retries; chat actions once."""
 
-    def __init__(self, settings: Settings, outbox: queue.Queue, redact):
+    def __init__(self, settings: Settings, outbox: queue.Queue, spool: Spool, redact):
         super().__init__(name="sending", daemon=True)
-        self.settings, self.outbox, self.redact = settings, outbox, redact
+        self.settings, self.outbox, self.spool, self.redact = settings, outbox, spool, redact
         self.outage = RetryWindow(SEND_RETRY_SECONDS)
 
     def run(self) -> None:
@@ -303,8 +362,10 @@ class Sender(threading.Thread):
         while (item := self.outbox.get()) is not SHUTDOWN:
             if item.action:
                 self._send_action(item)
-            else:
-                self._send_text(item)
+                continue
+            self._send_text(item)
+            if item.answers is not None:  # delivered, refused for good or given up on: done either way
+                self.spool.done(item.answers)
 
     def _send_action(self, item: Outgoing) -> None:
         try:
@@ -369,8 +430,9 @@ def run_bot(settings: Settings, stop: threading.Event, redact) -> None:
         raise BotError(f"Can't reach the Telegram Bot API at {settings.api_root} ({short_reason(exc)}).") from None
     jobs: queue.Queue = queue.Queue(maxsize=JOB_QUEUE_SIZE)
     outbox: queue.Queue = queue.Queue()
-    receiver = Receiver(settings, jobs, outbox, stop, redact)
-    threads = [receiver, Client(settings, jobs, outbox), Sender(settings, outbox, redact)]
+    spool = Spool(settings.spool_dir)
+    receiver = Receiver(settings, jobs, outbox, spool, stop, redact)
+    threads = [receiver, Client(settings, jobs, outbox), Sender(settings, outbox, spool, redact)]
     for thread in threads:
         thread.start()
     host, port = settings.tcp_addr

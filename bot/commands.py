@@ -110,6 +110,7 @@ def run_tcp_server(args) -> int:
 
 def run_chat_bot(args) -> int:
     from bot.chatbot import Settings, run_bot
+    from store.files import home
 
     token = config.telegram_token()
     redact = logs.configure("bot", secrets=[token])
@@ -118,6 +119,7 @@ def run_chat_bot(args) -> int:
         api_root=config.telegram_api_root(args.api_url),
         tcp_addr=config.tcp_addr(args.tcp_addr),
         max_download_bytes=config.max_image_bytes(args.max_mb),
+        spool_dir=home() / config.SPOOL_FOLDER,
         allow_private_urls=args.allow_private_urls or config.env_flag("PETCLF_BOT_ALLOW_PRIVATE_URLS"),
         poll_timeout=max(1, args.poll_timeout),
         download_timeout=args.download_timeout,

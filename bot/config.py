@@ -10,6 +10,7 @@ DEFAULT_API_URL = "https://api.telegram.org"
 # The chat side's own image cap (the TCP server and the bot's downloads). PETCLF_MAX_UPLOAD_MB is
 # the web page's limit, with its own default, so it is not read here.
 DEFAULT_MAX_IMAGE_MB = 20
+SPOOL_FOLDER = "bot-spool"  # under PETCLF_HOME: messages taken from Telegram and not answered yet
 
 
 def parse_addr(text: str) -> tuple[str, int]:

@@ -67,7 +67,13 @@ def start_bot(api_url: str, token: str, tcp_port: int, log_path: Path, *, env: d
     bot = PetclfProcess(
         ["bot", "--poll-timeout", "2", *args],
         log_path,
-        {"TELEGRAM_TOKEN": token, "TELEGRAM_API_URL": api_url, "PETCLF_TCP_ADDR": f"127.0.0.1:{tcp_port}", **(env or {})},
+        {
+            "TELEGRAM_TOKEN": token,
+            "TELEGRAM_API_URL": api_url,
+            "PETCLF_TCP_ADDR": f"127.0.0.1:{tcp_port}",
+            "PETCLF_HOME": str(log_path.parent / "home"),  # the spool: a restart that logs beside it finds it
+            **(env or {}),
+        },
     )
     try:
         bot.wait_for_log(r"is polling .* for updates", timeout=60)

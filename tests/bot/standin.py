@@ -102,6 +102,15 @@ class BotApiStandIn:
                     raise AssertionError(f"{method} called {self.calls.get(method, 0)} times, expected {count}")
                 self._lock.wait(0.1)
 
+    def wait_until_confirmed(self, timeout: float = 30.0) -> None:
+        """Until the bot has asked for updates past every pushed one, which confirms them."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._pending:
+                if time.monotonic() >= deadline:
+                    raise AssertionError(f"updates {[u['update_id'] for u in self._pending]} unconfirmed after {timeout}s")
+                self._lock.wait(0.1)
+
     def pending_update_ids(self) -> list[int]:
         with self._lock:
             return [u["update_id"] for u in self._pending]

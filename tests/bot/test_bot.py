@@ -1,28 +1,16 @@
 """The real `petclf bot` process against the Bot API stand-in and the real TCP server."""
 
-import re
-
 import pytest
 
 from bot import replies
-from bot.tcp_client import classify
 from tests.bot.conftest import TOKEN
-from tests.bot.helpers import jpeg
+from tests.bot.helpers import assert_prediction_text, jpeg
 from tests.bot.processes import start_bot, start_tcp_server
 from tests.bot.standin import BotApiStandIn, Updates
 from tests.imagegen import encode, shape_image
 from tests.servers import free_port
 
-LINE = re.compile(r"^[1-5]\. (bird|cat|dog) \((0|1)\.\d{4}\)$")
 SECRET = TOKEN.split(":")[1]
-
-
-def assert_prediction_text(text: str, port: int, image: bytes) -> None:
-    """Ranked lines in the original format, saying what the server says about this very image."""
-    lines = text.splitlines()
-    assert len([line for line in lines if LINE.match(line)]) == 3, text  # top 5 of a 3-class model
-    assert lines[3:] in ([], [replies.UNKNOWN_LINE])
-    assert text == replies.predictions_text(classify(("127.0.0.1", port), image))
 
 
 @pytest.fixture(scope="module")
