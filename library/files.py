@@ -17,7 +17,7 @@ from store import home
 MAX_FILE_BYTES = 200 * 1024 * 1024  # far above any photo; keeps a stray video out of memory
 
 
-class Unreadable(Exception):
+class Unreadable(LibraryError):
     """A listed file that can't be read; the message says why, for the ingest's list."""
 
 
@@ -91,6 +91,8 @@ def read(path: Path) -> tuple[bytes, datetime]:
         with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
+        if os.path.islink(path):
+            raise Unreadable("A symbolic link to a file that doesn't exist.") from None
         raise Unreadable("The file vanished before it could be read.") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:

@@ -145,7 +145,7 @@ def test_damaged_and_unreadable_files_are_listed_with_their_reason(library_home,
         "phone.heic": ("damaged", "HEIC images are not supported"),
         "loop": ("skipped", "symbolic link loop"),
         "self.jpg": ("skipped", "symbolic link loop"),
-        "dangling.jpg": ("skipped", "vanished"),
+        "dangling.jpg": ("skipped", "A symbolic link to a file that doesn't exist."),
         "unreadable.jpg": ("skipped", "Can't read the file"),
     }
     for name, (status, reason) in expected.items():
