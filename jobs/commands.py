@@ -31,7 +31,8 @@ def run_worker(args) -> int:
         log.warning("marked %d job(s) failed: their worker stopped while they ran", failed)
     log.info("taking jobs from %s", queue_url().split("@")[-1])  # no password in the log
     try:
-        huey().create_consumer(workers=args.jobs, worker_type="thread", check_worker_health=True).run()
+        # Huey backs off to 10 s between empty polls of a SQLite queue; a second keeps "Train" snappy.
+        huey().create_consumer(workers=args.jobs, worker_type="thread", check_worker_health=True, max_delay=1.0).run()
     finally:
         stopped = abandon_mine()
         if stopped:

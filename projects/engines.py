@@ -13,7 +13,7 @@ from projects.errors import Conflict
 from store import Project, home
 
 DEFAULT_MAX_ENGINES = 8
-ENGINE_THREADS = 2  # interpreters per engine: requests to one project rarely overlap more
+ENGINE_THREADS = 1  # interpreters per engine: each costs memory, and one project rarely sees concurrent requests
 
 
 def max_engines() -> int:
