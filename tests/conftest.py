@@ -83,7 +83,8 @@ def _home_outside_the_checkout(shared_home, monkeypatch):
 @pytest.fixture(scope="session")
 def base_model(tmp_path_factory, tiny_training_data) -> Path:
     """A small transfer-learning model to stand in for the shipped one, whose backbone projects
-    train on: MobileNetV2 at 96 px with the shipped model's own backbone weights, two heads."""
+    train on: the shipped model's architecture at 96 px with its own backbone weights, two heads."""
+    from classifier.card import card_path, read_card
     from jobs.backbone import save_backbone_weights
     from training.train import TrainConfig, train
 
@@ -93,7 +94,8 @@ def base_model(tmp_path_factory, tiny_training_data) -> Path:
     split, ood = tiny_training_data
     out = root / "base.h5"
     train(
-        TrainConfig(data=split, out=out, arch="mobilenet_v2", backbone_weights=str(weights), backbone_size=96,
+        TrainConfig(data=split, out=out, arch=read_card(card_path("models/pets.h5"))["architecture"],
+                    backbone_weights=str(weights), backbone_size=96,
                     epochs=0, heads=2, head_epochs=20, ood=ood, verbose=0),
         log=lambda message: None,
     )

@@ -65,6 +65,10 @@ def _register_train(subparsers) -> None:
                         help="share of the --ood photos used in training; the rest measure the false-accept rate")
     parser.add_argument("--ood-weight", type=float, default=1.0,
                         help="loss weight of an --ood photo relative to an average class photo")
+    parser.add_argument("--ood-as-class", action="store_true",
+                        help="train the --ood photos as one more class, which the saved model folds away: it "
+                             "outputs the log-probabilities of the real classes, and the energy score is then "
+                             "the log-probability that a photo is one of them")
     parser.add_argument("--score", choices=SCORE_METHODS, default="energy", help="confidence score for the unknown decision")
     parser.add_argument("--temperature", type=float, default=1.0, help="temperature of the confidence score")
     parser.add_argument("--max-reject-rate", type=float, default=0.03,
@@ -131,6 +135,7 @@ def run_train(args) -> int:
             ood=args.ood,
             ood_exposure_fraction=args.ood_exposure,
             ood_weight=args.ood_weight,
+            ood_as_class=args.ood_as_class,
             score_method=args.score,
             temperature=args.temperature,
             max_reject_rate=args.max_reject_rate,

@@ -194,8 +194,11 @@ def class_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return counts.sum() / (num_classes * counts)
 
 
-def soft_targets(labels: np.ndarray, num_classes: int) -> np.ndarray:
-    """One-hot rows for class images, uniform rows for OOD images (label -1): the outlier-exposure target."""
+def soft_targets(labels: np.ndarray, num_classes: int, outlier_class: bool = False) -> np.ndarray:
+    """One-hot rows for class images; for OOD images (label -1) the outlier-exposure target: a
+    uniform row, or with `outlier_class` one more column, their own class."""
+    if outlier_class:
+        return np.eye(num_classes + 1, dtype=np.float32)[np.where(labels >= 0, labels, num_classes)]
     targets = np.full((len(labels), num_classes), 1.0 / num_classes, dtype=np.float32)
     known = labels >= 0
     targets[known] = np.eye(num_classes, dtype=np.float32)[labels[known]]

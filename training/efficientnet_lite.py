@@ -17,6 +17,7 @@ from training.errors import BackboneError
 
 NAME = "efficientnet_lite0"
 SCALE, OFFSET = 1 / 128, -127 / 128  # (x − 127) / 128
+IMAGENET_SIZE = 224  # the side its ImageNet classifier was trained and checked at
 CLASSES = 1000
 TOP_CHANNELS = 1280
 BN_EPSILON = 1e-3

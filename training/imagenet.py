@@ -72,7 +72,7 @@ def build(weights: Path):
     from keras import layers
 
     recipe = recipes.EFFICIENTNET_LITE0
-    size = recipe.input_size
+    size = efficientnet_lite.IMAGENET_SIZE
     backbone = efficientnet_lite.backbone(size)
     classifier = efficientnet_lite.classifier_layer()
     image = keras.Input(shape=(INPUT_SIZE, INPUT_SIZE, 3), name="image")
@@ -99,14 +99,14 @@ def write_artifact(source: Path, out: Path) -> dict:
         "input_size": INPUT_SIZE,
         "output": "logits",
         "architecture": recipe.name,
-        "backbone": {"name": recipe.name, "input_size": recipe.input_size, "weights": f"file:{WEIGHTS}"},
+        "backbone": {"name": recipe.name, "input_size": efficientnet_lite.IMAGENET_SIZE, "weights": f"file:{WEIGHTS}"},
         "unknown": UNKNOWN,
         "test_metrics": None,  # converted, not trained: benchmarks/imagenet_parity.py checks it against the reference
         "data": {"source": "ImageNet-1k", "classes": CLASSES, "renamed": RENAMED},
         "training": {
             "converted_from": WEIGHTS,
             "licence": f"Apache-2.0, see {licence_path(out).name}",
-            "scaling": "(x - 127) / 128 after resizing to 224, inside the model",
+            "scaling": f"(x - 127) / 128 after resizing to {efficientnet_lite.IMAGENET_SIZE}, inside the model",
         },
         "h5_sha256": sha256_file(out),
         "h5_bytes": out.stat().st_size,

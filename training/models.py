@@ -7,6 +7,8 @@ Which architectures exist, and their facts, is training.recipes' job.
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from preprocessing import IMAGE_SIZE
 
 WHITE = 255.0  # augmentation fills with the padding colour, so rotated corners look like padding
@@ -77,7 +79,7 @@ def pooled(backbone, scaling: tuple[float, float] | None, images, named: bool = 
 
 def head(feature_size: int, num_classes: int, *, seed: int, name: str = "head"):
     """Pooled backbone features → logits. The hidden layer gives it room to map outlier-exposure
-    photos to a flat output; 128 units keep a five-head ensemble under 15 MB."""
+    photos to a flat output, or to their own class; 128 units keep a five-head ensemble small."""
     import keras
     from keras import layers
 
@@ -101,6 +103,30 @@ def ensemble(built: Built, heads: list):
     pooled = built.model.get_layer("pool").output
     logits = layers.Average(name="logits")([classifier_head(pooled) for classifier_head in heads])
     return keras.Model(built.model.inputs, logits, name=built.model.name)
+
+
+def fold_outlier_class(model, num_classes: int):
+    """A model trained with the OOD photos as its last class → outputs over the real classes only:
+    their log-probabilities in the full softmax. Softmax over them gives the classes' probabilities
+    given that the photo is one of them; their logsumexp (the energy score) is the log-probability
+    that it is one of them at all. Built-in layers only, so the .h5 still loads without petclf."""
+    import keras
+    from keras import layers
+
+    log_probabilities = layers.Activation("log_softmax", name="log_probabilities")(model.outputs[0])
+    drop = layers.Dense(num_classes, use_bias=False, trainable=False, name="classes_only")
+    outputs = drop(log_probabilities)
+    drop.set_weights([np.eye(num_classes + 1, num_classes, dtype=np.float32)])  # keeps the first columns as they are
+    return keras.Model(model.inputs, outputs, name=model.name)
+
+
+def folded_logits(logits: np.ndarray | None, num_classes: int) -> np.ndarray | None:
+    """What fold_outlier_class's model outputs, from the unfolded model's logits."""
+    if logits is None:
+        return None
+    peak = logits.max(axis=1, keepdims=True)
+    log_total = peak + np.log(np.exp(logits - peak).sum(axis=1, keepdims=True))
+    return (logits - log_total)[:, :num_classes].astype(np.float32)
 
 
 def fine_tune_top(built: Built, first_layer: str) -> int:

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Reproduce the shipped default model, models/pets.h5 and everything beside it, from the shared
-# photo sets: preprocess → split → train (MobileNetV2 at 224 px with the offline backbone weights,
-# five cross-fitted heads on its frozen features, outlier exposure on half of the OOD photos, the
-# unknown threshold at 5% out-of-fold in-class rejection) → evaluate on the split's test side.
+# photo sets: preprocess → split → train (ARCH at its default input size with offline backbone
+# weights, five cross-fitted heads on its frozen features, half of the OOD photos trained as one
+# more class that the saved model folds away, the unknown threshold at 5% out-of-fold in-class
+# rejection) → evaluate on the split's test side through the served runtime.
 #
 #   training/reproduce_default_model.sh
 #
 # Environment (all optional):
 #   PETS     class folders of pet photos        (default ../shared/datasets/pets)
 #   OOD      photos that are none of the classes (default ../shared/datasets/ood)
-#   WEIGHTS  MobileNetV2 no-top Keras weights    (default ../shared/backbones/mobilenetv2_160_notop.weights.h5)
+#   ARCH     the architecture (training/recipes.py) (default efficientnet_lite0)
+#   WEIGHTS  its backbone weights                (default ../shared/models/imagenet/efficientnet_lite0_imagenet.npz)
 #   IMAGES   where the processed photos go       (default Images/processed)
 #   SPLIT    where the split goes                (default Test_train_sets)
 #   OUT      the model file                      (default models/pets.h5)
@@ -19,7 +21,8 @@ cd "$(dirname "$0")/.."
 
 PETS=${PETS:-../shared/datasets/pets}
 OOD=${OOD:-../shared/datasets/ood}
-WEIGHTS=${WEIGHTS:-../shared/backbones/mobilenetv2_160_notop.weights.h5}
+ARCH=${ARCH:-efficientnet_lite0}
+WEIGHTS=${WEIGHTS:-../shared/models/imagenet/efficientnet_lite0_imagenet.npz}
 IMAGES=${IMAGES:-Images/processed}
 SPLIT=${SPLIT:-Test_train_sets}
 OUT=${OUT:-models/pets.h5}
@@ -27,7 +30,7 @@ PETCLF=${PETCLF:-.venv/bin/petclf}
 
 "$PETCLF" preprocess --src "$PETS" --dst "$IMAGES" --force
 "$PETCLF" split --src "$IMAGES" --dst "$SPLIT" --seed 1 --test-ratio 0.25 --force
-"$PETCLF" train --data "$SPLIT" --out "$OUT" --arch mobilenet_v2 \
-    --backbone-weights "$WEIGHTS" --backbone-size 224 --epochs 0 --heads 5 --seed 1 \
-    --ood "$OOD" --ood-exposure 0.5 --score energy --max-reject-rate 0.05
+"$PETCLF" train --data "$SPLIT" --out "$OUT" --arch "$ARCH" \
+    --backbone-weights "$WEIGHTS" --epochs 0 --heads 5 --seed 1 \
+    --ood "$OOD" --ood-exposure 0.5 --ood-as-class --score energy --max-reject-rate 0.04
 "$PETCLF" evaluate --model "$OUT" --data "$SPLIT/test" --ood "$OOD" --plot "$SPLIT/confusion_matrix.png"

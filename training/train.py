@@ -8,8 +8,9 @@ cross-fits K heads instead, see training.heads. The other recipes train in one p
 
 With `--ood`, part of the out-of-distribution photos (chosen by content hash) is used for
 outlier exposure: they are trained towards the uniform distribution over the classes, which
-teaches the model to be unsure on non-pets. The rest is held out to measure the false-accept
-rate. The unknown threshold is chosen on in-class images the model did not train on: the
+teaches the model to be unsure on non-pets (or, with `--ood-as-class`, they are one more class,
+which the saved model folds away: see models.fold_outlier_class). The rest is held out to
+measure the false-accept rate. The unknown threshold is chosen on in-class images the model did not train on: the
 validation carve-out, or with cross-fitted heads every training image's out-of-fold logits.
 """
 
@@ -56,6 +57,7 @@ class TrainConfig:
     ood: Path | None = None
     ood_exposure_fraction: float = 0.5  # of the --ood photos used in training; the rest measure
     ood_weight: float = 1.0  # loss weight of an OOD photo relative to an average class photo
+    ood_as_class: bool = False  # OOD photos as one more class instead of uniform targets (folded away on saving)
     score_method: str = "energy"
     temperature: float = 1.0
     # On validation; below the 5% product target because validation (small, and used for early
@@ -101,7 +103,7 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
     with strategy.scope():
         built = recipes.build(
             config.arch,
-            len(labels),
+            len(labels) + config.ood_as_class,
             backbone_weights=config.backbone_weights,
             backbone_size=config.backbone_size,
             seed=config.seed,
@@ -118,11 +120,13 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
             heads=config.heads, epochs=config.head_epochs, learning_rate=config.learning_rate,
             seed=config.seed, strategy=strategy, log=log, progress=progress,
         )
-        model, history, fine_tune_kept = models.ensemble(built, fitted.heads), fitted.history, None
-        calibration_logits, ood_check_logits = fitted.class_logits, fitted.ood_logits
+        # Each head folded before they are averaged: the average of log-probabilities, as calibrated.
+        model = models.ensemble(built, [_folded(config, head) for head in fitted.heads])
+        history, fine_tune_kept = fitted.history, None
+        calibration_logits, ood_check_logits = _folded(config, fitted.class_logits), _folded(config, fitted.ood_logits)
     else:
         history, fine_tune_kept = _fit(config, built, prepared, class_weights, strategy, checkpoint_dir, log, progress)
-        model = built.model
+        model = _folded(config, built.model)
         calibration_logits = predict(model, prepared.validation, config.batch_size)
         ood_check_logits = predict(model, prepared.ood_validation, config.batch_size) if config.ood else None
 
@@ -162,6 +166,7 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
             "class_weights": dict(zip(labels, _round_all(class_weights))),
             "outlier_exposure_fraction": config.ood_exposure_fraction if config.ood else 0.0,
             "outlier_exposure_weight": config.ood_weight,
+            "outlier_class": config.ood_as_class,
             "augmentation": ["horizontal flip", "rotation ±18°", "zoom -15%..+10%", "contrast ±15%"],
         },
         "h5_sha256": sha256_file(config.out),
@@ -173,6 +178,15 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     log(f"saved {config.out} ({card['h5_bytes'] / 1e6:.1f} MB) and {card_path(config.out)} in {wall_time:.0f} s")
     return card
+
+
+def _folded(config: TrainConfig, model_or_logits):
+    """With --ood-as-class, a model (or its logits) with the outlier class folded away; else as given."""
+    if not config.ood_as_class or model_or_logits is None:
+        return model_or_logits
+    if isinstance(model_or_logits, np.ndarray):
+        return models.folded_logits(model_or_logits, model_or_logits.shape[1] - 1)
+    return models.fold_outlier_class(model_or_logits, int(model_or_logits.outputs[0].shape[-1]) - 1)
 
 
 def _calibrate(config: TrainConfig, model, prepared: Prepared, calibration_logits, ood_check_logits) -> dict:
@@ -377,7 +391,7 @@ def _weighted_arrays(config, class_images: data.Images, ood_images: data.Images 
     labels = np.concatenate([part.labels for part in parts])
     return (
         pixels,
-        data.soft_targets(labels, len(class_weights)),
+        data.soft_targets(labels, len(class_weights), outlier_class=config.ood_as_class),
         data.sample_weights(labels, class_weights, config.ood_weight),
     )
 
@@ -474,6 +488,8 @@ def _check_config(config: TrainConfig) -> None:
     for name in ("head_epochs", "batch_size", "patience"):
         if getattr(config, name) < 1:
             raise TrainingError(f"--{name.replace('_', '-')} must be at least 1")
+    if config.ood_as_class and not config.ood:
+        raise TrainingError("--ood-as-class needs --ood, the photos that make up that class")
     if not 0 <= config.ood_exposure_fraction < 1:
         raise TrainingError("the outlier-exposure fraction must be in [0, 1): some OOD photos must stay held out")
     if not 0 <= config.max_reject_rate < 1:
