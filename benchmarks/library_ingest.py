@@ -7,7 +7,9 @@ EXIF dates, GPS and orientation) go through `library.ingest_paths` into a fresh 
 the pet model only, then with the ImageNet model too when `models/imagenet.h5` exists. The naive
 loop does what a script would: open, `ImageOps.exif_transpose` (a full decode), EXIF read with
 exifread, classify one photo at a time with the same pet model, nothing stored. Models are loaded
-before either clock starts. The naive loop runs on the first `--naive` photos (it is slow).
+before either clock starts. The naive loop runs on `--naive` photos (it is slow) before and after
+the ingest. Both print photos/s and CPU time per photo (all threads), which the load of a shared
+machine changes far less than photos/s.
 
 Queries: `--rows` synthetic rows inserted straight into a fresh SQLite store (no images), then
 `library.find` (page 1 of 50, with its total) for a mix of filters, each repeated; p50 and p95.
@@ -74,7 +76,8 @@ def photos(folder: Path, count: int) -> list[Path]:
     return [folder / f"IMG_{n:04d}.jpg" for n in range(count)]
 
 
-def ingest_rate(folder: Path, count: int, objects: bool, work: Path) -> tuple[float, dict]:
+def ingest_rate(folder: Path, count: int, objects: bool, work: Path) -> tuple[float, float, dict]:
+    """(photos/s, CPU ms per photo over all threads, outcome counts)."""
     from collections import Counter
 
     from library import Options, ingest_paths
@@ -85,27 +88,28 @@ def ingest_rate(folder: Path, count: int, objects: bool, work: Path) -> tuple[fl
     options = Options(objects_model=objects)
     load_models(options.pets_model, options.objects_model, threads=options.workers)  # not timed: loaded once per process
     places([(0.0, 0.0)])  # the geocoder's table too
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     outcomes = ingest_paths([folder], options=options)
-    elapsed = time.perf_counter() - started
-    return count / elapsed, Counter(outcome.status for outcome in outcomes)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return count / elapsed, cpu / count * 1000, Counter(outcome.status for outcome in outcomes)
 
 
-def naive_rate(files: list[Path]) -> float:
+def naive_rate(files: list[Path]) -> tuple[float, float]:
+    """(photos/s, CPU ms per photo)."""
     import exifread
     from PIL import Image, ImageOps
 
     from library.engines import load_models
 
     engine = load_models(objects=False).pets
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for path in files:
         image = ImageOps.exif_transpose(Image.open(path)).convert("RGB")  # the full decode
         with open(path, "rb") as handle:
             tags = exifread.process_file(handle, details=False)
         assert "EXIF DateTimeOriginal" in tags and "GPS GPSLatitude" in tags
         engine.predict_image(image)
-    return len(files) / (time.perf_counter() - started)
+    return len(files) / (time.perf_counter() - started), (time.process_time() - cpu) / len(files) * 1000
 
 
 def query_latency(rows: int, work: Path, repeats: int) -> dict[str, tuple[float, float]]:
@@ -163,15 +167,16 @@ def main() -> None:
         print(f"{len(files)} photos of {SIZE[0]}×{SIZE[1]}, {size:.1f} MB each on average")
         # The naive loop runs before and after (on other photos), so a change in the machine's load
         # during the run weighs on both sides of the comparison.
-        before = naive_rate(files[: args.naive])
-        ours, counts = ingest_rate(folder, len(files), False, work)
-        after = naive_rate(files[-args.naive :])
-        naive = (before + after) / 2
-        print(f"naive loop ({args.naive} photos, before and after): {before:.2f} and {after:.2f} photos/s")
-        print(f"library ingest, pet model: {ours:.2f} photos/s ({ours / naive:.1f}× the naive loop) {dict(counts)}")
+        # CPU time per photo is printed too: unlike photos/s, it hardly depends on what else runs.
+        before, before_cpu = naive_rate(files[: args.naive])
+        rate, cpu, counts = ingest_rate(folder, len(files), False, work)
+        after, after_cpu = naive_rate(files[-args.naive :])
+        naive, naive_cpu = (before + after) / 2, (before_cpu + after_cpu) / 2
+        print(f"naive loop ({args.naive} photos, before and after): {before:.2f} and {after:.2f} photos/s, {naive_cpu:.0f} ms CPU per photo")
+        print(f"library ingest, pet model: {rate:.2f} photos/s ({rate / naive:.1f}× the naive loop), {cpu:.0f} ms CPU per photo {dict(counts)}")
         if default_objects_model(model_path()):
-            both, counts = ingest_rate(folder, len(files), True, work)
-            print(f"library ingest, pet + ImageNet models: {both:.2f} photos/s ({both / naive:.1f}× the naive loop) {dict(counts)}")
+            rate, cpu, counts = ingest_rate(folder, len(files), True, work)
+            print(f"library ingest, pet + ImageNet models: {rate:.2f} photos/s ({rate / naive:.1f}× the naive loop), {cpu:.0f} ms CPU per photo {dict(counts)}")
         print(f"load average now: {os.getloadavg()[0]:.1f}")
     results = query_latency(args.rows, work, args.repeats)
     print(f"find(page 1 of 50 + total) at {args.rows} rows, {args.repeats} runs each:")

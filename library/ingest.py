@@ -114,8 +114,9 @@ def ingest_upload(name: str, data: bytes, *, shared: bool = False, options: Opti
 
 
 def _prepared(items: list[Item], known, models, received, workers: int) -> Iterator[tuple[Item, Prepared | Rejected]]:
-    """Each item with its result, in order, with a bounded number in flight (memory stays flat)."""
-    window = max(2, 2 * workers)
+    """Each item with its result, in order. A finished result is small (no pixels), so many may wait
+    while this thread commits a batch: the workers never idle for it. The window bounds them anyway."""
+    window = 4 * BATCH + workers
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="library-ingest") as pool:
         pending = []
         for item in items:
