@@ -1,20 +1,22 @@
 """Finding library photos: filters parsed from a query string or the CLI, applied in SQL, paged.
 
 A radius ("within 50 km of LAT,LON") first keeps the rows inside the circle's bounding box, which
-the (latitude, longitude) index answers, then measures each one's haversine distance.
+the (latitude, longitude, taken_at) index answers, then measures each one's haversine distance,
+in SQL too, so counting and paging stay in the database.
 """
 
+import math
 import re
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-import numpy as np
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from library.errors import InvalidFilter
-from library.geo import bounding_box, haversine_km
+from library.geo import EARTH_RADIUS_KM, bounding_box
 from store import LibraryPhoto, LibraryTag
 
 FILTER_NAMES = ("class", "tag", "from", "to", "near", "within_km", "place", "without_gps")
@@ -93,16 +95,11 @@ def paging(values: Mapping, default_per_page: int = 50) -> tuple[int, int]:
 
 def find(db: Session, filters: Filters, page: int = 1, per_page: int = 50) -> tuple[list[LibraryPhoto], int]:
     """One page of the matching photos in time order (oldest first), and how many match in all."""
-    offset = (page - 1) * per_page
-    if filters.near is None:
-        total = db.scalar(where(select(func.count(LibraryPhoto.id)), filters))
-        rows = db.scalars(where(select(LibraryPhoto), filters).order_by(LibraryPhoto.taken_at, LibraryPhoto.id)
-                          .offset(offset).limit(per_page)).all()
-        return list(rows), total or 0
-    ids = matching_ids(db, filters)
-    chosen = ids[offset : offset + per_page]
-    rows = {row.id: row for row in db.scalars(select(LibraryPhoto).where(LibraryPhoto.id.in_(chosen)))}
-    return [rows[i] for i in chosen if i in rows], len(ids)
+    prepare(db, filters)
+    total = db.scalar(where(select(func.count(LibraryPhoto.id)), filters))
+    rows = db.scalars(where(select(LibraryPhoto), filters).order_by(LibraryPhoto.taken_at, LibraryPhoto.id)
+                      .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), total or 0
 
 
 def matching_ids(db: Session, filters: Filters) -> list[int]:
@@ -112,17 +109,28 @@ def matching_ids(db: Session, filters: Filters) -> list[int]:
 
 def matching_rows(db: Session, filters: Filters, *columns) -> list:
     """The given columns (and id, latitude, longitude) of every matching photo, in time order."""
+    prepare(db, filters)
     query = where(select(*columns, LibraryPhoto.id, LibraryPhoto.latitude, LibraryPhoto.longitude), filters)
-    # Core rows, not the ORM's: a wide radius can return tens of thousands, and they cost less.
-    rows = db.connection().execute(query.order_by(LibraryPhoto.taken_at, LibraryPhoto.id)).all()
-    if filters.near is None or not rows:
-        return rows
-    *_, latitudes, longitudes = zip(*rows)
-    latitudes, longitudes = np.array(latitudes, dtype=float), np.array(longitudes, dtype=float)  # None → NaN
-    with np.errstate(invalid="ignore"):
-        inside = haversine_km(filters.near[0], filters.near[1], latitudes, longitudes) <= filters.within_km
-    # Rows without a position are here only when without_gps=include asked for them.
-    return [row for row, keep in zip(rows, inside | np.isnan(latitudes)) if keep]
+    # Core rows, not the ORM's: a library can match by the hundred thousand, and they cost less.
+    return db.connection().execute(query.order_by(LibraryPhoto.taken_at, LibraryPhoto.id)).all()
+
+
+def prepare(db: Session, filters: Filters) -> None:
+    """Before a radius query runs on `db`: SQLite builds without math functions get Python's."""
+    connection = db.connection()
+    if filters.near is None or connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    try:
+        raw.execute("SELECT sin(0.0), cos(0.0)")
+    except sqlite3.OperationalError:
+        add_trigonometry(raw)
+
+
+def add_trigonometry(raw) -> None:
+    """sin and cos on a sqlite3 connection."""
+    raw.create_function("sin", 1, math.sin, deterministic=True)
+    raw.create_function("cos", 1, math.cos, deterministic=True)
 
 
 def where(query: Select, filters: Filters) -> Select:
@@ -144,13 +152,22 @@ def where(query: Select, filters: Filters) -> Select:
         box = bounding_box(filters.near[0], filters.near[1], filters.within_km)
         longitude = (or_(photo.longitude >= box.west, photo.longitude <= box.east) if box.wraps
                      else photo.longitude.between(box.west, box.east))
-        in_box = and_(photo.latitude.between(box.south, box.north), longitude)
-        conditions.append(or_(in_box, photo.latitude.is_(None)) if without_gps == "include" else in_box)
+        near = and_(photo.latitude.between(box.south, box.north), longitude, _within(filters.near, filters.within_km))
+        conditions.append(or_(near, photo.latitude.is_(None)) if without_gps == "include" else near)
     elif without_gps == "exclude":
         conditions.append(photo.latitude.is_not(None))
     elif without_gps == "only":
         conditions.append(photo.latitude.is_(None))
     return query.where(*conditions)
+
+
+def _within(centre: tuple[float, float], radius_km: float):
+    """Haversine in SQL with sin and cos only: hav(the angle to the centre) ≤ hav(the radius's angle)."""
+    latitude, longitude = (column * (math.pi / 180) for column in (LibraryPhoto.latitude, LibraryPhoto.longitude))
+    centre_latitude, centre_longitude = map(math.radians, centre)
+    half_north, half_east = func.sin((latitude - centre_latitude) / 2), func.sin((longitude - centre_longitude) / 2)
+    spread = half_north * half_north + math.cos(centre_latitude) * func.cos(latitude) * half_east * half_east
+    return spread <= math.sin(min(radius_km / EARTH_RADIUS_KM, math.pi) / 2) ** 2
 
 
 def _getter(values: Mapping):

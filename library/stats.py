@@ -5,7 +5,7 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from library.queries import Filters, matching_rows, where
+from library.queries import Filters, prepare, where
 from store import LibraryPhoto
 
 
@@ -29,8 +29,7 @@ def stats(db: Session, filters: Filters | None = None) -> dict:
 
 def _counts(db: Session, filters: Filters) -> list[tuple]:
     """(a time in the day, label, photos) per day and label, counted by the database (portable SQL:
-    months are summed up here); a radius is measured in Python, so its photos are counted here."""
-    if filters.near is not None:
-        return [(row.taken_at, row.label, 1) for row in matching_rows(db, filters, LibraryPhoto.taken_at, LibraryPhoto.label)]
+    months are summed up here)."""
+    prepare(db, filters)
     query = where(select(func.min(LibraryPhoto.taken_at), LibraryPhoto.label, func.count()), filters)
     return db.execute(query.group_by(func.date(LibraryPhoto.taken_at), LibraryPhoto.label)).all()

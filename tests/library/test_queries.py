@@ -162,3 +162,14 @@ def test_plots_draw_the_counts(library):
         assert f">{month}<" in months
     for label in ("cat", "dog", "bird"):
         assert f">{label}<" in classes and f">{label}<" in months  # bars' labels and the legend
+
+
+@pytest.mark.parametrize("library", ["sqlite"], indirect=True)
+def test_radius_on_a_sqlite_without_math_functions(library):
+    """Python's sin and cos, as `prepare` gives a SQLite built without math functions, answer alike."""
+    from library.queries import add_trigonometry
+
+    with session() as db:
+        add_trigonometry(db.connection().connection.dbapi_connection)  # in place of the built-in ones
+        rows, total = find(db, Filters.parse({"near": "48.8566,2.3522", "within_km": "50"}))
+    assert [photo.original_name for photo in rows] == ["p0.jpg", "p1.jpg"] and total == 2
