@@ -9,12 +9,14 @@ Runs (pick with --runs, seeds with --seeds):
 
     .venv/bin/python benchmarks/train_time_to_accuracy.py                    # preprocess + split first
     .venv/bin/python benchmarks/train_time_to_accuracy.py --data Test_train_sets --seeds 1 2 3
+    .venv/bin/python benchmarks/train_time_to_accuracy.py --p50 models/pets.h5 benchmarks/out/*-seed1.h5
 
 Per run: wall time, test accuracy, lowest class recall, in-class rejection on the test side,
 false accepts on the held-out non-pets, file size, and the model p50 (one image through the
 engine's runtime, as benchmarks/serve_latency.py measures it). Models and cards go to
 benchmarks/out/ (git-ignored). Timings depend on what else the machine runs; the load average
-is printed with each row.
+is printed with each row; `--p50 MODEL...` measures only the model p50 of trained models again,
+for a quieter moment.
 """
 
 import argparse
@@ -49,9 +51,14 @@ def main() -> int:
     parser.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[1])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    parser.add_argument("--p50", type=Path, nargs="+", metavar="MODEL", help="only measure these models' p50")
     args = parser.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.p50:
+        for model in args.p50:
+            print(f"{model}: model p50 {model_p50_ms(model):.2f} ms, load average {os.getloadavg()[0]:.1f}", flush=True)
+        return 0
     with tempfile.TemporaryDirectory() as scratch:
         data = args.data or make_split(args.pets, Path(scratch))
         from training.train import train
