@@ -81,8 +81,8 @@ def ingest(items: list[Item], *, options: Options | None = None, skipped: Iterab
             progress(outcome, len(outcomes), total)
 
     with session() as db:
-        known = dict(db.execute(select(LibraryPhoto.sha256, LibraryPhoto.id)).tuples().all())
-        groups = NearIndex(db.execute(select(LibraryPhoto.id, LibraryPhoto.phash, LibraryPhoto.group_id)).tuples().all())
+        known = dict(db.execute(select(LibraryPhoto.sha256, LibraryPhoto.id)).all())
+        groups = NearIndex(db.execute(select(LibraryPhoto.id, LibraryPhoto.phash, LibraryPhoto.group_id)).all())
     models = cache(lambda: load_models(options.pets_model, options.objects_model, threads=options.workers))
     for entry in skipped:
         report(Outcome(entry.name, "skipped", entry.reason))
