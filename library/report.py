@@ -3,7 +3,6 @@ inline, no script, nothing fetched) with the plots and a table of the photos mat
 
 import base64
 import html
-from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
@@ -33,7 +32,7 @@ img { max-width: 160px; max-height: 160px; display: block; }
 """
 
 
-def write_report(db: Session, filters: Filters, out: TextIO, *, progress: Callable[[int, int], None] | None = None) -> int:
+def write_report(db: Session, filters: Filters, out: TextIO) -> int:
     """Write the report of the photos matching `filters` into `out`; returns how many it lists."""
     ids = matching_ids(db, filters)
     counts = stats(db, filters)
@@ -55,8 +54,6 @@ def write_report(db: Session, filters: Filters, out: TextIO, *, progress: Callab
                                                   .options(selectinload(LibraryPhoto.tags)))}
         for photo_id in chunk:
             out.write(_row(rows[photo_id]))
-        if progress:
-            progress(start + len(chunk), len(ids))
     out.write("</tbody></table></body></html>\n")
     return len(ids)
 
