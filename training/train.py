@@ -10,8 +10,9 @@ With `--ood`, part of the out-of-distribution photos (chosen by content hash) is
 outlier exposure: they are trained towards the uniform distribution over the classes, which
 teaches the model to be unsure on non-pets (or, with `--ood-as-class`, they are one more class,
 which the saved model folds away: see models.fold_outlier_class). The rest is held out to
-measure the false-accept rate. The unknown threshold is chosen on in-class images the model did not train on: the
-validation carve-out, or with cross-fitted heads every training image's out-of-fold logits.
+measure the false-accept rate. The unknown threshold is chosen on in-class images the model did
+not train on: the validation carve-out, or with cross-fitted heads every training image's
+out-of-fold logits.
 """
 
 import csv
