@@ -54,7 +54,7 @@ def compare(model: Path, args) -> None:
     heldout = ood_position >= EVAL_EXPOSURE
     print(f"{len(labels['test'])} test images, {int(heldout.sum())} held-out OOD photos; threshold on "
           f"{len(labels['validation'])} validation images at {CALIBRATION_REJECT:.0%} rejection")
-    print(f"{'method':34s} {'FAR':>6s} {'test rej':>8s} {'oracle@5%':>9s} {'accuracy':>8s}")
+    print(f"{'method':40s} {'FAR':>6s} {'test rej':>8s} {'oracle@5%':>9s} {'accuracy':>8s}")
 
     from scipy.special import logsumexp
 
@@ -115,7 +115,7 @@ def show(name, scores, heldout, logits=None, labels=None, threshold=None):
     ood = scores["ood"][heldout]
     accuracy = f"{(logits['test'].argmax(1) == labels['test']).mean():8.3f}" if logits is not None else f"{'':8s}"
     print(
-        f"{name:34s} {(ood >= threshold).mean():6.3f} {(scores['test'] < threshold).mean():8.3f} "
+        f"{name:40s} {(ood >= threshold).mean():6.3f} {(scores['test'] < threshold).mean():8.3f} "
         f"{(ood >= oracle).mean():9.3f} {accuracy}",
         flush=True,
     )
