@@ -15,15 +15,14 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from library.engines import load_models
 from library.files import Item, Skipped, list_folders
+from library.near import NearIndex, near_index
 from library.places import places
 from library.prepare import Prepared, Rejected, prepare
-from preprocessing.dataset import DEFAULT_HASH_THRESHOLD, distances
 from store import LibraryPhoto, session
 
 BATCH = 16  # rows per transaction: short write locks for the web app
@@ -76,13 +75,12 @@ def ingest(items: list[Item], *, options: Options | None = None, skipped: Iterab
     def report(outcome: Outcome) -> None:
         outcomes.append(outcome)
         if outcome.added:  # a second copy later in the run is a duplicate without decoding it
-            known[outcome.sha256] = outcome.photo_id
+            known.added[outcome.sha256] = outcome.photo_id
         if progress:
             progress(outcome, len(outcomes), total)
 
-    with session() as db:
-        known = dict(db.execute(select(LibraryPhoto.sha256, LibraryPhoto.id)).all())
-        groups = NearIndex(db.execute(select(LibraryPhoto.id, LibraryPhoto.phash, LibraryPhoto.group_id)).all())
+    known = KnownContent()
+    groups = near_index()
     models = cache(lambda: load_models(options.pets_model, options.objects_model, threads=options.workers))
     for entry in skipped:
         report(Outcome(entry.name, "skipped", entry.reason))
@@ -128,23 +126,17 @@ def _prepared(items: list[Item], known, models, received, workers: int) -> Itera
             yield item, future.result()
 
 
-class NearIndex:
-    """Perceptual hashes of the library's photos, to find the near-duplicate group of a new one."""
+class KnownContent:
+    """sha256 → id of a photo the library holds: this run's additions, else the database's unique index."""
 
-    def __init__(self, rows: list[tuple[int, str, int | None]]):
-        self.ids = [row[0] for row in rows]
-        self.groups = [row[2] for row in rows]
-        self.hashes = np.array([int(row[1], 16) for row in rows], dtype=np.uint64)
+    def __init__(self) -> None:
+        self.added: dict[str, int] = {}
 
-    def nearest(self, phash: str) -> int | None:
-        """The position of the first stored photo whose hash is within the threshold, or None."""
-        close = np.flatnonzero(distances(np.uint64(int(phash, 16)), self.hashes) <= DEFAULT_HASH_THRESHOLD)
-        return int(close[0]) if len(close) else None
-
-    def add(self, photo_id: int, phash: str, group_id: int | None) -> None:
-        self.ids.append(photo_id)
-        self.groups.append(group_id)
-        self.hashes = np.append(self.hashes, np.uint64(int(phash, 16)))
+    def __call__(self, sha256: str) -> int | None:
+        if sha256 in self.added:
+            return self.added[sha256]
+        with session() as db:
+            return db.scalar(select(LibraryPhoto.id).where(LibraryPhoto.sha256 == sha256))
 
 
 def _commit(batch: list[tuple[Item, Prepared | Rejected]], groups: NearIndex, shared: bool) -> list[Outcome]:
@@ -154,7 +146,8 @@ def _commit(batch: list[tuple[Item, Prepared | Rejected]], groups: NearIndex, sh
     ready = [(item, result) for item, result in batch if isinstance(result, Prepared)]
     found = places([(p.facts.latitude, p.facts.longitude) for _, p in ready if p.facts.latitude is not None])
     outcomes: dict[int, Outcome] = {}
-    with session() as db:
+    with groups.lock, session() as db:  # one ingest at a time per process groups photos
+        groups.refresh(db)
         for item, prepared in ready:
             place = found.pop(0) if prepared.facts.latitude is not None else None
             outcomes[id(item)] = _insert(db, item, prepared, place, groups, shared)
@@ -165,10 +158,8 @@ def _commit(batch: list[tuple[Item, Prepared | Rejected]], groups: NearIndex, sh
 
 def _insert(db, item: Item, prepared: Prepared, place, groups: NearIndex, shared: bool) -> Outcome:
     facts = prepared.facts
-    near = groups.nearest(prepared.phash)
-    group_id = None
-    if near is not None:
-        group_id = groups.groups[near] or groups.ids[near]
+    look_alike = groups.look_alike(db, prepared.phash)
+    group_id = None if look_alike is None else look_alike.group_id or look_alike.id
     row = LibraryPhoto(
         sha256=prepared.sha256, phash=prepared.phash, original_name=os.path.basename(item.name)[:255],
         source_path=None if item.is_upload else str(item.path.absolute()), format=prepared.format,
@@ -187,11 +178,9 @@ def _insert(db, item: Item, prepared: Prepared, place, groups: NearIndex, shared
     except IntegrityError:
         other = db.scalar(select(LibraryPhoto.id).where(LibraryPhoto.sha256 == prepared.sha256))
         return Outcome(item.name, "duplicate", f"Already in the library as photo {other}.", sha256=prepared.sha256)
-    if group_id is not None and groups.groups[near] is None:  # the look-alike now heads a group
-        db.execute(update(LibraryPhoto).where(LibraryPhoto.id == group_id).values(group_id=group_id))
-        groups.groups[near] = group_id
-    groups.add(row.id, prepared.phash, group_id)
-    if group_id is not None:
-        return Outcome(item.name, "near_duplicate", f"Nearly the same picture as photo {groups.ids[near]}; grouped as group {group_id}.",
+    groups.add(row.id, prepared.phash)
+    if look_alike is not None:
+        look_alike.group_id = group_id  # the first look-alike heads its group
+        return Outcome(item.name, "near_duplicate", f"Nearly the same picture as photo {look_alike.id}; grouped as group {group_id}.",
                        row.id, group_id, prepared.sha256, tuple(prepared.notes))
     return Outcome(item.name, "added", "", row.id, None, prepared.sha256, tuple(prepared.notes))

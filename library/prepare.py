@@ -50,8 +50,8 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
 
 
-def prepare(item: Item, known: dict[str, int], models, received: datetime) -> Prepared | Rejected:
-    """`known`: sha256 → photo id of what the library holds; `models`: a callable giving Models
+def prepare(item: Item, known, models, received: datetime) -> Prepared | Rejected:
+    """`known(sha256)`: the id of the photo with that content in the library, or None; `models`: a callable giving Models
     (loaded on first need, so a rerun of known files loads none); `received`: the upload's time."""
     try:
         data, file_time = (item.data, None) if item.data is not None else read(item.path)
@@ -60,8 +60,8 @@ def prepare(item: Item, known: dict[str, int], models, received: datetime) -> Pr
     except Unreadable as exc:
         return Rejected("skipped", str(exc))
     sha256 = sha256_hex(data)
-    if sha256 in known:
-        return Rejected("duplicate", f"Already in the library as photo {known[sha256]}.", sha256)
+    if (photo_id := known(sha256)) is not None:
+        return Rejected("duplicate", f"Already in the library as photo {photo_id}.", sha256)
     try:
         decoded = decode(data, draft_size=THUMBNAIL_SIZE)
     except ImageError as exc:

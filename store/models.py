@@ -137,6 +137,7 @@ class LibraryPhoto(Base):
         Index("ix_library_photos_taken", "taken_at", "id"),
         Index("ix_library_photos_label_taken", "label", "taken_at"),
         Index("ix_library_photos_position", "latitude", "longitude", "taken_at"),  # covers a radius query's prefilter
+        {"sqlite_autoincrement": True},  # ids never reused: the near-duplicate index keeps them
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

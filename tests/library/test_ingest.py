@@ -229,3 +229,25 @@ def test_ingest_on_postgresql(library_home, tmp_path, monkeypatch, postgres_url)
     stored = rows()
     assert sorted(stored) == ["a.jpg", "c.jpg"] and stored["a.jpg"].city == "Paris"
     assert stored["a.jpg"].taken_at == datetime(2014, 6, 1, 10)  # no zone added or shifted by the database
+
+
+def test_near_duplicates_of_deleted_photos_and_of_other_processes(library_home, tmp_path):
+    """The near-duplicate index lives on in this process: it forgets a deleted photo, and it
+    learns what another process (here the CLI) added meanwhile."""
+    from library import delete
+    from tests.projects.helpers import petclf
+
+    first, second = shape_image("dog", 7, (640, 480)), shape_image("cat", 8, (640, 480))
+    gone = ingest_upload("gone.jpg", encode(first, "JPEG", quality=95))
+    with session() as db:
+        delete(db, gone.photo_id)
+    back = ingest_upload("back.jpg", encode(first.resize((600, 450)), "JPEG", quality=60))
+    assert (back.status, back.group_id) == ("added", None)
+
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "theirs.jpg").write_bytes(encode(second, "JPEG", quality=95))
+    assert petclf("library", "add", tmp_path / "other", env=dict(os.environ)).returncode == 0
+    theirs = rows()["theirs.jpg"].id
+    mine = ingest_upload("mine.jpg", encode(second.resize((600, 450)), "JPEG", quality=60))
+    assert (mine.status, mine.group_id) == ("near_duplicate", theirs)
+    assert back.photo_id > gone.photo_id  # ids are never reused

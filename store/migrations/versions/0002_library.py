@@ -44,7 +44,8 @@ def upgrade() -> None:
     sa.Column('notes', sa.JSON(), nullable=False),
     sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('sha256')
+    sa.UniqueConstraint('sha256'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('library_photos', schema=None) as batch_op:
         batch_op.create_index('ix_library_photos_city_lower', [sa.text('lower(city)')], unique=False)
