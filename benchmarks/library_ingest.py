@@ -155,10 +155,14 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="generate the photos here and reuse them next time")
     parser.add_argument("--skip-ingest", action="store_true")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="library-bench-") as scratch:  # stores of 2 GB: gone afterwards
+        run(args, Path(scratch))
+
+
+def run(args, work: Path) -> None:
     from classifier.artifact import model_path
     from library.engines import default_objects_model
 
-    work = Path(tempfile.mkdtemp(prefix="library-bench-"))
     print(f"cores: {os.cpu_count()}, load average at the start: {os.getloadavg()[0]:.1f}")
     if not args.skip_ingest:
         folder = args.keep or work / "photos"
