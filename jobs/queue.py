@@ -9,10 +9,13 @@ import os
 
 from huey import RedisHuey, SqliteHuey
 
-from store import home
+from jobs.errors import QueueUnavailable
+from store import Job, home, session
 from store.errors import ConfigError
+from store.models import now
 
 QUEUE_NAME = "petclf"
+QUEUE_UNREACHABLE = "the job queue could not be reached"
 
 
 def queue_url() -> str:
@@ -39,5 +42,13 @@ def huey():
 
 
 def enqueue(job_id: str) -> None:
-    """Queue a job whose row is committed in the store."""
-    _queue(queue_url())[1](job_id)
+    """Queue a job whose row is committed in the store. When the queue can't be reached, the row
+    is marked failed (a row left "queued" would block its project for good) and QueueUnavailable raised."""
+    try:
+        _queue(queue_url())[1](job_id)
+    except Exception as exc:  # Redis, SQLite and OS errors all mean the same here
+        with session() as db:
+            job = db.get(Job, job_id)
+            if job is not None and job.state == "queued":
+                job.state, job.finished_at, job.error = "failed", now(), QUEUE_UNREACHABLE
+        raise QueueUnavailable(f"{QUEUE_UNREACHABLE}: {exc}") from exc

@@ -5,10 +5,11 @@ import logging
 import time
 
 import jobs
+from jobs.errors import QueueUnavailable
 import store
 from projects import service
 from store import Job
-from store.models import FINISHED_STATES, now
+from store.models import FINISHED_STATES
 from webapp.errors import UploadError
 
 POLL_SECONDS = 0.25
@@ -22,11 +23,8 @@ def queue_training(name, *, forceful: bool) -> str:
         job_id = service.request_training(db, service.get(db, name), forceful=forceful).id
     try:
         jobs.enqueue(job_id)  # only now: a worker must find the committed row
-    except Exception:
+    except QueueUnavailable:
         log.exception("could not queue job %s", job_id)
-        with store.session() as db:  # else the queued row would block the project's training for good
-            job = service.job(db, job_id)
-            job.state, job.finished_at, job.error = "failed", now(), "the job queue could not be reached"
         raise UploadError(503, "queue_unavailable", "The job queue can't be reached right now; try again in a minute.") from None
     return job_id
 

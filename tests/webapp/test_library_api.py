@@ -7,9 +7,10 @@ import re
 
 import pytest
 from PIL import Image
+from sqlalchemy import select
 
 from library import QUEUE_FROM_FILES
-from store import photo_path
+from store import Job, photo_path, session
 from tests.projects.helpers import start_worker, wait_for_job
 from tests.webapp.library_support import ADMIN, PARIS, SHOTS, add_shots, files, gps_of, library_home, web  # noqa: F401
 from tests.webapp.conftest import truncated_jpeg
@@ -222,3 +223,5 @@ def test_the_queue_out_of_reach_is_a_503_not_a_500(web, monkeypatch):
     answer = web.post("/api/v1/library/photos", headers=ADMIN, data={"file": files(named)})
     assert answer.status_code == 503
     assert answer.json["error"]["code"] == "queue_unavailable"
+    with session() as db:  # not left "queued" for ever
+        assert [(job.state, job.error) for job in db.scalars(select(Job))] == [("failed", "the job queue could not be reached")]
