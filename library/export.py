@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -78,17 +77,16 @@ def _write_upright(photo: LibraryPhoto, path: Path) -> None:
 
 
 def _turned_upright(original: bytes, fmt: str) -> bytes:
-    upright = decode(original).image
+    decoded = decode(original)
     save_as = "JPEG" if fmt == "MPO" else fmt
     params = {"quality": JPEG_QUALITY} if save_as == "JPEG" else {}
     try:
-        exif = Image.open(io.BytesIO(original)).getexif()
-        exif[ORIENTATION] = 1
-        params["exif"] = exif.tobytes()
+        decoded.exif[ORIENTATION] = 1
+        params["exif"] = decoded.exif.tobytes()
     except Exception:  # an EXIF block Pillow can't write back: the copy goes without it
         pass
     buffer = io.BytesIO()
-    upright.save(buffer, save_as, **params)
+    decoded.image.save(buffer, save_as, **params)
     return buffer.getvalue()
 
 

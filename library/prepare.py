@@ -66,7 +66,7 @@ def prepare(item: Item, known, models, received: datetime) -> Prepared | Rejecte
         decoded = decode(data, draft_size=THUMBNAIL_SIZE)
     except ImageError as exc:
         return Rejected("damaged", str(exc), sha256)
-    facts = exif.parse(_exif_of(data), latest=datetime.now() + timedelta(days=1))
+    facts = exif.parse(decoded.exif, latest=datetime.now() + timedelta(days=1))
     taken_at, date_source = facts.taken_at, facts.date_source
     if taken_at is None:
         taken_at, date_source = (file_time, "file") if file_time else (received, "upload")
@@ -83,14 +83,6 @@ def prepare(item: Item, known, models, received: datetime) -> Prepared | Rejecte
         taken_at=taken_at, date_source=date_source, facts=facts, predictions=predictions, objects=objects,
         notes=list(facts.notes),
     )
-
-
-def _exif_of(data: bytes) -> Image.Exif:
-    """The EXIF of an image that decoded already: opening reads the header only, not the pixels."""
-    try:
-        return Image.open(io.BytesIO(data)).getexif()
-    except Exception:  # the pixels were fine; a header Pillow can't read twice just has no EXIF
-        return Image.Exif()
 
 
 def _write_thumbnail(sha256: str, image: Image.Image) -> None:

@@ -37,6 +37,7 @@ class DecodedImage:
     image: Image.Image  # upright RGB, possibly reduced by JPEG draft mode
     format: str  # as identified from the content: JPEG, PNG, GIF, WEBP, BMP, TIFF
     original_size: tuple[int, int]  # upright (width, height) of the full-size image
+    exif: Image.Exif  # the file's EXIF as written (its orientation tag not yet applied); empty if none or unreadable
 
 
 def decode(
@@ -67,7 +68,8 @@ def decode(
             f"The image is {width}×{height} ({width * height / 1e6:.0f} megapixels); "
             f"the limit is {max_pixels / 1e6:g} megapixels."
         )
-    orientation = _orientation(image)
+    exif = _exif(image)
+    orientation = exif.get(EXIF_ORIENTATION)
     original_size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
     if draft_size and image.format in ("JPEG", "MPO"):
         image.draft(image.mode if image.mode in ("RGB", "L") else None, _fitted_size(image.size, draft_size))
@@ -83,7 +85,7 @@ def decode(
         rgb = to_rgb(image)
     except Exception as exc:  # an exotic mode or a broken orientation tag Pillow can't apply
         raise CorruptImage(f"The {fmt} image can't be converted to RGB ({exc}).") from None
-    return DecodedImage(image=rgb, format=fmt, original_size=original_size)
+    return DecodedImage(image=rgb, format=fmt, original_size=original_size, exif=exif)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -138,11 +140,11 @@ def _read(source: Source) -> bytes:
     return Path(source).read_bytes()
 
 
-def _orientation(image: Image.Image) -> int | None:
+def _exif(image: Image.Image) -> Image.Exif:
     try:
-        return image.getexif().get(EXIF_ORIENTATION)
+        return image.getexif()
     except Exception:  # a damaged EXIF block should not cost the user the photo
-        return None
+        return Image.Exif()
 
 
 def _scale_to_8_bit(image: Image.Image) -> Image.Image:

@@ -88,8 +88,8 @@ def keep(name: str, data: bytes) -> Outcome:
 def shareable_copy(data: bytes) -> bytes:
     """The photo upright as a JPEG whose EXIF holds only its date and camera: no GPS, no XMP, no
     maker notes, nothing else a camera or phone wrote. Raises preprocessing.ImageError."""
-    picture = decode(data).image
-    facts = parse(_exif_of(data), latest=datetime.now() + timedelta(days=1))
+    decoded = decode(data)
+    facts = parse(decoded.exif, latest=datetime.now() + timedelta(days=1))
     kept = Image.Exif()
     if facts.taken_at:
         stamp = facts.taken_at.strftime("%Y:%m:%d %H:%M:%S")
@@ -101,15 +101,8 @@ def shareable_copy(data: bytes) -> bytes:
         if value:
             kept[tag] = value
     buffer = io.BytesIO()
-    picture.save(buffer, "JPEG", quality=KEPT_QUALITY, exif=kept)
+    decoded.image.save(buffer, "JPEG", quality=KEPT_QUALITY, exif=kept)
     return buffer.getvalue()
-
-
-def _exif_of(data: bytes) -> Image.Exif:
-    try:
-        return Image.open(io.BytesIO(data)).getexif()
-    except Exception:  # the pixels decoded already; a header Pillow can't read twice just has no EXIF
-        return Image.Exif()
 
 
 def _shared_labels(db) -> list[str]:
