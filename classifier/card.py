@@ -31,11 +31,11 @@ import json
 import math
 import os
 import platform
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
 from classifier.errors import ModelError
+from preprocessing.dataset import write_atomically
 from classifier.scoring import OUTPUT_KINDS, SCORE_METHODS
 
 CARD_FORMAT = "petclf-model-card"
@@ -166,22 +166,6 @@ def write_card(card: dict, path: str | os.PathLike) -> Path:
     text = json.dumps(json_safe(card), indent=2, ensure_ascii=False) + "\n"
     write_atomically(path, text.encode("utf-8"))
     return path
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(temporary, 0o644)  # like a normally created file: services running as another user read it
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def sha256_file(path: str | os.PathLike) -> str:

@@ -16,7 +16,7 @@ from library.files import Item, Unreadable, read, thumbnail_path
 from preprocessing import ImageError, decode, fit_and_pad
 from preprocessing.dataset import perceptual_hash, sha256_hex
 from store import put_photo
-from store.files import write_atomically
+from preprocessing.dataset import write_atomically
 
 THUMBNAIL_SIZE = 320
 THUMBNAIL_QUALITY = 85

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from library.errors import LibraryError
 from store import Job, home, session
-from store.files import write_atomically
+from preprocessing.dataset import write_atomically
 
 JOB_KIND = "library_ingest"
 # More files than this in one upload are worth a job: the request would otherwise take minutes.

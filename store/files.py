@@ -4,8 +4,9 @@
 """
 
 import os
-import tempfile
 from pathlib import Path
+
+from preprocessing.dataset import write_atomically
 
 DEFAULT_HOME = "var"
 
@@ -26,20 +27,5 @@ def put_photo(sha256: str, data: bytes) -> Path:
     path = photo_path(sha256)
     if path.is_file():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, data)
     return path
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """A temporary file beside `path`, fsynced, renamed over it: readers see all or nothing."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

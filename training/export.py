@@ -5,7 +5,7 @@ import io
 import logging
 from pathlib import Path
 
-from classifier.card import write_atomically
+from preprocessing.dataset import write_atomically
 from training.errors import ModelFileError
 
 
