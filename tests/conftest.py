@@ -14,6 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.imagegen import encode, shape_image, write_class_folders
+from tests.stored_state import fresh_home
 
 pytest_plugins = ["tests.services"]  # redis_url, postgres_url: real servers, started on demand
 
@@ -105,12 +106,7 @@ def base_model(tmp_path_factory, tiny_training_data) -> Path:
 @pytest.fixture
 def petclf_home(tmp_path, monkeypatch, base_model) -> Path:
     """An empty PETCLF_HOME (SQLite store and queue inside it) with the base model as the shipped one."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("PETCLF_HOME", str(home))
-    monkeypatch.setenv("PETCLF_MODEL", str(base_model))
-    for name in ("PETCLF_DATABASE_URL", "PETCLF_QUEUE_URL", "PETCLF_ADMIN_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    return home
+    return fresh_home(tmp_path, monkeypatch, model=base_model)
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.stored_state import fresh_home
+
 
 @pytest.fixture(scope="session")
 def library_models(tmp_path_factory, tiny_model) -> Path:
@@ -21,12 +23,7 @@ def library_models(tmp_path_factory, tiny_model) -> Path:
 @pytest.fixture
 def library_home(tmp_path, monkeypatch, library_models) -> Path:
     """An empty PETCLF_HOME on SQLite, with the library models as the active ones."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("PETCLF_HOME", str(home))
-    monkeypatch.setenv("PETCLF_MODEL", str(library_models))
-    for name in ("PETCLF_DATABASE_URL", "PETCLF_QUEUE_URL", "PETCLF_ADMIN_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    return home
+    return fresh_home(tmp_path, monkeypatch, model=library_models)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from PIL import Image
 
 from library.exif import GPS_IFD
 from tests.library.exifgen import make_exif, photo
+from tests.stored_state import fresh_home
 from webapp import create_app
 
 TOKEN = "the-library-admin-token"
@@ -42,12 +43,7 @@ PARIS = "48.8566,2.3522"
 @pytest.fixture
 def library_home(tmp_path, monkeypatch) -> Path:
     """An empty PETCLF_HOME: its own SQLite store and queue, a known admin token."""
-    folder = tmp_path / "home"
-    monkeypatch.setenv("PETCLF_HOME", str(folder))
-    monkeypatch.setenv("PETCLF_ADMIN_TOKEN", TOKEN)
-    for name in ("PETCLF_DATABASE_URL", "PETCLF_QUEUE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    return folder
+    return fresh_home(tmp_path, monkeypatch, token=TOKEN)
 
 
 @pytest.fixture

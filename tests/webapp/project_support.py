@@ -13,6 +13,7 @@ import store
 from projects import service
 from store import ModelVersion, Photo, Project
 from tests.imagegen import encode, shape_image
+from tests.stored_state import fresh_home
 from webapp import create_app
 
 TOKEN = "the-admin-token-for-tests"
@@ -23,12 +24,7 @@ WRONG = {"Authorization": "Bearer not-the-token"}
 @pytest.fixture
 def home(tmp_path, monkeypatch) -> Path:
     """An empty PETCLF_HOME: its own SQLite store and queue, a known admin token."""
-    folder = tmp_path / "home"
-    monkeypatch.setenv("PETCLF_HOME", str(folder))
-    monkeypatch.setenv("PETCLF_ADMIN_TOKEN", TOKEN)
-    for name in ("PETCLF_DATABASE_URL", "PETCLF_QUEUE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    return folder
+    return fresh_home(tmp_path, monkeypatch, token=TOKEN)
 
 
 @pytest.fixture
