@@ -40,9 +40,11 @@ class Outcome:
     photo_id: int | None = None
     side: str = ""
     near_duplicates: list[str] = field(default_factory=list)  # names of look-alike photos already stored
+    error: ImageError | None = None  # why the image path refused it, for callers that answer by kind
 
     def to_dict(self) -> dict:
-        return {key: value for key, value in asdict(self).items() if value not in ("", None, [])}
+        shown = {key: value for key, value in asdict(self).items() if key != "error"}
+        return {key: value for key, value in shown.items() if value not in ("", None, [])}
 
 
 def check_side(side) -> str | None:
@@ -87,7 +89,7 @@ def _add_one(db: Session, project: Project, photo_class, item: Incoming, side, s
     try:
         decoded = decode(item.data, max_pixels=DEFAULT_MAX_PIXELS)
     except ImageError as exc:
-        return Outcome(name, "rejected", reason=str(exc)), ""
+        return Outcome(name, "rejected", reason=str(exc), error=exc), ""
     sha = sha256_hex(item.data)
     if sha in by_sha:
         return Outcome(name, "duplicate", reason=f"The same photo is stored already as {by_sha[sha]}.", sha256=sha), ""

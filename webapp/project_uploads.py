@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import Request
 from sqlalchemy.orm import Session
 
-from preprocessing import DEFAULT_MAX_PIXELS, ImageError, decode
+from preprocessing import ImageError
 from projects.errors import Invalid
 from projects.photos import Incoming, Outcome, add_photos
 from store import Project
@@ -107,13 +107,11 @@ def store_photos(db: Session, project: Project, label, items: list[Item], *, sid
 
 
 def refusal(item: Item, outcome: Outcome) -> UploadError:
-    """Why a photo was refused, as an HTTP error: the image path says it again (a refused file fails fast)."""
+    """Why a photo was refused, as an HTTP error."""
     if isinstance(item, Unreadable):
         return item.error
-    try:
-        decode(item.data, max_pixels=DEFAULT_MAX_PIXELS)
-    except ImageError as exc:
-        return from_image_error(exc)
+    if outcome.error is not None:
+        return from_image_error(outcome.error)
     return UploadError(422, "rejected", outcome.reason)
 
 
