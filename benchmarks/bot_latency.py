@@ -27,12 +27,15 @@ import threading
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter would bury the figures
+os.environ.setdefault(
+    "TF_CPP_MIN_LOG_LEVEL", "2"
+)  # TensorFlow's start-up chatter would bury the figures
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.tcp_client import classify  # noqa: E402
 from standin import stand_in_model  # noqa: E402  (benchmarks/standin.py)
+
+from bot.tcp_client import classify  # noqa: E402
 from tests.bot.conftest import TOKEN  # noqa: E402
 from tests.bot.processes import start_bot, start_tcp_server  # noqa: E402
 from tests.bot.standin import BotApiStandIn, Updates  # noqa: E402
@@ -41,15 +44,21 @@ PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif"}
 
 
 def load_photos(root: Path, count: int) -> list[bytes]:
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES) if root.is_dir() else []
+    files = (
+        sorted(p for p in root.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
+        if root.is_dir()
+        else []
+    )
     if files:
         step = max(1, len(files) // count)
         return [p.read_bytes() for p in files[::step][:count]]
     from tests.imagegen import encode, shape_image
 
     print(f"no photos under {root}: using generated 1024×768 JPEGs")
-    return [encode(shape_image(label, n, (1024, 768)), "JPEG", quality=90) for n, label in
-            zip(range(count), itertools.cycle(("cat", "dog", "bird")))]
+    return [
+        encode(shape_image(label, n, (1024, 768)), "JPEG", quality=90)
+        for n, label in zip(range(count), itertools.cycle(("cat", "dog", "bird")))
+    ]
 
 
 def chat_latency(standin: BotApiStandIn, photos: list[bytes], messages: int) -> list[float]:
@@ -86,16 +95,28 @@ def throughput(port: int, photos: list[bytes], clients: int, seconds: float) -> 
 
 
 def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+        if len(values) > 1
+        else values[0]
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="model to serve (default: models/pets.h5, else a stand-in)")
-    parser.add_argument("--stand-in", default="mobilenet_v2", choices=("mobilenet_v2", "tiny_cnn"),
-                        help="architecture of the stand-in model trained when there is no models/pets.h5")
+    parser.add_argument(
+        "--model", type=Path, help="model to serve (default: models/pets.h5, else a stand-in)"
+    )
+    parser.add_argument(
+        "--stand-in",
+        default="mobilenet_v2",
+        choices=("mobilenet_v2", "tiny_cnn"),
+        help="architecture of the stand-in model trained when there is no models/pets.h5",
+    )
     parser.add_argument("--photos", type=Path, default=REPO / ".." / "shared" / "datasets" / "pets")
-    parser.add_argument("--messages", type=int, default=30, help="photos sent to the bot, one after another")
+    parser.add_argument(
+        "--messages", type=int, default=30, help="photos sent to the bot, one after another"
+    )
     parser.add_argument("--clients", type=int, default=4, help="concurrent TCP clients")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each throughput run")
     args = parser.parse_args()
@@ -109,8 +130,10 @@ def main() -> None:
             model = stand_in_model(workdir, args.stand_in)
         photos = load_photos(args.photos, 40)
         sizes = sorted(len(p) for p in photos)
-        print(f"model: {model.name}; {len(photos)} photos, median {sizes[len(sizes) // 2] / 1024:.0f} KB; "
-              f"{os.cpu_count()} CPU cores")
+        print(
+            f"model: {model.name}; {len(photos)} photos, median {sizes[len(sizes) // 2] / 1024:.0f} KB; "
+            f"{os.cpu_count()} CPU cores"
+        )
 
         server, port = start_tcp_server(model, workdir / "server.log")
         standin = BotApiStandIn(TOKEN).start()
@@ -118,14 +141,18 @@ def main() -> None:
         try:
             classify(("127.0.0.1", port), photos[0])  # warm the server's first request path
             latencies = chat_latency(standin, photos, args.messages)
-            print(f"bot, update on the Bot API → reply arrives: p50 {percentile(latencies, 50) * 1000:.0f} ms, "
-                  f"p90 {percentile(latencies, 90) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms "
-                  f"({len(latencies)} photos, one after another)")
+            print(
+                f"bot, update on the Bot API → reply arrives: p50 {percentile(latencies, 50) * 1000:.0f} ms, "
+                f"p90 {percentile(latencies, 90) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms "
+                f"({len(latencies)} photos, one after another)"
+            )
             bot.stop()
             for clients in sorted({1, args.clients}):
                 rate, errors = throughput(port, photos, clients, args.seconds)
-                print(f"tcp-server, {clients} concurrent client(s), one connection per request: "
-                      f"{rate:.1f} requests/s ({errors} error replies)")
+                print(
+                    f"tcp-server, {clients} concurrent client(s), one connection per request: "
+                    f"{rate:.1f} requests/s ({errors} error replies)"
+                )
         finally:
             bot.kill()
             server.stop()

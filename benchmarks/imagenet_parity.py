@@ -20,15 +20,23 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests import imagenet_reference as reference  # noqa: E402
 from train_time_to_accuracy import model_p50_ms  # noqa: E402
+
+from tests import imagenet_reference as reference  # noqa: E402
 
 RANDOM_INPUTS = 16
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=REPO / "models" / "imagenet.h5", help="the served any-object model")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=REPO / "models" / "imagenet.h5",
+        help="the served any-object model",
+    )
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     problem = reference.missing(reference.ONNX, reference.NPZ, reference.REFERENCE)
@@ -47,16 +55,20 @@ def main() -> int:
     for name, batch in batches.items():
         ours, theirs = network.predict(batch, verbose=0), reference.onnx_logits(batch)
         same = (reference.top5(ours) == reference.top5(theirs)).all(axis=1)
-        print(f"{name}: max |logit difference| {np.abs(ours - theirs).max():.2e} (target ≤ 1e-3); "
-              f"identical top-5 on {same.sum()} of {len(batch)}")
+        print(
+            f"{name}: max |logit difference| {np.abs(ours - theirs).max():.2e} (target ≤ 1e-3); "
+            f"identical top-5 on {same.sum()} of {len(batch)}"
+        )
     # The reference table spells the names as ImageNet does, before imagenet.RENAMED.
     classes = [name for _, name in imagenet.read_classes(reference.SOURCE / imagenet.CLASSES)]
     ours = reference.top5(network.predict(batches[f"{len(photos)} reference photos"], verbose=0))
     names = [[classes[index] for index in row] for row in ours]
     agree = sum(row == expected for row, (_, expected, _) in zip(names, photos))
     print(f"top-5 labels equal to reference_outputs.json on {agree} of {len(photos)} photos")
-    print(f"{args.model}: model p50 {model_p50_ms(args.model):.2f} ms per image (target ≤ 8 ms), "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{args.model}: model p50 {model_p50_ms(args.model):.2f} ms per image (target ≤ 8 ms), "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     return 0
 
 

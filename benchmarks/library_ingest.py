@@ -31,9 +31,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 SIZE = (4000, 3000)
-CITIES = [("Paris", "France", 48.8566, 2.3522), ("Sydney", "Australia", -33.8688, 151.2093),
-          ("New York City", "United States", 40.7128, -74.006), ("Rio de Janeiro", "Brazil", -22.9068, -43.1729),
-          ("Tokyo", "Japan", 35.6895, 139.6917), ("Cape Town", "South Africa", -33.9249, 18.4241)]
+CITIES = [
+    ("Paris", "France", 48.8566, 2.3522),
+    ("Sydney", "Australia", -33.8688, 151.2093),
+    ("New York City", "United States", 40.7128, -74.006),
+    ("Rio de Janeiro", "Brazil", -22.9068, -43.1729),
+    ("Tokyo", "Japan", 35.6895, 139.6917),
+    ("Cape Town", "South Africa", -33.9249, 18.4241),
+]
 LABELS = ("cat", "dog", "bird", "fish", "hamster", "bearded_dragon", "unknown")
 QUERIES = {
     "no filter": {},
@@ -44,7 +49,13 @@ QUERIES = {
     "place": {"place": "paris"},
     "tag": {"tag": "beach"},
     "without gps": {"without_gps": "only"},
-    "class + near + dates": {"class": "dog", "near": "-33.8688,151.2093", "within_km": "30", "from": "2012-01-01", "to": "2016-12-31"},
+    "class + near + dates": {
+        "class": "dog",
+        "near": "-33.8688,151.2093",
+        "within_km": "30",
+        "from": "2012-01-01",
+        "to": "2016-12-31",
+    },
 }
 
 
@@ -55,12 +66,17 @@ def make_photo(number: int, folder: Path) -> Path:
     from tests.library.exifgen import make_exif
 
     rng = random.Random(number)
-    coarse = Image.frombytes("RGB", (128, 96), rng.randbytes(128 * 96 * 3)).resize(SIZE, Image.Resampling.BICUBIC)
+    coarse = Image.frombytes("RGB", (128, 96), rng.randbytes(128 * 96 * 3)).resize(
+        SIZE, Image.Resampling.BICUBIC
+    )
     noise = Image.effect_noise(SIZE, 10).convert("RGB")
     picture = ImageChops.add(coarse, noise, scale=1.0, offset=-128)
     city = CITIES[number % len(CITIES)]
-    exif = make_exif(taken=datetime(2014, 1, 1) + timedelta(hours=7 * number), gps=(city[2] + rng.uniform(-0.05, 0.05), city[3]),
-                     orientation=(1, 1, 6, 3, 8)[number % 5])
+    exif = make_exif(
+        taken=datetime(2014, 1, 1) + timedelta(hours=7 * number),
+        gps=(city[2] + rng.uniform(-0.05, 0.05), city[3]),
+        orientation=(1, 1, 6, 3, 8)[number % 5],
+    )
     path = folder / f"IMG_{number:04d}.jpg"
     picture.save(path, "JPEG", quality=90, exif=exif)
     return path
@@ -86,7 +102,9 @@ def ingest_rate(folder: Path, count: int, objects: bool, work: Path) -> tuple[fl
 
     os.environ["PETCLF_HOME"] = str(work / f"home-{'objects' if objects else 'pets'}")
     options = Options(objects_model=objects)
-    load_models(options.pets_model, options.objects_model, threads=options.workers)  # not timed: loaded once per process
+    load_models(
+        options.pets_model, options.objects_model, threads=options.workers
+    )  # not timed: loaded once per process
     places([(0.0, 0.0)])  # the geocoder's table too
     started, cpu = time.perf_counter(), time.process_time()
     outcomes = ingest_paths([folder], options=options)
@@ -109,7 +127,9 @@ def naive_rate(files: list[Path]) -> tuple[float, float]:
             tags = exifread.process_file(handle, details=False)
         assert "EXIF DateTimeOriginal" in tags and "GPS GPSLatitude" in tags
         engine.predict_image(image)
-    return len(files) / (time.perf_counter() - started), (time.process_time() - cpu) / len(files) * 1000
+    return len(files) / (time.perf_counter() - started), (time.process_time() - cpu) / len(
+        files
+    ) * 1000
 
 
 def query_latency(rows: int, work: Path, repeats: int) -> dict[str, tuple[float, float]]:
@@ -125,7 +145,12 @@ def query_latency(rows: int, work: Path, repeats: int) -> dict[str, tuple[float,
         place = {}
         if rng.random() < 0.7:
             city, country, latitude, longitude = rng.choice(CITIES)
-            place = {"latitude": latitude + rng.gauss(0, 0.3), "longitude": longitude + rng.gauss(0, 0.3), "city": city, "country": country}
+            place = {
+                "latitude": latitude + rng.gauss(0, 0.3),
+                "longitude": longitude + rng.gauss(0, 0.3),
+                "city": city,
+                "country": country,
+            }
         values.append(row(number, label=rng.choice(LABELS), taken_at=taken, **place))
         if rng.random() < 0.2:
             tags[number] = rng.sample(["beach", "snow", "night", "food", "people"], 2)
@@ -142,20 +167,30 @@ def query_latency(rows: int, work: Path, repeats: int) -> dict[str, tuple[float,
             with session() as db:
                 found, total = find(db, filters, 1, 50)
             times.append((time.perf_counter() - started) * 1000)
-        results[name] = (statistics.median(times), sorted(times)[int(0.95 * (len(times) - 1))], total)
+        results[name] = (
+            statistics.median(times),
+            sorted(times)[int(0.95 * (len(times) - 1))],
+            total,
+        )
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=int, default=200)
-    parser.add_argument("--naive", type=int, default=40, help="photos the naive loop classifies (it is slow)")
+    parser.add_argument(
+        "--naive", type=int, default=40, help="photos the naive loop classifies (it is slow)"
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=21)
-    parser.add_argument("--keep", type=Path, help="generate the photos here and reuse them next time")
+    parser.add_argument(
+        "--keep", type=Path, help="generate the photos here and reuse them next time"
+    )
     parser.add_argument("--skip-ingest", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="library-bench-") as scratch:  # stores of 2 GB: gone afterwards
+    with tempfile.TemporaryDirectory(
+        prefix="library-bench-"
+    ) as scratch:  # stores of 2 GB: gone afterwards
         run(args, Path(scratch))
 
 
@@ -176,17 +211,25 @@ def run(args, work: Path) -> None:
         rate, cpu, counts = ingest_rate(folder, len(files), False, work)
         after, after_cpu = naive_rate(files[-args.naive :])
         naive, naive_cpu = (before + after) / 2, (before_cpu + after_cpu) / 2
-        print(f"naive loop ({args.naive} photos, before and after): {before:.2f} and {after:.2f} photos/s, {naive_cpu:.0f} ms CPU per photo")
-        print(f"library ingest, pet model: {rate:.2f} photos/s ({rate / naive:.1f}× the naive loop), {cpu:.0f} ms CPU per photo {dict(counts)}")
+        print(
+            f"naive loop ({args.naive} photos, before and after): {before:.2f} and {after:.2f} photos/s, {naive_cpu:.0f} ms CPU per photo"
+        )
+        print(
+            f"library ingest, pet model: {rate:.2f} photos/s ({rate / naive:.1f}× the naive loop), {cpu:.0f} ms CPU per photo {dict(counts)}"
+        )
         if default_objects_model(model_path()):
             rate, cpu, counts = ingest_rate(folder, len(files), True, work)
-            print(f"library ingest, pet + ImageNet models: {rate:.2f} photos/s ({rate / naive:.1f}× the naive loop), {cpu:.0f} ms CPU per photo {dict(counts)}")
+            print(
+                f"library ingest, pet + ImageNet models: {rate:.2f} photos/s ({rate / naive:.1f}× the naive loop), {cpu:.0f} ms CPU per photo {dict(counts)}"
+            )
         print(f"load average now: {os.getloadavg()[0]:.1f}")
     results = query_latency(args.rows, work, args.repeats)
     print(f"find(page 1 of 50 + total) at {args.rows} rows, {args.repeats} runs each:")
     for name, (p50, p95, total) in results.items():
         print(f"  {name:22} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   ({total} match)")
-    print(f"  overall p50 of the per-filter medians: {statistics.median(p50 for p50, _, _ in results.values()):.1f} ms")
+    print(
+        f"  overall p50 of the per-filter medians: {statistics.median(p50 for p50, _, _ in results.values()):.1f} ms"
+    )
 
 
 if __name__ == "__main__":

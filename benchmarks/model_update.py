@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from standin import stand_in_model  # noqa: E402  (benchmarks/standin.py)
+
 from tests.deploy.nginx import SITE_TEMPLATE, NginxPrefix, render_template  # noqa: E402
 from tests.deploy.test_behind_nginx import STATIC, RequestStream, retrained_copy, update_model  # noqa: E402
 from tests.servers import GunicornServer, free_port  # noqa: E402
@@ -36,8 +37,15 @@ def latency(outcomes, keep) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, help="model to serve (default: models/pets.h5, else a tiny stand-in)")
-    parser.add_argument("--clients", type=int, default=2, help="clients, each posting a photo every 50 ms or so (default: 2)")
+    parser.add_argument(
+        "--model", type=Path, help="model to serve (default: models/pets.h5, else a tiny stand-in)"
+    )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=2,
+        help="clients, each posting a photo every 50 ms or so (default: 2)",
+    )
     parser.add_argument("--updates", type=int, default=2, help="model updates to time (default: 2)")
     args = parser.parse_args()
 
@@ -76,10 +84,16 @@ def main() -> None:
     outcomes = stream.outcomes
     failed = [outcome for _, _, outcome in outcomes if outcome != 200]
     in_update = lambda start, end: any(end >= a and start <= b for a, b in windows)  # noqa: E731
-    print(f"model: {model} · {args.clients} clients through nginx → gunicorn (2 workers × 4 threads)")
+    print(
+        f"model: {model} · {args.clients} clients through nginx → gunicorn (2 workers × 4 threads)"
+    )
     for n, (a, b) in enumerate(windows, 1):
-        print(f"update {n}: update-model.sh took {b - a:.1f} s (check, switch, HUP, new model served)")
-    print(f"requests: {len(outcomes)} in all, {sum(in_update(s, e) for s, e, _ in outcomes)} overlapping an update, {len(failed)} failed")
+        print(
+            f"update {n}: update-model.sh took {b - a:.1f} s (check, switch, HUP, new model served)"
+        )
+    print(
+        f"requests: {len(outcomes)} in all, {sum(in_update(s, e) for s, e, _ in outcomes)} overlapping an update, {len(failed)} failed"
+    )
     print(f"latency outside updates: {latency(outcomes, lambda s, e: not in_update(s, e))}")
     print(f"latency during updates:  {latency(outcomes, in_update)}")
     if failed:

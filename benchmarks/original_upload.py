@@ -25,7 +25,9 @@ def create_app():
     labels = read_card(card_path(model_path))["labels"]
     model = keras.models.load_model(model_path, compile=False)
     # The benchmark points this into its scratch folder, which it removes afterwards.
-    upload_dir = Path(tempfile.mkdtemp(prefix="original-uploads-", dir=os.environ.get("ORIGINAL_UPLOAD_DIR")))
+    upload_dir = Path(
+        tempfile.mkdtemp(prefix="original-uploads-", dir=os.environ.get("ORIGINAL_UPLOAD_DIR"))
+    )
     app = Flask(__name__)
 
     @app.get("/healthz")
@@ -35,7 +37,9 @@ def create_app():
     @app.post("/api/v1/predict")
     def predict():
         upload = request.files["file"]
-        saved = upload_dir / os.path.basename(upload.filename or "upload")  # the original used the name as is
+        saved = upload_dir / os.path.basename(
+            upload.filename or "upload"
+        )  # the original used the name as is
         upload.save(saved)
         image = Image.open(saved).convert("RGBA")
         image.thumbnail((240, 240))
@@ -45,6 +49,8 @@ def create_app():
         batch = np.expand_dims(keras.utils.img_to_array(reloaded) / 255.0, 0)
         probabilities = model.predict(batch, verbose=0)[0]
         ranked = np.argsort(-probabilities)[:5]
-        return jsonify(predictions=[{"label": labels[i], "proba": float(probabilities[i])} for i in ranked])
+        return jsonify(
+            predictions=[{"label": labels[i], "proba": float(probabilities[i])} for i in ranked]
+        )
 
     return app

@@ -42,7 +42,9 @@ def original_loop(src: Path, dst: Path) -> int:
                 image = Image.open(path)
                 image.thumbnail((SIZE, SIZE))
                 canvas = Image.new("RGB", (SIZE, SIZE), (255, 255, 255))
-                canvas.paste(image.convert("RGB"), ((SIZE - image.width) // 2, (SIZE - image.height) // 2))
+                canvas.paste(
+                    image.convert("RGB"), ((SIZE - image.width) // 2, (SIZE - image.height) // 2)
+                )
                 count += 1
                 canvas.save(dst / folder.name / f"{folder.name}{count}.png")
             except Exception:  # the original loop had no checks; a bad file is simply skipped here
@@ -58,7 +60,10 @@ def timed(fn) -> tuple[float, float]:
 
 
 def _cpu_seconds() -> float:
-    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own, workers = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
 
 
@@ -78,19 +83,38 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for round_number in range(args.rounds):
             out = Path(scratch) / str(round_number)
-            ours.append(timed(lambda: preprocess(args.data, out / "preprocess", workers=args.workers)))
-            theirs.append(timed(lambda: original_loop(args.data, out / "original")))
+            ours.append(
+                timed(
+                    lambda out=out: preprocess(args.data, out / "preprocess", workers=args.workers)
+                )
+            )
+            theirs.append(timed(lambda out=out: original_loop(args.data, out / "original")))
 
-    ours_s, theirs_s = statistics.median(t for t, _ in ours), statistics.median(t for t, _ in theirs)
-    ours_cpu, theirs_cpu = statistics.median(c for _, c in ours), statistics.median(c for _, c in theirs)
-    print(f"photos: {images} in {args.data.name}/, workers: {args.workers}, cores: {os.cpu_count()}, rounds: {args.rounds}")
-    print(f"load average before: {load_before}, after: {os.getloadavg()[0]:.2f} (other work on the machine slows the wall clock)")
-    for name, wall, cpu, rounds in (("petclf preprocess", ours_s, ours_cpu, ours), ("original loop", theirs_s, theirs_cpu, theirs)):
+    ours_s, theirs_s = (
+        statistics.median(t for t, _ in ours),
+        statistics.median(t for t, _ in theirs),
+    )
+    ours_cpu, theirs_cpu = (
+        statistics.median(c for _, c in ours),
+        statistics.median(c for _, c in theirs),
+    )
+    print(
+        f"photos: {images} in {args.data.name}/, workers: {args.workers}, cores: {os.cpu_count()}, rounds: {args.rounds}"
+    )
+    print(
+        f"load average before: {load_before}, after: {os.getloadavg()[0]:.2f} (other work on the machine slows the wall clock)"
+    )
+    for name, wall, cpu, rounds in (
+        ("petclf preprocess", ours_s, ours_cpu, ours),
+        ("original loop", theirs_s, theirs_cpu, theirs),
+    ):
         print(
             f"{name:18} {wall:6.2f} s  {images / wall:5.0f} images/s  "
             f"CPU {1000 * cpu / images:5.1f} ms/image  (rounds: {_list(t for t, _ in rounds)})"
         )
-    print(f"speed-up: {theirs_s / ours_s:.2f}x wall clock, {theirs_cpu / ours_cpu:.2f}x CPU per image")
+    print(
+        f"speed-up: {theirs_s / ours_s:.2f}x wall clock, {theirs_cpu / ours_cpu:.2f}x CPU per image"
+    )
 
 
 def _list(seconds) -> str:

@@ -43,21 +43,51 @@ ORIGINAL_EPOCHS = 100
 ORIGINAL_SCALE = 20  # the original scaled every image to 1/20 of the first image's size
 ORIGINAL_MIN_SIDE = 8  # two 2×2 poolings need at least this much
 ENGINES = 8
-TARGET_SIZE, TARGET_SECONDS, TARGET_ACCURACY, TARGET_RSS_MB = (3, 15), 30, 0.95, 600  # the issue's, on 2 cores
+TARGET_SIZE, TARGET_SECONDS, TARGET_ACCURACY, TARGET_RSS_MB = (
+    (3, 15),
+    30,
+    0.95,
+    600,
+)  # the issue's, on 2 cores
 PREDICT_BATCH = 32
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pets", type=Path, default=DEFAULT_PETS, help="one folder of photos per class (default: %(default)s)")
-    parser.add_argument("--sizes", nargs="+", type=_size, default=[(3, 15), (6, 50)], metavar="CxN",
-                        help="classes × photos per class (default: 3x15 6x50)")
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "pets.h5",
-                        help="the shipped model whose backbone projects train on (default: %(default)s)")
-    parser.add_argument("--home", type=Path, help="PETCLF_HOME to use and keep (default: a temporary folder)")
-    parser.add_argument("--seed", type=int, default=1, help="which photos each class gives the project")
-    parser.add_argument("--original-epochs", type=int, default=ORIGINAL_EPOCHS, help="epochs of the original recipe")
-    parser.add_argument("--skip-original", action="store_true", help="don't train the original recipe")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--pets",
+        type=Path,
+        default=DEFAULT_PETS,
+        help="one folder of photos per class (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        type=_size,
+        default=[(3, 15), (6, 50)],
+        metavar="CxN",
+        help="classes × photos per class (default: 3x15 6x50)",
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=ROOT / "models" / "pets.h5",
+        help="the shipped model whose backbone projects train on (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--home", type=Path, help="PETCLF_HOME to use and keep (default: a temporary folder)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="which photos each class gives the project"
+    )
+    parser.add_argument(
+        "--original-epochs", type=int, default=ORIGINAL_EPOCHS, help="epochs of the original recipe"
+    )
+    parser.add_argument(
+        "--skip-original", action="store_true", help="don't train the original recipe"
+    )
     args = parser.parse_args()
     if not args.pets.is_dir():
         parser.error(f"{args.pets} is not a folder of class folders; pass --pets")
@@ -67,7 +97,9 @@ def main() -> int:
         os.environ.update(PETCLF_HOME=str(home), PETCLF_MODEL=str(args.model.resolve()))
         for name in ("PETCLF_DATABASE_URL", "PETCLF_QUEUE_URL"):
             os.environ.pop(name, None)
-        print(f"machine: {os.cpu_count()} cores, load average {_load()} at the start; PETCLF_HOME {home}")
+        print(
+            f"machine: {os.cpu_count()} cores, load average {_load()} at the start; PETCLF_HOME {home}"
+        )
         _warm_backbone(home)
         trained = []
         with _worker(home):
@@ -84,8 +116,12 @@ def main() -> int:
 
 def _size(text: str) -> tuple[int, int]:
     classes, _, per_class = text.lower().partition("x")
-    if not (classes.isdigit() and per_class.isdigit() and int(classes) >= 2 and int(per_class) >= 5):
-        raise argparse.ArgumentTypeError(f"a size is CxN with C ≥ 2 classes and N ≥ 5 photos each, not {text!r}")
+    if not (
+        classes.isdigit() and per_class.isdigit() and int(classes) >= 2 and int(per_class) >= 5
+    ):
+        raise argparse.ArgumentTypeError(
+            f"a size is CxN with C ≥ 2 classes and N ≥ 5 photos each, not {text!r}"
+        )
     return int(classes), int(per_class)
 
 
@@ -109,8 +145,10 @@ def _warm_backbone(home: Path) -> None:
 
     started = time.monotonic()
     backbone = shipped_backbone(home / "backbones")
-    print(f"backbone: {backbone.architecture} at {backbone.input_size} px from {os.environ['PETCLF_MODEL']}; "
-          f"extracted once per install in {time.monotonic() - started:.1f} s (not counted below)")
+    print(
+        f"backbone: {backbone.architecture} at {backbone.input_size} px from {os.environ['PETCLF_MODEL']}; "
+        f"extracted once per install in {time.monotonic() - started:.1f} s (not counted below)"
+    )
 
 
 @contextmanager
@@ -118,8 +156,12 @@ def _worker(home: Path):
     """A real `petclf worker` process, already taking jobs (as in production) before the clock starts."""
     log = home / "worker.log"
     with log.open("ab") as output:
-        process = subprocess.Popen([sys.executable, "-m", "petclf", "worker"], stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "petclf", "worker"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         while "taking jobs from" not in log.read_text(errors="replace"):
             if process.poll() is not None:
@@ -137,7 +179,9 @@ def _worker(home: Path):
 # photos
 
 
-def pick_photos(pets: Path, classes: int, per_class: int, seed: int) -> dict[str, tuple[list[Path], list[Path]]]:
+def pick_photos(
+    pets: Path, classes: int, per_class: int, seed: int
+) -> dict[str, tuple[list[Path], list[Path]]]:
     """{label: (photos given to the project, photos held back)} for the `classes` largest classes."""
     from preprocessing.dataset import class_listing
 
@@ -156,7 +200,9 @@ def _predict_labels(db, project, paths: list[Path]) -> list:
 
     answers = []
     for start in range(0, len(paths), PREDICT_BATCH):
-        answers += predict_many(db, project, [path.read_bytes() for path in paths[start:start + PREDICT_BATCH]])
+        answers += predict_many(
+            db, project, [path.read_bytes() for path in paths[start : start + PREDICT_BATCH]]
+        )
     return answers
 
 
@@ -174,11 +220,15 @@ def measure_project(photos: dict, classes: int, per_class: int) -> str:
     with session() as db:
         project = service.create(db, name)
         for label, (given, _) in photos.items():
-            add_photos(db, project, label, [Incoming(path.name, path.read_bytes()) for path in given])
+            add_photos(
+                db, project, label, [Incoming(path.name, path.read_bytes()) for path in given]
+            )
         counts = service.class_counts(db, project)
     uploaded = time.monotonic() - started
     sides = {side: sum(count[side] for count in counts.values()) for side in ("train", "test")}
-    fewer = [f"{label} {len(given)}" for label, (given, _) in photos.items() if len(given) < per_class]
+    fewer = [
+        f"{label} {len(given)}" for label, (given, _) in photos.items() if len(given) < per_class
+    ]
 
     started = time.monotonic()
     with session() as db:
@@ -200,16 +250,25 @@ def measure_project(photos: dict, classes: int, per_class: int) -> str:
     unknown = sum(answer.unknown for answer in answers)
     queued = (job.started_at - job.created_at).total_seconds()
     in_worker = (job.finished_at - job.started_at).total_seconds()
-    print(f"\n{classes}×{per_class}: {', '.join(photos)}" + (f" (fewer in the data set: {', '.join(fewer)})" if fewer else ""))
-    print(f"  photos given: {sides['train']} train + {sides['test']} test (uploaded in {uploaded:.1f} s); held back: {len(held_out)}")
+    print(
+        f"\n{classes}×{per_class}: {', '.join(photos)}"
+        + (f" (fewer in the data set: {', '.join(fewer)})" if fewer else "")
+    )
+    print(
+        f"  photos given: {sides['train']} train + {sides['test']} test (uploaded in {uploaded:.1f} s); held back: {len(held_out)}"
+    )
     target = f" (target ≤ {TARGET_SECONDS} s)" if (classes, per_class) == TARGET_SIZE else ""
-    print(f"  train request → new version answering: {answered_at - started:.1f} s{target} = "
-          f"{queued:.1f} s queued + {in_worker:.1f} s in the worker + {answered_at - done_at:.1f} s to the first answer; "
-          f"load {_load()}")
+    print(
+        f"  train request → new version answering: {answered_at - started:.1f} s{target} = "
+        f"{queued:.1f} s queued + {in_worker:.1f} s in the worker + {answered_at - done_at:.1f} s to the first answer; "
+        f"load {_load()}"
+    )
     print(f"  in the worker, by phase: {_phase_durations(phases, done_at - started)}")
     target = f" (target ≥ {TARGET_ACCURACY:.0%})" if (classes, per_class) == TARGET_SIZE else ""
-    print(f"  accuracy on the {len(held_out)} held-back photos: {correct / len(held_out):.1%} top-1{target}; {unknown / len(held_out):.1%} flagged unknown; "
-          f"the card's own test accuracy: {card_accuracy:.1%} on {sides['test']} photos")
+    print(
+        f"  accuracy on the {len(held_out)} held-back photos: {correct / len(held_out):.1%} top-1{target}; {unknown / len(held_out):.1%} flagged unknown; "
+        f"the card's own test accuracy: {card_accuracy:.1%} on {sides['test']} photos"
+    )
     return name
 
 
@@ -224,7 +283,9 @@ def _wait(job_id: str, started: float):
         with session() as db:
             job = service.job(db, job_id)
         if job.phase:
-            phases.setdefault(job.phase.split(" ")[0], time.monotonic() - started)  # "head 2/5" counts as "head"
+            phases.setdefault(
+                job.phase.split(" ")[0], time.monotonic() - started
+            )  # "head 2/5" counts as "head"
         if job.state in FINISHED_STATES:
             return job, phases
         time.sleep(0.2)
@@ -233,7 +294,11 @@ def _wait(job_id: str, started: float):
 def _phase_durations(phases: dict[str, float], end: float) -> str:
     """Each phase's time, from its first sighting to the next phase's: "loading 20.1 s, head 31.0 s, …"."""
     starts = list(phases.items()) + [("", end)]
-    return ", ".join(f"{phase} {following - start:.1f} s" for (phase, start), (_, following) in zip(starts, starts[1:]) if phase != "done")
+    return ", ".join(
+        f"{phase} {following - start:.1f} s"
+        for (phase, start), (_, following) in zip(starts, starts[1:])
+        if phase != "done"
+    )
 
 
 # the original recipe
@@ -252,7 +317,11 @@ def measure_original(name: str, photos: dict, epochs: int, seed: int) -> None:
     labels = list(photos)
     with session() as db:
         project = service.get(db, name)
-        rows = db.execute(select(Photo.sha256, Photo.class_id).where(Photo.project_id == project.id, Photo.side == "train")).all()
+        rows = db.execute(
+            select(Photo.sha256, Photo.class_id).where(
+                Photo.project_id == project.id, Photo.side == "train"
+            )
+        ).all()
         class_names = {label.id: label.name for label in project.classes}
     train = [(photo_path(sha), class_names[class_id]) for sha, class_id in rows]
     held_out = [(path, label) for label, (_, back) in photos.items() for path in back]
@@ -263,23 +332,28 @@ def measure_original(name: str, photos: dict, epochs: int, seed: int) -> None:
 
     def arrays(items):
         """The original's input: RGB scaled to `size`, values 0–1; and the class numbers."""
-        images = [np.asarray(decode(path.read_bytes()).image.resize(size), dtype=np.float32) / 255 for path, _ in items]
+        images = [
+            np.asarray(decode(path.read_bytes()).image.resize(size), dtype=np.float32) / 255
+            for path, _ in items
+        ]
         return np.stack(images), np.array([labels.index(label) for _, label in items])
 
     x, y = arrays(train)
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([
-        keras.Input((size[1], size[0], 3)),
-        keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Dropout(0.25),
-        keras.layers.Flatten(),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dropout(0.5),
-        keras.layers.Dense(len(labels), activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((size[1], size[0], 3)),
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Dropout(0.25),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(len(labels), activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=epochs, batch_size=16, shuffle=True, verbose=0)
     wall = time.monotonic() - started
@@ -287,10 +361,14 @@ def measure_original(name: str, photos: dict, epochs: int, seed: int) -> None:
     test_x, test_y = arrays(held_out)
     probabilities = model.predict(test_x, verbose=0)
     accuracy = float(np.mean(probabilities.argmax(axis=1) == test_y))
-    anomalies = float(np.mean(probabilities.max(axis=1) < 0.5))  # the original's "No category (Anomaly)"
-    print(f"  original recipe (2-conv CNN with dropout, {epochs} epochs, {size[0]}×{size[1]} px = 1/{ORIGINAL_SCALE} "
-          f"of the first image): {wall:.1f} s on {len(train)} train photos, {accuracy:.1%} top-1 on the same "
-          f"{len(held_out)} held-back photos, {anomalies:.1%} below its 0.5 anomaly line; load {_load()}")
+    anomalies = float(
+        np.mean(probabilities.max(axis=1) < 0.5)
+    )  # the original's "No category (Anomaly)"
+    print(
+        f"  original recipe (2-conv CNN with dropout, {epochs} epochs, {size[0]}×{size[1]} px = 1/{ORIGINAL_SCALE} "
+        f"of the first image): {wall:.1f} s on {len(train)} train photos, {accuracy:.1%} top-1 on the same "
+        f"{len(held_out)} held-back photos, {anomalies:.1%} below its 0.5 anomaly line; load {_load()}"
+    )
 
 
 # a web worker's memory
@@ -298,11 +376,15 @@ def measure_original(name: str, photos: dict, epochs: int, seed: int) -> None:
 
 def measure_engines_rss(source: str) -> None:
     names = _copy_projects(source, ENGINES)
-    with multiprocessing.get_context("spawn").Pool(1) as pool:  # a fresh interpreter, like a gunicorn worker
+    with multiprocessing.get_context("spawn").Pool(
+        1
+    ) as pool:  # a fresh interpreter, like a gunicorn worker
         baseline, loaded = pool.apply(web_worker_rss, (names, _any_photo(source)))
-    print(f"\nweb worker RSS: {baseline:.0f} MB with the app and shipped model, {loaded:.0f} MB with {len(names)} "
-          f"project engines loaded (target ≤ {TARGET_RSS_MB} MB), {(loaded - baseline) / len(names):.0f} MB an engine; "
-          f"load {_load()}")
+    print(
+        f"\nweb worker RSS: {baseline:.0f} MB with the app and shipped model, {loaded:.0f} MB with {len(names)} "
+        f"project engines loaded (target ≤ {TARGET_RSS_MB} MB), {(loaded - baseline) / len(names):.0f} MB an engine; "
+        f"load {_load()}"
+    )
 
 
 def _any_photo(name: str) -> bytes:
@@ -312,7 +394,9 @@ def _any_photo(name: str) -> bytes:
     from store import Photo, photo_path, session
 
     with session() as db:
-        sha = db.scalar(select(Photo.sha256).where(Photo.project_id == service.get(db, name).id).limit(1))
+        sha = db.scalar(
+            select(Photo.sha256).where(Photo.project_id == service.get(db, name).id).limit(1)
+        )
     return photo_path(sha).read_bytes()
 
 
@@ -332,8 +416,15 @@ def _copy_projects(source: str, count: int) -> list[str]:
                 shutil.copy(path, folder / path.name.replace(h5.stem, "v1", 1))
             project = service.create(db, name)
             db.flush()
-            db.add(ModelVersion(project_id=project.id, number=1, path=str((folder / "v1.h5").relative_to(home())),
-                                card=version.card, job_id=None))
+            db.add(
+                ModelVersion(
+                    project_id=project.id,
+                    number=1,
+                    path=str((folder / "v1.h5").relative_to(home())),
+                    card=version.card,
+                    job_id=None,
+                )
+            )
             project.active_version = 1
     return names
 
@@ -345,7 +436,9 @@ def web_worker_rss(names: list[str], photo: bytes) -> tuple[float, float]:
     client = create_app().test_client()
     baseline = _rss_mb()
     for name in names:
-        answer = client.post(f"/api/v1/projects/{name}/predict", data={"file": (io.BytesIO(photo), "photo.jpg")})
+        answer = client.post(
+            f"/api/v1/projects/{name}/predict", data={"file": (io.BytesIO(photo), "photo.jpg")}
+        )
         if answer.status_code != 200:
             raise RuntimeError(f"{name}: {answer.status_code} {answer.get_data(as_text=True)}")
     return baseline, _rss_mb()

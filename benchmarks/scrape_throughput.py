@@ -13,7 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: tests/ is importable
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # run from anywhere: tests/ is importable
 
 from scraping.downloader import DEFAULT_PER_HOST, DownloadLimits  # noqa: E402
 from scraping.politeness import DEFAULT_PAGES_PER_SECOND  # noqa: E402
@@ -37,7 +39,10 @@ def image_rate(site: FakeSite, downloaded: int) -> float:
 
 
 def throughput(images: int, latency: float, per_host: int) -> tuple[float, float, int]:
-    with FakeSite(per_page=images, pages=1, image_delay=latency) as site, tempfile.TemporaryDirectory() as out:
+    with (
+        FakeSite(per_page=images, pages=1, image_delay=latency) as site,
+        tempfile.TemporaryDirectory() as out,
+    ):
         site.image_bytes(images - 1)  # warm the capture parse outside the measurement
         for n in range(images):
             site.image_bytes(n)
@@ -58,9 +63,13 @@ def page_intervals(pages: int) -> tuple[list[str], list[float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--images", type=int, default=96)
-    parser.add_argument("--latency", type=float, default=0.1, help="seconds added to every image reply")
+    parser.add_argument(
+        "--latency", type=float, default=0.1, help="seconds added to every image reply"
+    )
     parser.add_argument("--pages", type=int, default=5, help="pages in the rate-limit run")
     args = parser.parse_args()
 
@@ -70,14 +79,21 @@ def main() -> None:
     limit = 1 / DEFAULT_PAGES_PER_SECOND
 
     print(f"image latency {args.latency * 1000:.0f} ms, {args.images} images per run")
-    print(f"  per-host {DEFAULT_PER_HOST} (default): {concurrent:6.1f} images/s  ({n1} images, run {concurrent_wall:.1f} s wall)")
-    print(f"  one at a time:        {serial:6.1f} images/s  ({n2} images, run {serial_wall:.1f} s wall)")
+    print(
+        f"  per-host {DEFAULT_PER_HOST} (default): {concurrent:6.1f} images/s  ({n1} images, run {concurrent_wall:.1f} s wall)"
+    )
+    print(
+        f"  one at a time:        {serial:6.1f} images/s  ({n2} images, run {serial_wall:.1f} s wall)"
+    )
     print(f"  ratio: {concurrent / serial:.1f}x (target >= 5x)")
     print(f"page requests, limit {DEFAULT_PAGES_PER_SECOND:g}/s per host: " + " ".join(paths))
     print("  intervals as received (s): " + ", ".join(f"{gap:.3f}" for gap in received))
     held = min(received) >= limit - JITTER_S
-    print(f"  shortest {min(received):.3f} s vs {limit:.3f} s limit (less {JITTER_S * 1000:.0f} ms of socket jitter): "
-          f"{'held' if held else 'VIOLATED'}; mean {sum(received) / len(received):.3f} s")
+    print(
+        f"  shortest {min(received):.3f} s vs {limit:.3f} s limit (less {JITTER_S * 1000:.0f} ms of socket jitter): "
+        f"{'held' if held else 'VIOLATED'}; mean {sum(received) / len(received):.3f} s"
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -31,22 +31,37 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from standin import stand_in_model  # noqa: E402
+
 from tests.servers import GunicornServer  # noqa: E402
 
 SHARED_PHOTOS = REPO / "../shared/datasets/pets"
 CLIENTS = 8
-TARGETS = {"model_p50_ms": 15, "e2e_1mp_p50_ms": 40, "e2e_12mp_p50_ms": 150, "throughput_rps": 60, "worker_rss_mb": 500}
+TARGETS = {
+    "model_p50_ms": 15,
+    "e2e_1mp_p50_ms": 40,
+    "e2e_12mp_p50_ms": 150,
+    "throughput_rps": 60,
+    "worker_rss_mb": 500,
+}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=REPO / "models/pets.h5")
-    parser.add_argument("--photo", type=Path, help="a photo to scale to 1 and 12 megapixels (default: a shared cat photo)")
+    parser.add_argument(
+        "--photo",
+        type=Path,
+        help="a photo to scale to 1 and 12 megapixels (default: a shared cat photo)",
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each throughput run")
-    parser.add_argument("--requests", type=int, default=40, help="sequential requests per latency figure")
+    parser.add_argument(
+        "--requests", type=int, default=40, help="sequential requests per latency figure"
+    )
     args = parser.parse_args()
 
-    print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work slows every figure)")
+    print(
+        f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work slows every figure)"
+    )
     with tempfile.TemporaryDirectory(prefix="serve-latency-") as scratch:
         new, old = measure(args, Path(scratch))
     report(new, old)
@@ -55,25 +70,44 @@ def main() -> int:
 
 def measure(args, scratch: Path) -> tuple[dict, dict]:
     model = args.model if args.model.is_file() else stand_in_model(scratch)
-    photos = {"1 MP": jpeg(source_photo(args.photo), 1_000_000), "12 MP": jpeg(source_photo(args.photo), 12_000_000)}
-    print(f"model: {model}  photos: " + ", ".join(f"{k} = {len(v) / 1e6:.2f} MB" for k, v in photos.items()))
+    photos = {
+        "1 MP": jpeg(source_photo(args.photo), 1_000_000),
+        "12 MP": jpeg(source_photo(args.photo), 12_000_000),
+    }
+    print(
+        f"model: {model}  photos: "
+        + ", ".join(f"{k} = {len(v) / 1e6:.2f} MB" for k, v in photos.items())
+    )
 
     new, old = {}, {}
     new["model_p50_ms"], old["model_p50_ms"] = model_only(model, args.requests * 5)
     for name, app, extra, figures in (
         ("petclf", "webapp:create_app()", (), new),
-        ("original", "original_upload:create_app()", ("--pythonpath", str(REPO / "benchmarks")), old),
+        (
+            "original",
+            "original_upload:create_app()",
+            ("--pythonpath", str(REPO / "benchmarks")),
+            old,
+        ),
     ):
         env = {"ORIGINAL_UPLOAD_DIR": str(scratch)}
-        with GunicornServer(model, scratch, workers=None, threads=None, app=app, extra_args=extra, env=env) as server:
+        with GunicornServer(
+            model, scratch, workers=None, threads=None, app=app, extra_args=extra, env=env
+        ) as server:
             figures["e2e_1mp_p50_ms"] = http_p50_ms(server.url, photos["1 MP"], args.requests)
-            figures["e2e_12mp_p50_ms"] = http_p50_ms(server.url, photos["12 MP"], args.requests // 2)
+            figures["e2e_12mp_p50_ms"] = http_p50_ms(
+                server.url, photos["12 MP"], args.requests // 2
+            )
             workers = server.worker_pids()
             cpu_before = cpu_seconds(workers)
-            figures["throughput_rps"], answered = throughput(server.url, photos["1 MP"], args.seconds)
+            figures["throughput_rps"], answered = throughput(
+                server.url, photos["1 MP"], args.seconds
+            )
             # CPU the workers spent per request: what the figures above would be on idle cores
             # is bounded by this, whatever else the machine is running.
-            figures["server_cpu_ms_per_request"] = (cpu_seconds(workers) - cpu_before) / answered * 1000
+            figures["server_cpu_ms_per_request"] = (
+                (cpu_seconds(workers) - cpu_before) / answered * 1000
+            )
             figures["worker_rss_mb"] = max(rss_mb(pid) for pid in server.worker_pids())
         print(f"{name}: " + "  ".join(f"{key} {value:.1f}" for key, value in figures.items()))
     return new, old
@@ -102,9 +136,13 @@ class Client:
         self.connection = http.client.HTTPConnection(urlsplit(url).netloc, timeout=60)
         boundary = "petclf-benchmark-boundary"
         self.body = (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            "Content-Type: image/jpeg\r\n\r\n"
-        ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+                "Content-Type: image/jpeg\r\n\r\n"
+            ).encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
         self.headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
     def post(self) -> None:
@@ -173,7 +211,9 @@ def rss_mb(pid: int) -> float:
 
 def source_photo(path: Path | None) -> Image.Image:
     if path is None:
-        candidates = sorted((SHARED_PHOTOS / "cat").glob("*.jp*g")) if SHARED_PHOTOS.is_dir() else []
+        candidates = (
+            sorted((SHARED_PHOTOS / "cat").glob("*.jp*g")) if SHARED_PHOTOS.is_dir() else []
+        )
         if not candidates:
             from tests.imagegen import shape_image
 
@@ -185,7 +225,9 @@ def source_photo(path: Path | None) -> Image.Image:
 def jpeg(image: Image.Image, pixels: int) -> bytes:
     """The photo scaled to about `pixels`, as a phone-quality JPEG."""
     scale = (pixels / (image.width * image.height)) ** 0.5
-    resized = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BICUBIC)
+    resized = image.resize(
+        (round(image.width * scale), round(image.height * scale)), Image.Resampling.BICUBIC
+    )
     buffer = io.BytesIO()
     resized.save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
@@ -199,7 +241,9 @@ def report(new: dict, old: dict) -> None:
         higher_is_better = key == "throughput_rps"
         ratio = ours / theirs if higher_is_better else theirs / ours
         met = ours >= target if higher_is_better else ours <= target
-        print(f"{key:<18}{ours:>10.1f}{theirs:>10.1f}{ratio:>9.1f}×{target:>10}  {'yes' if met else 'NO'}")
+        print(
+            f"{key:<18}{ours:>10.1f}{theirs:>10.1f}{ratio:>9.1f}×{target:>10}  {'yes' if met else 'NO'}"
+        )
     cpu_new, cpu_old = new["server_cpu_ms_per_request"], old["server_cpu_ms_per_request"]
     cores = os.cpu_count() or 1
     print(

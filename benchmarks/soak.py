@@ -31,26 +31,50 @@ WARM_UP_REQUESTS = 200  # every worker has loaded its model and decoded a few ph
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--hostile", type=float, default=0.15, help="share of hostile files (default 0.15)")
-    parser.add_argument("--photos", type=Path, default=SHARED_PHOTOS, help="folder of photos (searched recursively)")
-    parser.add_argument("--generated", action="store_true", help="generated photos instead of a folder's")
+    parser.add_argument(
+        "--hostile", type=float, default=0.15, help="share of hostile files (default 0.15)"
+    )
+    parser.add_argument(
+        "--photos", type=Path, default=SHARED_PHOTOS, help="folder of photos (searched recursively)"
+    )
+    parser.add_argument(
+        "--generated", action="store_true", help="generated photos instead of a folder's"
+    )
     parser.add_argument("--via", default="direct,nginx", help="direct, nginx or both (default)")
-    parser.add_argument("--max-requests", type=int, help="gunicorn's worker recycling; 0 turns it off (default: the config's)")
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        help="gunicorn's worker recycling; 0 turns it off (default: the config's)",
+    )
     parser.add_argument("--model", type=Path, default=REPO / "models" / "pets.h5")
     args = parser.parse_args()
 
-    photos = generated_photos() if args.generated or not args.photos.is_dir() else photos_from(args.photos)
+    photos = (
+        generated_photos()
+        if args.generated or not args.photos.is_dir()
+        else photos_from(args.photos)
+    )
     inputs = upload_mix(photos, hostile_share=args.hostile, max_upload_mb=MAX_UPLOAD_MB)
     recycling = () if args.max_requests is None else ("--max-requests", str(args.max_requests))
-    source = "generated" if args.generated or not args.photos.is_dir() else f"{len(photos)} from {args.photos.name}/"
-    print(f"{args.requests} uploads at concurrency {args.concurrency}, {args.hostile:.0%} hostile; photos: {source}; "
-          f"cores {os.cpu_count()}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    source = (
+        "generated"
+        if args.generated or not args.photos.is_dir()
+        else f"{len(photos)} from {args.photos.name}/"
+    )
+    print(
+        f"{args.requests} uploads at concurrency {args.concurrency}, {args.hostile:.0%} hostile; photos: {source}; "
+        f"cores {os.cpu_count()}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     with tempfile.TemporaryDirectory(prefix="petclf-soak-") as scratch:
         env = {"PETCLF_MAX_UPLOAD_MB": str(MAX_UPLOAD_MB), "PETCLF_HOME": scratch}
-        with GunicornServer(args.model, Path(scratch), workers=None, threads=None, env=env, extra_args=recycling) as web:
+        with GunicornServer(
+            args.model, Path(scratch), workers=None, threads=None, env=env, extra_args=recycling
+        ) as web:
             for via in args.via.split(","):
                 if via == "direct":
                     measure("direct", web.url, web, inputs, args)
@@ -65,9 +89,11 @@ def measure(via: str, url: str, web: GunicornServer, inputs, args) -> None:
     result = soak(url, inputs, requests_total=args.requests, concurrency=args.concurrency)
     after = rss_mb(web.worker_pids())
     server_errors = sum(n for (_, status), n in result.statuses.items() if status >= 500)
-    print(f"\n{via}: {result.answered} answered in {result.seconds:.1f} s = {args.requests / result.seconds:.0f} req/s; "
-          f"errors {sum(result.errors.values())}, 5xx {server_errors}, "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"\n{via}: {result.answered} answered in {result.seconds:.1f} s = {args.requests / result.seconds:.0f} req/s; "
+        f"errors {sum(result.errors.values())}, 5xx {server_errors}, "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     for (kind, error), n in sorted(result.errors.items()):
         print(f"  error {error} on {kind}: {n} (first: {result.first_error[kind, error][:160]})")
     for kind, expected in EXPECTED_STATUS.items():

@@ -16,13 +16,27 @@ def stand_in_model(workdir: Path, arch: str = "mobilenet_v2") -> Path:
     from tests.conftest import write_ood, write_split
     from training.train import TrainConfig, train
 
-    print(f"models/pets.h5 not found: training a stand-in {arch} on generated shapes for this run ...", flush=True)
+    print(
+        f"models/pets.h5 not found: training a stand-in {arch} on generated shapes for this run ...",
+        flush=True,
+    )
     out = workdir / f"stand_in_{arch}.h5"
     if arch == "mobilenet_v2":
         weights = str(BACKBONE.resolve()) if BACKBONE.is_file() else "none"
         settings = dict(backbone_weights=weights, epochs=1, head_epochs=3)
     else:
         settings = dict(epochs=12)
-    train(TrainConfig(data=write_split(workdir / "split"), out=out, arch=arch, batch_size=16, seed=1,
-                      ood=write_ood(workdir / "ood"), verbose=0, **settings), log=lambda message: None)
+    train(
+        TrainConfig(
+            data=write_split(workdir / "split"),
+            out=out,
+            arch=arch,
+            batch_size=16,
+            seed=1,
+            ood=write_ood(workdir / "ood"),
+            verbose=0,
+            **settings,
+        ),
+        log=lambda message: None,
+    )
     return out

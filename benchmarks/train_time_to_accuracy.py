@@ -37,34 +37,60 @@ DEFAULT_OOD = SHARED / "datasets" / "ood"
 DEFAULT_MOBILENET = SHARED / "backbones" / "mobilenetv2_160_notop.weights.h5"
 DEFAULT_LITE0 = SHARED / "models" / "imagenet" / "efficientnet_lite0_imagenet.npz"
 SHIPPED_RECIPE = {"epochs": 0, "heads": 5, "ood_as_class": True, "max_reject_rate": 0.04}
-RUNS = ("seed_cnn", "mobilenet_v2_fine_tuned", "mobilenet_v2", "efficientnet_lite0", "mobilenet_v2_and_efficientnet_lite0")
+RUNS = (
+    "seed_cnn",
+    "mobilenet_v2_fine_tuned",
+    "mobilenet_v2",
+    "efficientnet_lite0",
+    "mobilenet_v2_and_efficientnet_lite0",
+)
 P50_REPEATS = 200
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pets", type=Path, default=DEFAULT_PETS, help="class folders of photos (when --data is not given)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--pets",
+        type=Path,
+        default=DEFAULT_PETS,
+        help="class folders of photos (when --data is not given)",
+    )
     parser.add_argument("--data", type=Path, default=None, help="an existing split folder")
-    parser.add_argument("--ood", type=Path, default=DEFAULT_OOD, help="non-pet photos (outlier exposure + false accepts)")
+    parser.add_argument(
+        "--ood",
+        type=Path,
+        default=DEFAULT_OOD,
+        help="non-pet photos (outlier exposure + false accepts)",
+    )
     parser.add_argument("--mobilenet-weights", default=str(DEFAULT_MOBILENET))
     parser.add_argument("--lite0-weights", default=str(DEFAULT_LITE0))
     parser.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[1])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
-    parser.add_argument("--p50", type=Path, nargs="+", metavar="MODEL", help="only measure these models' p50")
+    parser.add_argument(
+        "--p50", type=Path, nargs="+", metavar="MODEL", help="only measure these models' p50"
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.p50:
         for model in args.p50:
-            print(f"{model}: model p50 {model_p50_ms(model):.2f} ms, load average {os.getloadavg()[0]:.1f}", flush=True)
+            print(
+                f"{model}: model p50 {model_p50_ms(model):.2f} ms, load average {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
         return 0
     with tempfile.TemporaryDirectory() as scratch:
         data = args.data or make_split(args.pets, Path(scratch))
         from training.train import train
 
-        print(f"{'run':<36} {'seed':>4} {'wall':>6} {'accuracy':>8} {'min recall':>10} {'rejected':>8} "
-              f"{'FAR':>6} {'MB':>5} {'p50 ms':>6} {'load':>5}", flush=True)
+        print(
+            f"{'run':<36} {'seed':>4} {'wall':>6} {'accuracy':>8} {'min recall':>10} {'rejected':>8} "
+            f"{'FAR':>6} {'MB':>5} {'p50 ms':>6} {'load':>5}",
+            flush=True,
+        )
         for run in args.runs:
             for seed in args.seeds:
                 config = configure(run, seed, data, args)
@@ -80,7 +106,9 @@ def configure(run: str, seed: int, data: Path, args):
 
     out = args.out / f"{run}-seed{seed}.h5"
     weights = {"mobilenet_v2": args.mobilenet_weights, "efficientnet_lite0": args.lite0_weights}
-    weights["mobilenet_v2_and_efficientnet_lite0"] = f"{args.mobilenet_weights},{args.lite0_weights}"
+    weights["mobilenet_v2_and_efficientnet_lite0"] = (
+        f"{args.mobilenet_weights},{args.lite0_weights}"
+    )
     common = {"data": data, "out": out, "seed": seed, "ood": args.ood, "verbose": 0}
     if run == "seed_cnn":
         return TrainConfig(arch=run, patience=6, **common)
@@ -116,10 +144,27 @@ def model_p50_ms(model: Path) -> float:
 
 def make_split(pets: Path, scratch: Path) -> Path:
     petclf = [sys.executable, "-m", "petclf"]
-    subprocess.run([*petclf, "preprocess", "--src", pets, "--dst", scratch / "processed", "--force"], check=True,
-                   stdout=subprocess.DEVNULL)
-    subprocess.run([*petclf, "split", "--src", scratch / "processed", "--dst", scratch / "Test_train_sets", "--seed", "1",
-                    "--test-ratio", "0.25"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*petclf, "preprocess", "--src", pets, "--dst", scratch / "processed", "--force"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        [
+            *petclf,
+            "split",
+            "--src",
+            scratch / "processed",
+            "--dst",
+            scratch / "Test_train_sets",
+            "--seed",
+            "1",
+            "--test-ratio",
+            "0.25",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return scratch / "Test_train_sets"
 
 

@@ -36,9 +36,16 @@ TARGET_REJECT = 0.05
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--models", type=Path, nargs="+", default=[ROOT / "models" / "pets.h5"])
-    parser.add_argument("--data", type=Path, default=ROOT / "Test_train_sets", help="the split the model was trained on")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=ROOT / "Test_train_sets",
+        help="the split the model was trained on",
+    )
     parser.add_argument("--ood", type=Path, default=ROOT.parent / "shared" / "datasets" / "ood")
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
@@ -52,8 +59,10 @@ def main() -> int:
 def compare(model: Path, args) -> None:
     features, logits, labels, ood_position = cached_features(model, args)
     heldout = ood_position >= EVAL_EXPOSURE
-    print(f"{len(labels['test'])} test images, {int(heldout.sum())} held-out OOD photos; threshold on "
-          f"{len(labels['validation'])} validation images at {CALIBRATION_REJECT:.0%} rejection")
+    print(
+        f"{len(labels['test'])} test images, {int(heldout.sum())} held-out OOD photos; threshold on "
+        f"{len(labels['validation'])} validation images at {CALIBRATION_REJECT:.0%} rejection"
+    )
     print(f"{'method':40s} {'FAR':>6s} {'test rej':>8s} {'oracle@5%':>9s} {'accuracy':>8s}")
 
     from scipy.special import logsumexp
@@ -63,7 +72,14 @@ def compare(model: Path, args) -> None:
 
     card = read_card(card_path(model))
     card_scores = {side: scoring.score_outputs(value, card)[1] for side, value in logits.items()}
-    show("model, its card's threshold", card_scores, heldout, logits, labels, threshold=card["unknown"]["threshold"])
+    show(
+        "model, its card's threshold",
+        card_scores,
+        heldout,
+        logits,
+        labels,
+        threshold=card["unknown"]["threshold"],
+    )
     show("Mahalanobis (Ledoit-Wolf)", mahalanobis(features, labels["train"]), heldout)
     show("cosine 1-NN", cosine_nn(features), heldout)
     for fraction in (0.5, EVAL_EXPOSURE):
@@ -71,15 +87,29 @@ def compare(model: Path, args) -> None:
             for seed in range(1, args.seeds + 1):
                 head_logits = retrained_heads(features, labels, ood_position, fraction, heads, seed)
                 scores = {side: logsumexp(value, axis=1) for side, value in head_logits.items()}
-                show(f"OE {fraction:.0%}, {heads} head(s), seed {seed}", scores, heldout, head_logits, labels)
+                show(
+                    f"OE {fraction:.0%}, {heads} head(s), seed {seed}",
+                    scores,
+                    heldout,
+                    head_logits,
+                    labels,
+                )
         for outlier_class in (False, True):
             for seed in range(1, args.seeds + 1):
-                head_logits, out_of_fold = cross_fitted_heads(features, labels, ood_position, fraction, seed, outlier_class)
+                head_logits, out_of_fold = cross_fitted_heads(
+                    features, labels, ood_position, fraction, seed, outlier_class
+                )
                 scores = {side: logsumexp(value, axis=1) for side, value in head_logits.items()}
                 threshold = quantile(logsumexp(out_of_fold, axis=1), OUT_OF_FOLD_REJECT)
                 kind = "as a class" if outlier_class else "uniform"
-                show(f"OE {fraction:.0%} {kind}, 5 cross-fitted, s{seed}", scores, heldout, head_logits, labels,
-                     threshold=threshold)
+                show(
+                    f"OE {fraction:.0%} {kind}, 5 cross-fitted, s{seed}",
+                    scores,
+                    heldout,
+                    head_logits,
+                    labels,
+                    threshold=threshold,
+                )
 
 
 def cached_features(model_path: Path, args):
@@ -113,7 +143,11 @@ def show(name, scores, heldout, logits=None, labels=None, threshold=None):
         threshold = quantile(scores["validation"], CALIBRATION_REJECT)
     oracle = quantile(scores["test"], TARGET_REJECT)
     ood = scores["ood"][heldout]
-    accuracy = f"{(logits['test'].argmax(1) == labels['test']).mean():8.3f}" if logits is not None else f"{'':8s}"
+    accuracy = (
+        f"{(logits['test'].argmax(1) == labels['test']).mean():8.3f}"
+        if logits is not None
+        else f"{'':8s}"
+    )
     print(
         f"{name:40s} {(ood >= threshold).mean():6.3f} {(scores['test'] < threshold).mean():8.3f} "
         f"{(ood >= oracle).mean():9.3f} {accuracy}",
@@ -135,7 +169,9 @@ def mahalanobis(features, train_labels):
     precision = LedoitWolf().fit(features["train"] - means[train_labels]).precision_
 
     def score(x):
-        return -np.stack([np.einsum("ij,jk,ik->i", x - m, precision, x - m) for m in means], axis=1).min(axis=1)
+        return -np.stack(
+            [np.einsum("ij,jk,ik->i", x - m, precision, x - m) for m in means], axis=1
+        ).min(axis=1)
 
     return {side: score(value) for side, value in features.items()}
 
@@ -191,9 +227,20 @@ def cross_fitted_heads(features, labels, ood_position, fraction, seed, outlier_c
 
     classes = len(weights)
     fitted = cross_fit(
-        (class_features, data.soft_targets(class_labels, classes, outlier_class), data.sample_weights(class_labels, weights, 1.0)),
-        (exposure, data.soft_targets(outlier, classes, outlier_class), data.sample_weights(outlier, weights, 1.0)),
-        heads=5, epochs=80, learning_rate=1e-3, seed=seed,
+        (
+            class_features,
+            data.soft_targets(class_labels, classes, outlier_class),
+            data.sample_weights(class_labels, weights, 1.0),
+        ),
+        (
+            exposure,
+            data.soft_targets(outlier, classes, outlier_class),
+            data.sample_weights(outlier, weights, 1.0),
+        ),
+        heads=5,
+        epochs=80,
+        learning_rate=1e-3,
+        seed=seed,
     )
 
     def folded(logits):

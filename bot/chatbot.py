@@ -28,7 +28,14 @@ from telebot import apihelper
 from telebot.apihelper import ApiException, ApiTelegramException
 
 from bot import fetch, replies
-from bot.errors import BotError, ClassifierUnavailable, ConfigError, DownloadTooLarge, FetchError, TelegramConflict
+from bot.errors import (
+    BotError,
+    ClassifierUnavailable,
+    ConfigError,
+    DownloadTooLarge,
+    FetchError,
+    TelegramConflict,
+)
 from bot.messages import FileRef, Intent, read_intent
 from bot.spool import Spool
 from bot.tcp_client import classify
@@ -39,7 +46,9 @@ log = logging.getLogger("petclf.bot")
 CONFLICT_RETRY_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
 SEND_RETRY_SECONDS = 60.0
-JOB_QUEUE_SIZE = 100  # back-pressure: polling pauses (and confirms nothing) while the classifier lags
+JOB_QUEUE_SIZE = (
+    100  # back-pressure: polling pauses (and confirms nothing) while the classifier lags
+)
 FETCHERS = 8  # downloads at once; polling pauses while all are busy
 SHUTDOWN = object()
 TOKEN_REJECTED = "Telegram rejected TELEGRAM_TOKEN (401 Unauthorized)."
@@ -128,13 +137,30 @@ class Receiver(threading.Thread):
     """Long-polls updates; keeps each message in the spool, then hands it to the fetchers
     (images for queue 1) or answers it at once on queue 2."""
 
-    def __init__(self, settings: Settings, jobs: queue.Queue, outbox: queue.Queue, spool: Spool, stop: threading.Event, redact):
+    def __init__(
+        self,
+        settings: Settings,
+        jobs: queue.Queue,
+        outbox: queue.Queue,
+        spool: Spool,
+        stop: threading.Event,
+        redact,
+    ):
         super().__init__(name="receiving", daemon=True)
-        self.settings, self.jobs, self.outbox, self.spool, self.stop, self.redact = settings, jobs, outbox, spool, stop, redact
+        self.settings, self.jobs, self.outbox, self.spool, self.stop, self.redact = (
+            settings,
+            jobs,
+            outbox,
+            spool,
+            stop,
+            redact,
+        )
         self.error: BaseException | None = None  # read by the main thread after join()
         self.fetchers = ThreadPoolExecutor(FETCHERS, thread_name_prefix="fetching")
         self.idle_fetchers = threading.Semaphore(FETCHERS)
-        self.last_of_chat: dict[int, Future] = {}  # each chat's latest fetch, which the next one queues behind
+        self.last_of_chat: dict[
+            int, Future
+        ] = {}  # each chat's latest fetch, which the next one queues behind
         self.chats_lock = threading.Lock()
 
     def run(self) -> None:
@@ -157,7 +183,9 @@ class Receiver(threading.Thread):
         pending = self.spool.pending()
         if pending:
             log.info("answering %d message(s) kept from the previous run", len(pending))
-            self.offset = pending[-1][0] + 1  # anything Telegram still holds below it is already kept
+            self.offset = (
+                pending[-1][0] + 1
+            )  # anything Telegram still holds below it is already kept
         for update_id, message in pending:
             self._handle_safely(update_id, telebot.types.Message.de_json(message))
 
@@ -167,7 +195,9 @@ class Receiver(threading.Thread):
         while not self.stop.is_set():
             try:
                 updates = self.api.get_updates(
-                    offset=self.offset, long_polling_timeout=self.settings.poll_timeout, allowed_updates=["message"]
+                    offset=self.offset,
+                    long_polling_timeout=self.settings.poll_timeout,
+                    allowed_updates=["message"],
                 )
             except (requests.RequestException, ApiException) as exc:
                 self._after_failure(exc, backoff, established=established)
@@ -177,7 +207,9 @@ class Receiver(threading.Thread):
             for update in updates:
                 if self.stop.is_set():
                     break  # left unconfirmed: Telegram hands it to the next run
-                if update.message is not None:  # edits, channel posts and the like are not for this bot
+                if (
+                    update.message is not None
+                ):  # edits, channel posts and the like are not for this bot
                     self.spool.keep(update.update_id, update.message.json)
                     self._handle_safely(update.update_id, update.message)
                 self.offset = update.update_id + 1
@@ -194,11 +226,17 @@ class Receiver(threading.Thread):
                     "Another bot process is already polling updates for this token "
                     "(Telegram answered 409 Conflict); stop it first. Exiting."
                 ) from None
-            log.warning("another process asked for this bot's updates (409 Conflict); polling again")
+            log.warning(
+                "another process asked for this bot's updates (409 Conflict); polling again"
+            )
             self.stop.wait(CONFLICT_RETRY_SECONDS)
             return
         delay = backoff.next()
-        log.warning("getUpdates failed (%s); polling again in %.2gs", self.redact(describe_failure(exc)), delay)
+        log.warning(
+            "getUpdates failed (%s); polling again in %.2gs",
+            self.redact(describe_failure(exc)),
+            delay,
+        )
         self.stop.wait(delay)
 
     def _confirm(self) -> None:
@@ -206,15 +244,21 @@ class Receiver(threading.Thread):
         if self.offset is None:
             return
         try:
-            self.api.get_updates(offset=self.offset, limit=1, long_polling_timeout=1, allowed_updates=["message"])
+            self.api.get_updates(
+                offset=self.offset, limit=1, long_polling_timeout=1, allowed_updates=["message"]
+            )
         except Exception as exc:  # the worst case is a repeated answer on the next start
-            log.warning("could not confirm the last updates (%s)", self.redact(describe_failure(exc)))
+            log.warning(
+                "could not confirm the last updates (%s)", self.redact(describe_failure(exc))
+            )
 
     def _handle_safely(self, update_id: int, message) -> None:
         try:
             intent = read_intent(message)
             if intent.command in ("start", "help"):
-                self._say(update_id, message, replies.START if intent.command == "start" else replies.HELP)
+                self._say(
+                    update_id, message, replies.START if intent.command == "start" else replies.HELP
+                )
             elif not intent.has_image_source:
                 self._say(update_id, message, replies.HINT)
             else:
@@ -240,7 +284,9 @@ class Receiver(threading.Thread):
             if self.last_of_chat.get(chat_id) is done:
                 del self.last_of_chat[chat_id]
 
-    def _fetch_in_turn(self, update_id: int, message, intent: Intent, before: Future | None) -> None:
+    def _fetch_in_turn(
+        self, update_id: int, message, intent: Intent, before: Future | None
+    ) -> None:
         """Fetch now; hand the outcome on only after the chat's earlier message (so replies keep
         the chat's order). `before` started earlier on this pool, so waiting for it can't deadlock."""
         try:
@@ -260,7 +306,9 @@ class Receiver(threading.Thread):
         try:
             image = self._fetch(intent)
         except DownloadTooLarge:
-            return self._reply(update_id, message, replies.too_large(self.settings.max_download_bytes))
+            return self._reply(
+                update_id, message, replies.too_large(self.settings.max_download_bytes)
+            )
         except FetchError as exc:
             return self._reply(update_id, message, replies.could_not_download(str(exc)))
         except ImageError as exc:
@@ -277,7 +325,9 @@ class Receiver(threading.Thread):
         for url in intent.urls:  # the first link that yields an image wins
             try:
                 fetch.check_link(url)
-                return checked_image(fetch.download(self.links, url, max_bytes=limit, timeout=timeout))
+                return checked_image(
+                    fetch.download(self.links, url, max_bytes=limit, timeout=timeout)
+                )
             except (FetchError, ImageError) as exc:
                 first_error = first_error or exc
         raise first_error
@@ -325,13 +375,20 @@ class Client(threading.Thread):
             except Exception:  # whatever happens, the chat hears back
                 log.exception("classifying a photo for a chat failed")
                 text = replies.SOMETHING_WENT_WRONG
-            self.outbox.put(Outgoing(job.chat_id, text=text, reply_to=job.message_id, answers=job.update_id))
+            self.outbox.put(
+                Outgoing(job.chat_id, text=text, reply_to=job.message_id, answers=job.update_id)
+            )
         self.outbox.put(SHUTDOWN)
 
     def _answer(self, job: ImageJob) -> str:
         while True:
             try:
-                reply = classify(self.settings.tcp_addr, job.image, job.chat_id, timeout=self.settings.classify_timeout)
+                reply = classify(
+                    self.settings.tcp_addr,
+                    job.image,
+                    job.chat_id,
+                    timeout=self.settings.classify_timeout,
+                )
             except ClassifierUnavailable as exc:
                 delay = self.outage.next_delay()
                 if delay is None:
@@ -345,7 +402,9 @@ class Client(threading.Thread):
             if "error" in reply:
                 log.info("the classifier could not use a photo: %s", reply["error"])
                 return replies.could_not_classify(str(reply["error"]))
-            log.info("classified a photo as %s", reply.get("label") or reply["predictions"][0]["label"])
+            log.info(
+                "classified a photo as %s", reply.get("label") or reply["predictions"][0]["label"]
+            )
             return replies.predictions_text(reply)
 
 
@@ -364,7 +423,9 @@ class Sender(threading.Thread):
                 self._send_action(item)
                 continue
             self._send_text(item)
-            if item.answers is not None:  # delivered, refused for good or given up on: done either way
+            if (
+                item.answers is not None
+            ):  # delivered, refused for good or given up on: done either way
                 self.spool.done(item.answers)
 
     def _send_action(self, item: Outgoing) -> None:
@@ -375,7 +436,9 @@ class Sender(threading.Thread):
 
     def _send_text(self, item: Outgoing) -> None:
         reply_to = (
-            telebot.types.ReplyParameters(item.reply_to, allow_sending_without_reply=True) if item.reply_to else None
+            telebot.types.ReplyParameters(item.reply_to, allow_sending_without_reply=True)
+            if item.reply_to
+            else None
         )
         while True:
             try:
@@ -383,8 +446,12 @@ class Sender(threading.Thread):
                 self.outage.succeeded()
                 return
             except ApiTelegramException as exc:
-                if exc.error_code != 429 and 400 <= exc.error_code < 500:  # blocked by the user, chat gone
-                    log.warning("Telegram refused a message: %s", self.redact(exc.description or str(exc)))
+                if (
+                    exc.error_code != 429 and 400 <= exc.error_code < 500
+                ):  # blocked by the user, chat gone
+                    log.warning(
+                        "Telegram refused a message: %s", self.redact(exc.description or str(exc))
+                    )
                     return
                 reason = self.redact(describe_failure(exc))
                 retry_after = (exc.result_json.get("parameters") or {}).get("retry_after")
@@ -402,7 +469,9 @@ class Sender(threading.Thread):
 def short_reason(exc: BaseException) -> str:
     """'Connection refused' rather than a page of urllib3 internals (which also quote the URL)."""
     text = str(exc)
-    match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text) or re.search(r"RemoteDisconnected\('([^']+)'", text)
+    match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text) or re.search(
+        r"RemoteDisconnected\('([^']+)'", text
+    )
     return match.group(1).strip() if match else type(exc).__name__
 
 
@@ -425,9 +494,13 @@ def run_bot(settings: Settings, stop: threading.Event, redact) -> None:
     except ApiTelegramException as exc:
         if exc.error_code == 401:
             raise ConfigError(TOKEN_REJECTED) from None
-        raise BotError(f"The Telegram Bot API at {settings.api_root} refused getMe: {exc.description}") from None
+        raise BotError(
+            f"The Telegram Bot API at {settings.api_root} refused getMe: {exc.description}"
+        ) from None
     except (requests.RequestException, ApiException) as exc:
-        raise BotError(f"Can't reach the Telegram Bot API at {settings.api_root} ({short_reason(exc)}).") from None
+        raise BotError(
+            f"Can't reach the Telegram Bot API at {settings.api_root} ({short_reason(exc)})."
+        ) from None
     jobs: queue.Queue = queue.Queue(maxsize=JOB_QUEUE_SIZE)
     outbox: queue.Queue = queue.Queue()
     spool = Spool(settings.spool_dir)
@@ -436,7 +509,13 @@ def run_bot(settings: Settings, stop: threading.Event, redact) -> None:
     for thread in threads:
         thread.start()
     host, port = settings.tcp_addr
-    log.info("@%s is polling %s for updates; classifier at %s:%s", me.username, settings.api_root, host, port)
+    log.info(
+        "@%s is polling %s for updates; classifier at %s:%s",
+        me.username,
+        settings.api_root,
+        host,
+        port,
+    )
     # join() with a timeout keeps the main thread able to run signal handlers.
     for thread in threads:
         while thread.is_alive():
@@ -445,4 +524,6 @@ def run_bot(settings: Settings, stop: threading.Event, redact) -> None:
     if isinstance(receiver.error, BotError):
         raise receiver.error
     if receiver.error is not None:  # a bug: keep the token out of the one line the CLI prints
-        raise BotError(redact(f"unexpected {type(receiver.error).__name__} while polling: {receiver.error}"))
+        raise BotError(
+            redact(f"unexpected {type(receiver.error).__name__} while polling: {receiver.error}")
+        )

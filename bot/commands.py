@@ -5,8 +5,8 @@ import signal
 import threading
 
 from bot import config, logs
-from classifier.artifact import model_path
 from bot.errors import BotError, ConfigError
+from classifier.artifact import model_path
 
 log = logging.getLogger("petclf.bot")
 
@@ -23,16 +23,32 @@ def register(subparsers) -> None:
             "connection. SIGTERM finishes the requests in progress, then exits."
         ),
     )
-    server.add_argument("--host", help="address to listen on (default: host of PETCLF_TCP_ADDR, else 127.0.0.1)")
-    server.add_argument("--port", type=int, help="port (default: port of PETCLF_TCP_ADDR, else 9999; 0 picks a free one)")
+    server.add_argument(
+        "--host", help="address to listen on (default: host of PETCLF_TCP_ADDR, else 127.0.0.1)"
+    )
+    server.add_argument(
+        "--port",
+        type=int,
+        help="port (default: port of PETCLF_TCP_ADDR, else 9999; 0 picks a free one)",
+    )
     server.add_argument("--model", help="model file (default: PETCLF_MODEL, else models/pets.h5)")
     server.add_argument(
-        "--workers", type=int, default=4, help="worker threads; more keep slow clients from holding up others (default: 4)"
+        "--workers",
+        type=int,
+        default=4,
+        help="worker threads; more keep slow clients from holding up others (default: 4)",
     )
     server.add_argument(
-        "--max-mb", type=float, help=f"largest image accepted, in MB (default: {config.DEFAULT_MAX_IMAGE_MB})"
+        "--max-mb",
+        type=float,
+        help=f"largest image accepted, in MB (default: {config.DEFAULT_MAX_IMAGE_MB})",
     )
-    server.add_argument("--read-timeout", type=float, default=30.0, help="seconds a client has to send a whole request (default: 30)")
+    server.add_argument(
+        "--read-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a client has to send a whole request (default: 30)",
+    )
     server.set_defaults(func=run_tcp_server)
 
     chat = subparsers.add_parser(
@@ -45,16 +61,36 @@ def register(subparsers) -> None:
             "the tcp-server at PETCLF_TCP_ADDR. SIGTERM answers every queued message, then exits."
         ),
     )
-    chat.add_argument("--api-url", help=f"Bot API root (default: TELEGRAM_API_URL, else {config.DEFAULT_API_URL})")
-    chat.add_argument("--tcp-addr", help=f"classifier host:port (default: PETCLF_TCP_ADDR, else {config.DEFAULT_TCP_ADDR})")
-    chat.add_argument("--poll-timeout", type=int, default=10, help="seconds each getUpdates long poll waits (default: 10)")
     chat.add_argument(
-        "--retry-seconds", type=float, default=60.0, help="seconds to retry an unreachable classifier before apologising (default: 60)"
+        "--api-url", help=f"Bot API root (default: TELEGRAM_API_URL, else {config.DEFAULT_API_URL})"
     )
     chat.add_argument(
-        "--max-mb", type=float, help=f"largest image downloaded, in MB (default: {config.DEFAULT_MAX_IMAGE_MB})"
+        "--tcp-addr",
+        help=f"classifier host:port (default: PETCLF_TCP_ADDR, else {config.DEFAULT_TCP_ADDR})",
     )
-    chat.add_argument("--download-timeout", type=float, default=20.0, help="seconds allowed for one image download (default: 20)")
+    chat.add_argument(
+        "--poll-timeout",
+        type=int,
+        default=10,
+        help="seconds each getUpdates long poll waits (default: 10)",
+    )
+    chat.add_argument(
+        "--retry-seconds",
+        type=float,
+        default=60.0,
+        help="seconds to retry an unreachable classifier before apologising (default: 60)",
+    )
+    chat.add_argument(
+        "--max-mb",
+        type=float,
+        help=f"largest image downloaded, in MB (default: {config.DEFAULT_MAX_IMAGE_MB})",
+    )
+    chat.add_argument(
+        "--download-timeout",
+        type=float,
+        default=20.0,
+        help="seconds allowed for one image download (default: 20)",
+    )
     chat.add_argument(
         "--allow-private-urls",
         action="store_true",
@@ -94,15 +130,25 @@ def run_tcp_server(args) -> int:
     engine = load_engine(model)
     try:
         server = ClassificationServer(
-            engine, host, port, workers=args.workers, max_image_bytes=max_bytes, read_timeout=args.read_timeout
+            engine,
+            host,
+            port,
+            workers=args.workers,
+            max_image_bytes=max_bytes,
+            read_timeout=args.read_timeout,
         )
     except OSError as exc:
         raise BotError(f"can't listen on {host}:{port}: {exc.strerror or exc}") from None
     _stop_on_signals(server.stop)
     bound_host, bound_port = server.address
     if not _is_loopback(bound_host):
-        log.warning("listening on %s: the protocol has no authentication, keep it behind a firewall", bound_host)
-    log.info("listening on %s:%s (model %s, %d workers)", bound_host, bound_port, model, server.workers)
+        log.warning(
+            "listening on %s: the protocol has no authentication, keep it behind a firewall",
+            bound_host,
+        )
+    log.info(
+        "listening on %s:%s (model %s, %d workers)", bound_host, bound_port, model, server.workers
+    )
     server.serve()
     log.info("stopped")
     return 0
@@ -120,7 +166,8 @@ def run_chat_bot(args) -> int:
         tcp_addr=config.tcp_addr(args.tcp_addr),
         max_download_bytes=config.max_image_bytes(args.max_mb),
         spool_dir=home() / config.SPOOL_FOLDER,
-        allow_private_urls=args.allow_private_urls or config.env_flag("PETCLF_BOT_ALLOW_PRIVATE_URLS"),
+        allow_private_urls=args.allow_private_urls
+        or config.env_flag("PETCLF_BOT_ALLOW_PRIVATE_URLS"),
         poll_timeout=max(1, args.poll_timeout),
         download_timeout=args.download_timeout,
         classifier_retry_seconds=args.retry_seconds,

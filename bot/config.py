@@ -17,7 +17,9 @@ def parse_addr(text: str) -> tuple[str, int]:
     """'host:port' (IPv6 as '[::1]:9999') → (host, port)."""
     host, sep, port = text.strip().rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"{text!r} is not an address of the form host:port (like {DEFAULT_TCP_ADDR}).")
+        raise ConfigError(
+            f"{text!r} is not an address of the form host:port (like {DEFAULT_TCP_ADDR})."
+        )
     return host.strip("[]"), int(port)
 
 
@@ -37,7 +39,9 @@ def telegram_token() -> str:
     if not token:
         raise ConfigError("TELEGRAM_TOKEN is not set; get a token from @BotFather and export it.")
     if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", token):
-        raise ConfigError("TELEGRAM_TOKEN doesn't look like a bot token (digits, a colon, then letters, as @BotFather gives it).")
+        raise ConfigError(
+            "TELEGRAM_TOKEN doesn't look like a bot token (digits, a colon, then letters, as @BotFather gives it)."
+        )
     return token
 
 

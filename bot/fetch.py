@@ -61,7 +61,10 @@ class _PublicHTTPSPool(HTTPSConnectionPool):
 class _PublicOnlyAdapter(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _PublicHTTPPool, "https": _PublicHTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _PublicHTTPPool,
+            "https": _PublicHTTPSPool,
+        }
 
 
 def new_session(*, public_only: bool) -> requests.Session:
@@ -102,7 +105,9 @@ def download(session: requests.Session, url: str, *, max_bytes: int, timeout: fl
     except requests.exceptions.TooManyRedirects:
         raise FetchError("The link redirects too many times.") from None
     except requests.exceptions.ConnectionError:
-        raise FetchError(f"I couldn't connect to {urlsplit(url).hostname or 'the server'}.") from None
+        raise FetchError(
+            f"I couldn't connect to {urlsplit(url).hostname or 'the server'}."
+        ) from None
     except (requests.exceptions.RequestException, ValueError):
         raise FetchError("The link is not a valid web address.") from None
 

@@ -44,7 +44,9 @@ def configure(name: str, *, secrets=(), level: int = logging.INFO) -> Redactor:
     """One stderr handler on the root logger, scrubbing `secrets`; returns the scrubber."""
     redact = Redactor(secrets)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"%(asctime)s {name} %(levelname)s %(threadName)s: %(message)s"))
+    handler.setFormatter(
+        logging.Formatter(f"%(asctime)s {name} %(levelname)s %(threadName)s: %(message)s")
+    )
     handler.addFilter(RedactingFilter(redact))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -44,7 +44,9 @@ def read_intent(message) -> Intent:
     if message.document is not None:
         doc = message.document
         return Intent(file=FileRef(doc.file_id, doc.file_size, doc.file_name, doc.mime_type))
-    urls = urls_in(text, message.entities) or urls_in(message.caption or "", message.caption_entities)
+    urls = urls_in(text, message.entities) or urls_in(
+        message.caption or "", message.caption_entities
+    )
     return Intent(urls=urls)
 
 
@@ -69,7 +71,9 @@ def urls_in(text: str, entities) -> tuple[str, ...]:
             found.append(entity.url)
         elif entity.type == "url":
             found.append(entity_text(text, entity.offset, entity.length))
-    found.extend(match.group(0).rstrip(_TRAILING_PUNCTUATION) for match in _URL_PATTERN.finditer(text))
+    found.extend(
+        match.group(0).rstrip(_TRAILING_PUNCTUATION) for match in _URL_PATTERN.finditer(text)
+    )
     unique = []
     for url in map(with_scheme, found):
         if url not in unique:

@@ -6,14 +6,21 @@ HELP = (
 )
 START = "Hi! I recognise pets in photos. " + HELP
 HINT = "Send me a photo or a link to an image and I'll tell you which pet it is (/help for more)."
-UNAVAILABLE = "Sorry, the classifier is unavailable right now. Please send the photo again in a few minutes."
-UNKNOWN_LINE = "This doesn't look like any of the pets I know, so take these guesses with a pinch of salt."
+UNAVAILABLE = (
+    "Sorry, the classifier is unavailable right now. Please send the photo again in a few minutes."
+)
+UNKNOWN_LINE = (
+    "This doesn't look like any of the pets I know, so take these guesses with a pinch of salt."
+)
 SOMETHING_WENT_WRONG = "Sorry, something went wrong with that message. Please try again."
 
 
 def predictions_text(reply: dict) -> str:
     """Five lines like '1. cat (0.9625)', plus a line when the image looks like none of the classes."""
-    lines = [f"{rank}. {item['label']} ({float(item['proba']):.4f})" for rank, item in enumerate(reply["predictions"], 1)]
+    lines = [
+        f"{rank}. {item['label']} ({float(item['proba']):.4f})"
+        for rank, item in enumerate(reply["predictions"], 1)
+    ]
     if reply.get("unknown") or reply.get("label") == "unknown":
         lines.append(UNKNOWN_LINE)
     return "\n".join(lines)

@@ -21,8 +21,12 @@ def classify(addr: tuple[str, int], image: bytes, chat_id=None, *, timeout: floa
             while (frame := frames.pop_frame()) is None:
                 chunk = sock.recv(RECV_CHUNK)
                 if not chunk:
-                    raise ClassifierUnavailable("The classification server closed the connection without replying.")
+                    raise ClassifierUnavailable(
+                        "The classification server closed the connection without replying."
+                    )
                 frames.feed(chunk)
         return decode_reply(frame)
     except (OSError, ProtocolError) as exc:
-        raise ClassifierUnavailable(f"The classification server at {addr[0]}:{addr[1]} failed: {exc}") from None
+        raise ClassifierUnavailable(
+            f"The classification server at {addr[0]}:{addr[1]} failed: {exc}"
+        ) from None

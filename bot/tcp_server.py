@@ -13,7 +13,14 @@ import threading
 import time
 
 from bot.errors import FrameTooLarge, ProtocolError
-from bot.wire import FrameBuffer, decode_request, encode_reply, error_reply, max_frame_bytes, prediction_reply
+from bot.wire import (
+    FrameBuffer,
+    decode_request,
+    encode_reply,
+    error_reply,
+    max_frame_bytes,
+    prediction_reply,
+)
 from preprocessing import ImageError
 
 log = logging.getLogger("petclf.tcp_server")
@@ -32,7 +39,16 @@ class _Idle(Exception):
 
 
 class ClassificationServer:
-    def __init__(self, engine, host: str, port: int, *, workers: int, max_image_bytes: int, read_timeout: float):
+    def __init__(
+        self,
+        engine,
+        host: str,
+        port: int,
+        *,
+        workers: int,
+        max_image_bytes: int,
+        read_timeout: float,
+    ):
         self.engine = engine
         self.workers = max(1, workers)
         self.max_image_bytes = max_image_bytes
@@ -54,7 +70,8 @@ class ClassificationServer:
     def serve(self) -> None:
         """Accept until stop() is called, then let the workers finish and return."""
         threads = [
-            threading.Thread(target=self._work, name=f"tcp-worker-{n}", daemon=True) for n in range(self.workers)
+            threading.Thread(target=self._work, name=f"tcp-worker-{n}", daemon=True)
+            for n in range(self.workers)
         ]
         for thread in threads:
             thread.start()
@@ -99,7 +116,9 @@ class ClassificationServer:
                 return
             except TimeoutError:
                 log.info("%s: no complete request within %gs", peer, self.read_timeout)
-                self._send(conn, error_reply(f"No complete request within {self.read_timeout:g} seconds."))
+                self._send(
+                    conn, error_reply(f"No complete request within {self.read_timeout:g} seconds.")
+                )
                 return
             except _Disconnected:
                 if len(frames):
@@ -145,7 +164,9 @@ class ClassificationServer:
             log.info("bad request: %s", exc)
             return error_reply(str(exc), exc.chat_id)
         if len(image) > self.max_image_bytes:
-            return error_reply(f"The image is larger than {self.max_image_bytes / 2**20:g} MB.", chat_id)
+            return error_reply(
+                f"The image is larger than {self.max_image_bytes / 2**20:g} MB.", chat_id
+            )
         try:
             prediction = self.engine.predict_bytes(image, top=TOP_K).to_dict()
         except ImageError as exc:
@@ -154,7 +175,11 @@ class ClassificationServer:
         except Exception:  # never let one image kill the worker; the client gets an answer
             log.exception("classification failed")
             return error_reply("The classifier failed on this image.", chat_id)
-        log.info("classified as %s in %.0f ms", prediction.get("label"), (time.perf_counter() - started) * 1000)
+        log.info(
+            "classified as %s in %.0f ms",
+            prediction.get("label"),
+            (time.perf_counter() - started) * 1000,
+        )
         return prediction_reply(prediction, chat_id)
 
     def _send(self, conn: socket.socket, reply: dict) -> bool:

@@ -38,22 +38,22 @@ def decode_request(frame: bytes) -> tuple[bytes, object]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ProtocolError(f"The request is not valid JSON ({exc}).") from None
     if not isinstance(request, dict):
-        raise ProtocolError("The request must be a JSON object with \"image\" and \"chat_id\".")
+        raise ProtocolError('The request must be a JSON object with "image" and "chat_id".')
     chat_id = request.get("chat_id")
     image = request.get("image")
     if image is None:
-        raise ProtocolError("The request has no \"image\" field.", chat_id)
+        raise ProtocolError('The request has no "image" field.', chat_id)
     if not isinstance(image, str):
-        raise ProtocolError("The \"image\" field must be a base64 string.", chat_id)
+        raise ProtocolError('The "image" field must be a base64 string.', chat_id)
     # Old clients may wrap base64 at 76 columns or send a data: URL; both are harmless.
     if image.startswith("data:") and "," in image:
         image = image.split(",", 1)[1]
     try:
         data = base64.b64decode("".join(image.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise ProtocolError("The \"image\" field is not valid base64.", chat_id) from None
+        raise ProtocolError('The "image" field is not valid base64.', chat_id) from None
     if not data:
-        raise ProtocolError("The \"image\" field is empty.", chat_id)
+        raise ProtocolError('The "image" field is empty.', chat_id)
     return data, chat_id
 
 
@@ -81,7 +81,7 @@ def decode_reply(frame: bytes) -> dict:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ProtocolError(f"The server's reply is not valid JSON ({exc}).") from None
     if not isinstance(reply, dict) or not ("predictions" in reply or "error" in reply):
-        raise ProtocolError("The server's reply has neither \"predictions\" nor \"error\".")
+        raise ProtocolError('The server\'s reply has neither "predictions" nor "error".')
     return reply
 
 
@@ -111,7 +111,9 @@ class FrameBuffer:
                 )
             return None
         if end > self.max_frame_bytes:
-            raise FrameTooLarge(f"The request is larger than {self.max_frame_bytes / 2**20:.1f} MB.")
+            raise FrameTooLarge(
+                f"The request is larger than {self.max_frame_bytes / 2**20:.1f} MB."
+            )
         frame = bytes(self._buffer[:end])
         del self._buffer[: end + len(DELIMITER)]
         self._scanned = 0

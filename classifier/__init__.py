@@ -1,7 +1,7 @@
 """The inference engine: load a model artifact once, classify images fast, from any thread.
 
-    engine = load_engine("models/pets.h5")
-    engine.predict_bytes(data).to_dict()
+engine = load_engine("models/pets.h5")
+engine.predict_bytes(data).to_dict()
 """
 
 from classifier.engine import Engine, load_engine

@@ -10,7 +10,6 @@ from classifier import scoring
 from classifier.card import card_path, check_sha256, read_card
 from classifier.errors import ModelError
 
-
 DEFAULT_MODEL = "models/pets.h5"
 
 
@@ -46,7 +45,9 @@ def open_artifact(path) -> ModelArtifact:
     """Read the .h5's card and check that it describes this very file. Raises ModelError."""
     path = Path(path)
     if not path.is_file():
-        raise ModelError(f"the model file {path} does not exist (train one with `petclf train`, or set PETCLF_MODEL)")
+        raise ModelError(
+            f"the model file {path} does not exist (train one with `petclf train`, or set PETCLF_MODEL)"
+        )
     card = read_card(card_path(path))
     try:
         digest = check_sha256(card, path)

@@ -26,6 +26,7 @@ Example (abridged; `None` values are allowed where noted in SCHEMA)::
     }
 """
 
+import contextlib
 import hashlib
 import json
 import math
@@ -35,8 +36,8 @@ from importlib import metadata
 from pathlib import Path
 
 from classifier.errors import ModelError
-from preprocessing.dataset import write_atomically
 from classifier.scoring import OUTPUT_KINDS, SCORE_METHODS
+from preprocessing.dataset import write_atomically
 
 CARD_FORMAT = "petclf-model-card"
 CARD_FORMAT_VERSION = 1
@@ -101,7 +102,9 @@ def read_card(path: str | os.PathLike) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CardError(f"the model card {path} is missing (it is written beside the .h5 by `petclf train`)") from None
+        raise CardError(
+            f"the model card {path} is missing (it is written beside the .h5 by `petclf train`)"
+        ) from None
     except OSError as exc:
         raise CardError(f"can't read the model card {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -124,7 +127,9 @@ def validate_card(card) -> dict:
     if card["format"] != CARD_FORMAT:
         raise CardError(f'"format" must be "{CARD_FORMAT}", not {card["format"]!r}')
     if card["format_version"] > CARD_FORMAT_VERSION:
-        raise CardError(f"card format version {card['format_version']} is newer than this petclf understands")
+        raise CardError(
+            f"card format version {card['format_version']} is newer than this petclf understands"
+        )
     labels = card["labels"]
     if not labels or not all(isinstance(label, str) and label for label in labels):
         raise CardError('"labels" must be a non-empty list of names')
@@ -133,7 +138,9 @@ def validate_card(card) -> dict:
     if card["input_size"] != INPUT_SIZE:
         raise CardError(f'"input_size" must be {INPUT_SIZE}, not {card["input_size"]}')
     if card["output"] not in OUTPUT_KINDS:
-        raise CardError(f'"output" must be one of {", ".join(OUTPUT_KINDS)}, not {card["output"]!r}')
+        raise CardError(
+            f'"output" must be one of {", ".join(OUTPUT_KINDS)}, not {card["output"]!r}'
+        )
     _check_unknown(card["unknown"])
     if card["test_metrics"] is not None:
         _check_metrics(card["test_metrics"], labels, "test_metrics")
@@ -142,7 +149,9 @@ def validate_card(card) -> dict:
     return card
 
 
-def check_output_size(card: dict, output_size: int, model_path: str | os.PathLike = "the model") -> None:
+def check_output_size(
+    card: dict, output_size: int, model_path: str | os.PathLike = "the model"
+) -> None:
     """The labels must name the model's outputs one for one."""
     if len(card["labels"]) != output_size:
         raise CardError(
@@ -155,7 +164,9 @@ def check_sha256(card: dict, model_path: str | os.PathLike) -> str:
     """The card must describe exactly this .h5 file; returns the file's sha256."""
     actual = sha256_file(model_path)
     if actual != card["h5_sha256"]:
-        raise CardError(f"{model_path} doesn't match its card (sha256 {actual[:12]}…, card says {card['h5_sha256'][:12]}…)")
+        raise CardError(
+            f"{model_path} doesn't match its card (sha256 {actual[:12]}…, card says {card['h5_sha256'][:12]}…)"
+        )
     return actual
 
 
@@ -185,10 +196,8 @@ def library_versions() -> dict:
         except metadata.PackageNotFoundError:
             continue
     if "tensorflow" not in versions:
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             versions["tensorflow"] = metadata.version("tensorflow-cpu")
-        except metadata.PackageNotFoundError:
-            pass
     return versions
 
 
@@ -206,7 +215,9 @@ def _check_fields(mapping: dict, schema: dict, where: str) -> None:
 def _check_unknown(unknown: dict) -> None:
     _check_fields(unknown, UNKNOWN_SCHEMA, "unknown.")
     if unknown["method"] not in SCORE_METHODS:
-        raise CardError(f'"unknown.method" must be one of {", ".join(SCORE_METHODS)}, not {unknown["method"]!r}')
+        raise CardError(
+            f'"unknown.method" must be one of {", ".join(SCORE_METHODS)}, not {unknown["method"]!r}'
+        )
     if not unknown["temperature"] > 0:
         raise CardError('"unknown.temperature" must be positive')
     if not math.isfinite(unknown["threshold"]):
@@ -229,7 +240,9 @@ def _check_metrics(metrics: dict, labels: list, where: str) -> None:
             raise CardError(f'"{where}.per_class.{label}" lacks {", ".join(missing)}')
     matrix = metrics["confusion_matrix"]
     if len(matrix) != len(labels) or any(len(row) != len(labels) for row in matrix):
-        raise CardError(f'"{where}.confusion_matrix" must be {len(labels)}×{len(labels)}, one row and column per label')
+        raise CardError(
+            f'"{where}.confusion_matrix" must be {len(labels)}×{len(labels)}, one row and column per label'
+        )
 
 
 def json_safe(value):

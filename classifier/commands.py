@@ -19,14 +19,21 @@ def register(subparsers) -> None:
         "most likely labels. A photo that looks like none of the classes is labelled 'unknown'.",
         epilog="Exit status: 0 when every image was classified, 1 when any image or the model failed.",
     )
-    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files to classify")
+    parser.add_argument(
+        "images", nargs="+", type=Path, metavar="IMAGE", help="image files to classify"
+    )
     parser.add_argument(
         "--model",
         type=Path,
         default=None,
         help=f"the model's .h5, its card .json beside it (default: $PETCLF_MODEL or {DEFAULT_MODEL})",
     )
-    parser.add_argument("--top", type=_positive, default=DEFAULT_TOP, help=f"how many labels to show (default {DEFAULT_TOP})")
+    parser.add_argument(
+        "--top",
+        type=_positive,
+        default=DEFAULT_TOP,
+        help=f"how many labels to show (default {DEFAULT_TOP})",
+    )
     parser.add_argument(
         "--json",
         action="store_true",
@@ -46,7 +53,14 @@ def run(args) -> int:
             failed += 1
             message = f"{exc.strerror}" if isinstance(exc, OSError) else str(exc)
             if args.json:
-                print(json.dumps({"file": str(path), "error": {"code": type(exc).__name__, "message": message}}))
+                print(
+                    json.dumps(
+                        {
+                            "file": str(path),
+                            "error": {"code": type(exc).__name__, "message": message},
+                        }
+                    )
+                )
             print(f"petclf predict: {path}: {message}", file=sys.stderr)
             continue
         if args.json:
@@ -61,7 +75,9 @@ def describe(path: Path, prediction) -> str:
     if prediction.unknown:
         lines[0] += " (this doesn't look like any of the model's classes)"
     # The lines the original bot's server sent, and the bot still does: "1. Egyptian_cat (0.7730)".
-    lines += [f"{rank}. {label} ({proba:.4f})" for rank, (label, proba) in enumerate(prediction.top, 1)]
+    lines += [
+        f"{rank}. {label} ({proba:.4f})" for rank, (label, proba) in enumerate(prediction.top, 1)
+    ]
     return "\n".join(lines)
 
 

@@ -74,7 +74,9 @@ class Engine:
         return fit_and_pad(image, size)
 
 
-def load_engine(model_path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS, threads: int = 4) -> Engine:
+def load_engine(
+    model_path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS, threads: int = 4
+) -> Engine:
     """Load the .h5 + card, check the sha256, prepare the fast runtime, warm it up.
 
     `threads`: how many threads may predict at the same time (one interpreter each; more wait).

@@ -5,6 +5,7 @@ conversion is faithful) and DIR/runtime.json (see classifier.runtime).
 """
 
 import argparse
+import contextlib
 import json
 import sys
 import threading
@@ -27,7 +28,9 @@ def load_keras_model(h5_path: Path):
     try:
         return keras.models.load_model(h5_path, compile=False)
     except Exception as exc:  # Keras raises many kinds for a damaged or foreign file
-        raise ModelError(f"{h5_path} can't be loaded as a Keras model ({type(exc).__name__}: {exc})") from None
+        raise ModelError(
+            f"{h5_path} can't be loaded as a Keras model ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def compiled_call(model, input_size: int):
@@ -64,7 +67,9 @@ def export(h5_path: Path, out: Path) -> dict:
     probe = probe_batch(artifact.input_size)
     expected = np.asarray(compiled_call(model, artifact.input_size)(probe))
     if expected.ndim != 2:
-        raise ModelError(f"{h5_path} outputs shape {expected.shape[1:]}; expected one row of scores per image")
+        raise ModelError(
+            f"{h5_path} outputs shape {expected.shape[1:]}; expected one row of scores per image"
+        )
     check_output_size(artifact.card, expected.shape[1], h5_path)
     meta = {
         "format": FORMAT_VERSION,
@@ -84,7 +89,9 @@ def export(h5_path: Path, out: Path) -> dict:
             (out / "model.tflite").write_bytes(content)
             meta.update(runtime=TFLiteRunner.name, tflite_sha256=sha256_hex(content))
         else:
-            meta["reason"] = f"the TFLite model differs from the .h5 by {difference:.2g} on the probe batch"
+            meta["reason"] = (
+                f"the TFLite model differs from the .h5 by {difference:.2g} on the probe batch"
+            )
     (out / "runtime.json").write_text(json.dumps(meta, indent=1) + "\n")
     return meta
 
@@ -94,17 +101,17 @@ def _versions() -> dict:
 
     found = {}
     for name in ("tensorflow-cpu", "tensorflow", "keras", "ai-edge-litert"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             found[name] = version(name)
-        except PackageNotFoundError:
-            pass
     return found
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path, help="the Keras .h5")
-    parser.add_argument("--out", type=Path, required=True, help="folder for model.tflite and runtime.json")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="folder for model.tflite and runtime.json"
+    )
     args = parser.parse_args(argv)
     try:
         export(args.model, args.out)

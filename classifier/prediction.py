@@ -19,7 +19,9 @@ class Prediction:
     def to_dict(self) -> dict:
         """`{"predictions": [{"label", "proba"}, ...], "label": ..., "unknown": ...}`."""
         return {
-            "predictions": [{"label": label, "proba": round(proba, PROBA_DECIMALS)} for label, proba in self.top],
+            "predictions": [
+                {"label": label, "proba": round(proba, PROBA_DECIMALS)} for label, proba in self.top
+            ],
             "label": self.label,
             "unknown": self.unknown,
         }

@@ -21,8 +21,13 @@ def probe_batch(size: int) -> np.ndarray:
     white = np.full((size, size, 3), 255.0)
     noise = rng.uniform(0, 255, (size, size, 3))
     ramp = np.linspace(0, 255, size)
-    gradient = np.stack([np.add.outer(ramp, ramp) / 2, np.tile(ramp, (size, 1)), np.tile(ramp[:, None], (1, size))], -1)
-    blocks = np.kron(rng.uniform(0, 255, (8, 8, 3)), np.ones((size // 8 + 1, size // 8 + 1, 1)))[:size, :size]
+    gradient = np.stack(
+        [np.add.outer(ramp, ramp) / 2, np.tile(ramp, (size, 1)), np.tile(ramp[:, None], (1, size))],
+        -1,
+    )
+    blocks = np.kron(rng.uniform(0, 255, (8, 8, 3)), np.ones((size // 8 + 1, size // 8 + 1, 1)))[
+        :size, :size
+    ]
     return np.stack([white, noise, gradient, blocks]).astype(np.float32)
 
 

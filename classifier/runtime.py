@@ -47,7 +47,11 @@ def prepare_runner(artifact: ModelArtifact, interpreters: int = 4):
         difference = probe_difference(runner, artifact, meta)
         if difference <= PARITY_TOLERANCE:
             return runner
-        log.warning("TFLite runtime differs from %s by %.2g on the probe batch; using Keras", artifact.path, difference)
+        log.warning(
+            "TFLite runtime differs from %s by %.2g on the probe batch; using Keras",
+            artifact.path,
+            difference,
+        )
     else:
         log.warning("Using the Keras runtime for %s: %s", artifact.path, meta.get("reason", ""))
     runner = export.KerasRunner(artifact.path, artifact.input_size)
@@ -82,12 +86,23 @@ def _read_cache(artifact: ModelArtifact) -> tuple[dict, bytes | None] | None:
 
 def _build(artifact: ModelArtifact) -> tuple[dict, bytes | None]:
     tflite_path, meta_path = runtime_paths(artifact.path)
-    log.warning("Preparing the fast runtime for %s (once per model, this takes a little while)", artifact.path)
+    log.warning(
+        "Preparing the fast runtime for %s (once per model, this takes a little while)",
+        artifact.path,
+    )
     try:
         # Named like the runtime file so that version control ignores it should a crash leave it behind.
-        scratch = Path(tempfile.mkdtemp(dir=artifact.path.parent, prefix=f".{artifact.path.stem}-", suffix=".tflite"))
+        scratch = Path(
+            tempfile.mkdtemp(
+                dir=artifact.path.parent, prefix=f".{artifact.path.stem}-", suffix=".tflite"
+            )
+        )
     except OSError as exc:
-        log.warning("Can't write beside %s (%s); the runtime is rebuilt at every start", artifact.path, exc.strerror)
+        log.warning(
+            "Can't write beside %s (%s); the runtime is rebuilt at every start",
+            artifact.path,
+            exc.strerror,
+        )
         with tempfile.TemporaryDirectory(prefix="petclf-runtime-") as elsewhere:
             return _export(artifact.path, Path(elsewhere))
     try:
@@ -118,9 +133,13 @@ def _export_in_child(h5_path: Path, scratch: Path) -> None:
     command = [sys.executable, "-m", "classifier.export", str(h5_path), "--out", str(scratch)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
     try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=BUILD_TIMEOUT_S)
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=env, timeout=BUILD_TIMEOUT_S
+        )
     except subprocess.TimeoutExpired:
-        raise ModelError(f"Preparing the runtime for {h5_path} took over {BUILD_TIMEOUT_S} s") from None
+        raise ModelError(
+            f"Preparing the runtime for {h5_path} took over {BUILD_TIMEOUT_S} s"
+        ) from None
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
         reason = lines[-1].removeprefix("error: ") if lines else done.stderr.strip()[-500:]

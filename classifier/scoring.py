@@ -60,10 +60,14 @@ def probabilities(outputs, output_kind: str = "logits") -> np.ndarray:
     return softmax(outputs)
 
 
-def confidence(outputs, method: str, temperature: float = 1.0, output_kind: str = "logits") -> np.ndarray:
+def confidence(
+    outputs, method: str, temperature: float = 1.0, output_kind: str = "logits"
+) -> np.ndarray:
     """One confidence score per image; higher means more like the training classes."""
     if method not in SCORE_METHODS:
-        raise ScoringError(f"unknown score method {method!r}; choose one of {', '.join(SCORE_METHODS)}")
+        raise ScoringError(
+            f"unknown score method {method!r}; choose one of {', '.join(SCORE_METHODS)}"
+        )
     temperature = _check_temperature(temperature)
     logits = to_logits(outputs, output_kind)
     if method == "max_softmax":
@@ -115,7 +119,9 @@ def accepted_fraction(scores, threshold: float) -> float:
 
 def _check_kind(output_kind: str) -> None:
     if output_kind not in OUTPUT_KINDS:
-        raise ScoringError(f"unknown model output kind {output_kind!r}; expected one of {', '.join(OUTPUT_KINDS)}")
+        raise ScoringError(
+            f"unknown model output kind {output_kind!r}; expected one of {', '.join(OUTPUT_KINDS)}"
+        )
 
 
 def _check_temperature(temperature: float) -> float:

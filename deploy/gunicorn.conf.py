@@ -62,7 +62,10 @@ def _announce_admin_token():
 
     token, created = admin_token()
     if created:
-        print(f"petclf web: admin token for uploads and training: {token} (kept in PETCLF_HOME/{TOKEN_FILE})", flush=True)
+        print(
+            f"petclf web: admin token for uploads and training: {token} (kept in PETCLF_HOME/{TOKEN_FILE})",
+            flush=True,
+        )
 
 
 def on_reload(server):

@@ -1,13 +1,13 @@
 """Checks update-model.sh runs with the installation's Python (the app on PYTHONPATH).
 
-    modelcheck.py verify STAGED.h5 [--current LIVE.h5] [--origin NEW.h5 NEW.json]
-        Load the model exactly as the services will (card schema, sha256, fast runtime, which
-        is built and cached beside it now), classify a probe image, and print a summary.
-        Exit 1 with one line on stderr when it is not fit to serve (naming the --origin files
-        the operator gave rather than the staged copies).
-    modelcheck.py wait-served URL SHA256 [--timeout S]
-        Poll URL/api/v1/model until the web app serves the card of that .h5.
-        Exit 0 once it does, 1 when it still serves another model, 2 when URL never answered.
+modelcheck.py verify STAGED.h5 [--current LIVE.h5] [--origin NEW.h5 NEW.json]
+    Load the model exactly as the services will (card schema, sha256, fast runtime, which
+    is built and cached beside it now), classify a probe image, and print a summary.
+    Exit 1 with one line on stderr when it is not fit to serve (naming the --origin files
+    the operator gave rather than the staged copies).
+modelcheck.py wait-served URL SHA256 [--timeout S]
+    Poll URL/api/v1/model until the web app serves the card of that .h5.
+    Exit 0 once it does, 1 when it still serves another model, 2 when URL never answered.
 """
 
 import argparse
@@ -27,14 +27,23 @@ def verify(args) -> int:
 
     engine = load_engine(args.model)
     card, labels = engine.card, engine.labels
-    prediction = engine.predict_image(Image.new("RGB", (card["input_size"],) * 2, "white")).to_dict()
+    prediction = engine.predict_image(
+        Image.new("RGB", (card["input_size"],) * 2, "white")
+    ).to_dict()
     ranked = prediction["predictions"]
-    if not ranked or any(p["label"] not in labels or not math.isfinite(p["proba"]) or not 0 <= p["proba"] <= 1 for p in ranked):
+    if not ranked or any(
+        p["label"] not in labels or not math.isfinite(p["proba"]) or not 0 <= p["proba"] <= 1
+        for p in ranked
+    ):
         raise ValueError(f"{args.model} gives predictions that don't fit its card: {ranked}")
 
     metrics = card.get("test_metrics") or {}
-    accuracy = f"test accuracy {metrics['accuracy']:.3f}" if "accuracy" in metrics else "no test metrics"
-    print(f"model {card['name']}: {len(labels)} labels, {accuracy}, runtime {engine.runtime}, sha256 {card['h5_sha256'][:12]}")
+    accuracy = (
+        f"test accuracy {metrics['accuracy']:.3f}" if "accuracy" in metrics else "no test metrics"
+    )
+    print(
+        f"model {card['name']}: {len(labels)} labels, {accuracy}, runtime {engine.runtime}, sha256 {card['h5_sha256'][:12]}"
+    )
     if args.current and card_path(args.current).is_file():
         old_labels = read_card(card_path(args.current))["labels"]
         if old_labels != labels:
@@ -47,7 +56,9 @@ def wait_served(args) -> int:
     answered = False
     while True:
         try:
-            with urllib.request.urlopen(f"{args.url.rstrip('/')}/api/v1/model", timeout=10) as response:
+            with urllib.request.urlopen(
+                f"{args.url.rstrip('/')}/api/v1/model", timeout=10
+            ) as response:
                 served = json.load(response).get("h5_sha256")
             answered = True
             if served == args.sha256:
@@ -65,7 +76,9 @@ def main(argv=None) -> int:
     check = commands.add_parser("verify", help="check a model loads and predicts as its card says")
     check.add_argument("model")
     check.add_argument("--current", help="the live model, to point out label changes")
-    check.add_argument("--origin", nargs=2, metavar=("H5", "CARD"), help="the files the staged copies came from")
+    check.add_argument(
+        "--origin", nargs=2, metavar=("H5", "CARD"), help="the files the staged copies came from"
+    )
     check.set_defaults(func=verify)
     wait = commands.add_parser("wait-served", help="wait until the web app serves a model")
     wait.add_argument("url")
@@ -80,7 +93,9 @@ def main(argv=None) -> int:
         if getattr(args, "origin", None):
             from classifier.card import card_path
 
-            message = message.replace(str(card_path(args.model)), args.origin[1]).replace(args.model, args.origin[0])
+            message = message.replace(str(card_path(args.model)), args.origin[1]).replace(
+                args.model, args.origin[0]
+            )
         print(f"error: {message}", file=sys.stderr)
         return 1
 

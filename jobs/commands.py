@@ -19,20 +19,28 @@ def register(subparsers) -> None:
             "Several workers, on one host or many, may share a queue."
         ),
     )
-    parser.add_argument("--jobs", type=_positive, default=1,
-                        help="jobs run at the same time by this worker (default: 1; training uses every core)")
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=1,
+        help="jobs run at the same time by this worker (default: 1; training uses every core)",
+    )
     parser.set_defaults(func=run_worker)
 
 
 def run_worker(args) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s petclf-worker %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s petclf-worker %(levelname)s %(message)s"
+    )
     failed = recover()
     if failed:
         log.warning("marked %d job(s) failed: their worker stopped while they ran", failed)
     log.info("taking jobs from %s", queue_url().split("@")[-1])  # no password in the log
     try:
         # Huey backs off to 10 s between empty polls of a SQLite queue; a second keeps "Train" snappy.
-        huey().create_consumer(workers=args.jobs, worker_type="thread", check_worker_health=True, max_delay=1.0).run()
+        huey().create_consumer(
+            workers=args.jobs, worker_type="thread", check_worker_health=True, max_delay=1.0
+        ).run()
     finally:
         stopped = abandon_mine()
         if stopped:

@@ -8,7 +8,9 @@ from jobs.progress import ProgressWriter
 from store import Job, session
 from store.models import now
 
-MAX_LISTED = 500  # outcomes kept in the job's result besides the counts: the ones that weren't added first
+MAX_LISTED = (
+    500  # outcomes kept in the job's result besides the counts: the ones that weren't added first
+)
 
 
 def run_library_ingest(job_id: str) -> None:
@@ -19,7 +21,10 @@ def run_library_ingest(job_id: str) -> None:
     with session() as db:
         params = db.get(Job, job_id).params
     folder = incoming_folder(job_id)
-    items = [Item(name=name, path=folder / str(number), uploaded=True) for number, name in enumerate(params["names"])]
+    items = [
+        Item(name=name, path=folder / str(number), uploaded=True)
+        for number, name in enumerate(params["names"])
+    ]
     progress = ProgressWriter(job_id)
     counts: Counter[str] = Counter()
 
@@ -35,6 +40,17 @@ def run_library_ingest(job_id: str) -> None:
     listed = sorted(outcomes, key=lambda outcome: outcome.added)[:MAX_LISTED]
     with session() as db:
         job = db.get(Job, job_id)
-        job.state, job.finished_at, job.phase, job.step, job.total = "done", now(), "done", len(items), len(items)
+        job.state, job.finished_at, job.phase, job.step, job.total = (
+            "done",
+            now(),
+            "done",
+            len(items),
+            len(items),
+        )
         job.result = {"counts": dict(counts), "outcomes": [outcome.to_dict() for outcome in listed]}
-        job.message = ", ".join(f"{count} {status.replace('_', ' ')}" for status, count in sorted(counts.items())) + "."
+        job.message = (
+            ", ".join(
+                f"{count} {status.replace('_', ' ')}" for status, count in sorted(counts.items())
+            )
+            + "."
+        )

@@ -30,7 +30,9 @@ def _queue(url: str):
     elif url.startswith("sqlite:///"):
         huey = SqliteHuey(QUEUE_NAME, filename=url.removeprefix("sqlite:///"))
     else:
-        raise ConfigError(f"PETCLF_QUEUE_URL must be a redis:// or sqlite:/// URL, not {url.split(':')[0]}://…")
+        raise ConfigError(
+            f"PETCLF_QUEUE_URL must be a redis:// or sqlite:/// URL, not {url.split(':')[0]}://…"
+        )
     from jobs.runner import run_job
 
     # Results and errors live in the store's job rows, not in Huey.

@@ -7,6 +7,7 @@ The child dies with the worker (PR_SET_PDEATHSIG), so a worker killed with `kill
 training behind that could still activate a version; `recover` marks such jobs failed.
 """
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -15,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from sqlalchemy import select
 
@@ -42,14 +43,22 @@ def run_job(job_id: str) -> None:
         job = db.get(Job, job_id)
         if job is None or job.state != "queued":
             return  # cancelled (or deleted with its project) before a worker took it
-        job.state, job.started_at, job.heartbeat_at, job.worker = "running", now(), now(), worker_id()
+        job.state, job.started_at, job.heartbeat_at, job.worker = (
+            "running",
+            now(),
+            now(),
+            worker_id(),
+        )
     log_path = job_log_path(job_id)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as output:
         child = subprocess.Popen(
             [sys.executable, "-m", "jobs.child", job_id],
-            stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
     log.info("job %s: started in process %s", job_id, child.pid)
     cancelled = _watch(job_id, child)
@@ -76,17 +85,32 @@ def _record_end(job_id: str, code: int, cancelled: bool) -> None:
 
     with session() as db:
         job = db.get(Job, job_id)
-        if job.state == "running":  # the child records success and its own errors; this covers the rest
+        if (
+            job.state == "running"
+        ):  # the child records success and its own errors; this covers the rest
             if cancelled:
-                job.state, job.message = "cancelled", "Cancelled; the previous version keeps serving."
+                job.state, job.message = (
+                    "cancelled",
+                    "Cancelled; the previous version keeps serving.",
+                )
             else:
                 job.state = "failed"
-                job.error = job.error or f"the training process ended unexpectedly (exit code {code}); see {job_log_path(job_id)}"
+                job.error = (
+                    job.error
+                    or f"the training process ended unexpectedly (exit code {code}); see {job_log_path(job_id)}"
+                )
             job.finished_at = now()
         project = job.project_id and db.get(service.Project, job.project_id)
         if project is not None:
             level = {"done": "info", "cancelled": "warning"}.get(job.state, "error")
-            service.log(db, project, level, f"job_{job.state}", job.error or job.message or f"Job {job.state}.", job.id)
+            service.log(
+                db,
+                project,
+                level,
+                f"job_{job.state}",
+                job.error or job.message or f"Job {job.state}.",
+                job.id,
+            )
     log.info("job %s: %s", job_id, job.state)
 
 
@@ -137,16 +161,13 @@ def _alive(pid: int) -> bool:
 
 def _aware(moment):
     """SQLite hands datetimes back without their zone; they were written in UTC."""
-    from datetime import timezone
 
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _kill_group(child: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     child.wait()
 
 

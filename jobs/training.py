@@ -45,9 +45,17 @@ def run_training(job_id: str) -> None:
     out.parent.mkdir(parents=True)
     card = train(
         TrainConfig(
-            data=work / "data", out=out, arch=backbone.architecture, backbone_weights=str(backbone.weights),
-            backbone_size=backbone.input_size, epochs=0, heads=min(MAX_HEADS, min(train_counts.values())),
-            ood=work / "ood" if pool else None, max_reject_rate=MAX_REJECT_RATE, seed=1, verbose=0,
+            data=work / "data",
+            out=out,
+            arch=backbone.architecture,
+            backbone_weights=str(backbone.weights),
+            backbone_size=backbone.input_size,
+            epochs=0,
+            heads=min(MAX_HEADS, min(train_counts.values())),
+            ood=work / "ood" if pool else None,
+            max_reject_rate=MAX_REJECT_RATE,
+            seed=1,
+            verbose=0,
         ),
         log=lambda line: print(line, flush=True),
         progress=progress,
@@ -59,7 +67,9 @@ def run_training(job_id: str) -> None:
 
 
 def _next_number(db, project: Project) -> int:
-    latest = db.scalar(select(func.max(ModelVersion.number)).where(ModelVersion.project_id == project.id))
+    latest = db.scalar(
+        select(func.max(ModelVersion.number)).where(ModelVersion.project_id == project.id)
+    )
     return (latest or 0) + 1
 
 
@@ -114,9 +124,19 @@ def _activate(job_id: str, number: int, h5: Path, card: dict) -> None:
     with session() as db:
         job = db.get(Job, job_id, with_for_update=True)
         if job.state != "running" or job.cancel_requested:
-            raise JobError(f"the job was {job.state if job.state != 'running' else 'cancelled'} before v{number} could be activated")
+            raise JobError(
+                f"the job was {job.state if job.state != 'running' else 'cancelled'} before v{number} could be activated"
+            )
         project = db.get(Project, job.project_id)
-        db.add(ModelVersion(project_id=project.id, number=number, path=str(h5.relative_to(home())), card=json_safe(card), job_id=job_id))
+        db.add(
+            ModelVersion(
+                project_id=project.id,
+                number=number,
+                path=str(h5.relative_to(home())),
+                card=json_safe(card),
+                job_id=job_id,
+            )
+        )
         project.active_version = number
         metrics = card.get("test_metrics") or {}
         job.state, job.finished_at, job.phase, job.step, job.total = "done", now(), "done", 1, 1

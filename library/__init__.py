@@ -39,7 +39,15 @@ from library.errors import InvalidFilter, LibraryError, NotFound
 from library.export import export
 from library.files import Item, thumbnail_path
 from library.ingest import Options, Outcome, ingest, ingest_paths, ingest_upload
-from library.photos import delete, details, set_shared, shared_image, summary, thumbnail_bytes, view_bytes
+from library.photos import (
+    delete,
+    details,
+    set_shared,
+    shared_image,
+    summary,
+    thumbnail_bytes,
+    view_bytes,
+)
 from library.plots import per_class_svg, per_month_svg
 from library.queries import FILTER_NAMES, Filters, find, matching_ids, paging
 from library.report import write_report
@@ -47,8 +55,34 @@ from library.stats import stats
 from library.uploads import JOB_KIND, QUEUE_FROM_FILES, queue_uploads
 
 __all__ = [
-    "FILTER_NAMES", "Filters", "InvalidFilter", "Item", "JOB_KIND", "LibraryError", "NotFound",
-    "Options", "Outcome", "QUEUE_FROM_FILES", "delete", "details", "export", "find", "ingest", "ingest_paths",
-    "ingest_upload", "matching_ids", "paging", "per_class_svg", "per_month_svg", "queue_uploads", "set_shared",
-    "shared_image", "stats", "summary", "thumbnail_bytes", "thumbnail_path", "view_bytes", "write_report",
+    "FILTER_NAMES",
+    "Filters",
+    "InvalidFilter",
+    "Item",
+    "JOB_KIND",
+    "LibraryError",
+    "NotFound",
+    "Options",
+    "Outcome",
+    "QUEUE_FROM_FILES",
+    "delete",
+    "details",
+    "export",
+    "find",
+    "ingest",
+    "ingest_paths",
+    "ingest_upload",
+    "matching_ids",
+    "paging",
+    "per_class_svg",
+    "per_month_svg",
+    "queue_uploads",
+    "set_shared",
+    "shared_image",
+    "stats",
+    "summary",
+    "thumbnail_bytes",
+    "thumbnail_path",
+    "view_bytes",
+    "write_report",
 ]

@@ -28,11 +28,16 @@ def default_objects_model(pets: Path) -> Path | None:
     return candidate if candidate.is_file() and candidate != Path(pets) else None
 
 
-def load_models(pets: Path | None = None, objects: Path | None | bool = True, threads: int = 2) -> Models:
+def load_models(
+    pets: Path | None = None, objects: Path | None | bool = True, threads: int = 2
+) -> Models:
     """The engines, cached per process. `objects`: a path, True for the default, False for none."""
     pets = model_path(pets)
     objects_path = default_objects_model(pets) if objects is True else (objects or None)
-    return Models(pets=_engine(pets, threads), objects=_engine(Path(objects_path), threads) if objects_path else None)
+    return Models(
+        pets=_engine(pets, threads),
+        objects=_engine(Path(objects_path), threads) if objects_path else None,
+    )
 
 
 def _engine(path: Path, threads: int) -> Engine:

@@ -37,7 +37,9 @@ class ExifFacts:
     def readable(self) -> dict:
         """The fields shown on the photo page, as JSON values."""
         values = {
-            "DateTimeOriginal" if self.date_source == "DateTimeOriginal" else "DateTime": self.taken_at and self.taken_at.isoformat(),
+            "DateTimeOriginal"
+            if self.date_source == "DateTimeOriginal"
+            else "DateTime": self.taken_at and self.taken_at.isoformat(),
             "Make": self.camera_make,
             "Model": self.camera_model,
             "Orientation": self.orientation,
@@ -54,12 +56,18 @@ def parse(exif: Image.Exif, *, latest: datetime) -> ExifFacts:
     base = _safe_dict(exif, facts)
     sub = _safe_ifd(exif, EXIF_IFD, facts)
     gps = _safe_ifd(exif, GPS_IFD, facts)
-    _read_date(facts, [("DateTimeOriginal", sub.get(DATETIME_ORIGINAL)), ("DateTime", base.get(DATETIME))], latest)
+    _read_date(
+        facts,
+        [("DateTimeOriginal", sub.get(DATETIME_ORIGINAL)), ("DateTime", base.get(DATETIME))],
+        latest,
+    )
     _read_gps(facts, gps)
     facts.camera_make = text(base.get(MAKE))
     facts.camera_model = text(base.get(MODEL))
     orientation = base.get(ORIENTATION)
-    facts.orientation = orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else None
+    facts.orientation = (
+        orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else None
+    )
     return facts
 
 
@@ -106,7 +114,7 @@ def _read_date(facts: ExifFacts, candidates, latest: datetime) -> None:
         moment = parse_date(value)
         if moment is None:
             facts.notes.append(f"EXIF {source} {text(value, 40)!r} is not a date; ignored.")
-        elif not EARLIEST_YEAR <= moment.year or moment > latest:
+        elif not moment.year >= EARLIEST_YEAR or moment > latest:
             facts.notes.append(f"EXIF {source} {moment:%Y-%m-%d} is not a plausible date; ignored.")
         else:
             facts.taken_at, facts.date_source = moment, source
@@ -119,10 +127,14 @@ def _read_gps(facts: ExifFacts, gps: dict) -> None:
     latitude = _signed(to_degrees(gps.get(GPS_LAT)), gps.get(GPS_LAT_REF), "S")
     longitude = _signed(to_degrees(gps.get(GPS_LON)), gps.get(GPS_LON_REF), "W")
     if latitude is None or longitude is None:
-        facts.notes.append("EXIF GPS position is unreadable (a missing or zero-denominator value); ignored.")
+        facts.notes.append(
+            "EXIF GPS position is unreadable (a missing or zero-denominator value); ignored."
+        )
         return
     if abs(latitude) > 90 or abs(longitude) > 180:
-        facts.notes.append(f"EXIF GPS position {latitude:.6g}, {longitude:.6g} is off the globe; ignored.")
+        facts.notes.append(
+            f"EXIF GPS position {latitude:.6g}, {longitude:.6g} is off the globe; ignored."
+        )
         return
     facts.latitude, facts.longitude = round(latitude, 7), round(longitude, 7)
     facts.altitude = _altitude(gps.get(GPS_ALT), gps.get(GPS_ALT_REF))
@@ -157,5 +169,7 @@ def _safe_ifd(exif: Image.Exif, tag: int, facts: ExifFacts) -> dict:
     try:
         return dict(exif.get_ifd(tag))
     except Exception:
-        facts.notes.append(f"The EXIF {'GPS' if tag == GPS_IFD else 'Exif'} section is unreadable; ignored.")
+        facts.notes.append(
+            f"The EXIF {'GPS' if tag == GPS_IFD else 'Exif'} section is unreadable; ignored."
+        )
         return {}

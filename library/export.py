@@ -22,15 +22,46 @@ from preprocessing.dataset import check_destination, staged_output, write_csv
 from store import LibraryPhoto, home, photo_path
 
 METADATA = "metadata.csv"
-FIELDS = ("file", "original_name", "sha256", "taken_at", "date_source", "latitude", "longitude", "altitude",
-          "city", "country", "camera_make", "camera_model", "class", "confidence", "tags", "object", "group_id")
-EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
+FIELDS = (
+    "file",
+    "original_name",
+    "sha256",
+    "taken_at",
+    "date_source",
+    "latitude",
+    "longitude",
+    "altitude",
+    "city",
+    "country",
+    "camera_make",
+    "camera_model",
+    "class",
+    "confidence",
+    "tags",
+    "object",
+    "group_id",
+)
+EXTENSIONS = {
+    "JPEG": "jpg",
+    "MPO": "jpg",
+    "PNG": "png",
+    "WEBP": "webp",
+    "GIF": "gif",
+    "BMP": "bmp",
+    "TIFF": "tif",
+}
 CHUNK = 200
 JPEG_QUALITY = 95
 
 
-def export(db: Session, filters: Filters, dest: Path, *, force: bool = False,
-           progress: Callable[[int, int], None] | None = None) -> int:
+def export(
+    db: Session,
+    filters: Filters,
+    dest: Path,
+    *,
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Export the photos matching `filters` into `dest`; returns how many. Raises DatasetError when
     `dest` holds other files (or a previous export and not `force`), or overlaps the photo store."""
     check_destination(home() / "photos", dest, force, marker=METADATA)
@@ -40,8 +71,14 @@ def export(db: Session, filters: Filters, dest: Path, *, force: bool = False,
     with staged_output(dest) as staging:
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
-            found = {row.id: row for row in db.scalars(select(LibraryPhoto).where(LibraryPhoto.id.in_(chunk))
-                                                        .options(selectinload(LibraryPhoto.tags)))}
+            found = {
+                row.id: row
+                for row in db.scalars(
+                    select(LibraryPhoto)
+                    .where(LibraryPhoto.id.in_(chunk))
+                    .options(selectinload(LibraryPhoto.tags))
+                )
+            }
             for photo_id in chunk:
                 photo = found[photo_id]
                 name = file_name(photo, taken_names)
@@ -92,10 +129,25 @@ def _turned_upright(original: bytes, fmt: str) -> bytes:
 
 def _metadata(photo: LibraryPhoto, name: str) -> tuple:
     objects = (photo.objects or {}).get("label")
-    return (name, photo.original_name, photo.sha256, photo.taken_at.isoformat(), photo.date_source,
-            _number(photo.latitude), _number(photo.longitude), _number(photo.altitude), photo.city or "", photo.country or "",
-            photo.camera_make or "", photo.camera_model or "", photo.label, f"{photo.confidence:.4f}",
-            ";".join(tag.tag for tag in photo.tags), objects or "", photo.group_id or "")
+    return (
+        name,
+        photo.original_name,
+        photo.sha256,
+        photo.taken_at.isoformat(),
+        photo.date_source,
+        _number(photo.latitude),
+        _number(photo.longitude),
+        _number(photo.altitude),
+        photo.city or "",
+        photo.country or "",
+        photo.camera_make or "",
+        photo.camera_model or "",
+        photo.label,
+        f"{photo.confidence:.4f}",
+        ";".join(tag.tag for tag in photo.tags),
+        objects or "",
+        photo.group_id or "",
+    )
 
 
 def _number(value: float | None) -> str:

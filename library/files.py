@@ -61,7 +61,11 @@ def list_folders(roots: list[Path]) -> tuple[list[Item], list[Skipped]]:
             items.append(Item(name=root.name, path=root))
             continue
         found = []
-        for folder, dirnames, filenames in os.walk(root, followlinks=True, onerror=lambda exc: skipped.append(_unlistable(root, exc))):
+        for folder, dirnames, filenames in os.walk(
+            root,
+            followlinks=True,
+            onerror=lambda exc, root=root: skipped.append(_unlistable(root, exc)),
+        ):
             here = Path(folder)
             visited.add(_identity(here))
             keep = []
@@ -70,7 +74,12 @@ def list_folders(roots: list[Path]) -> tuple[list[Item], list[Skipped]]:
                 if name.startswith("."):
                     continue
                 if _identity(child) in visited:
-                    skipped.append(Skipped(_shown(root, child), f"A symbolic link loop: {child} leads back to {child.resolve()}, already listed."))
+                    skipped.append(
+                        Skipped(
+                            _shown(root, child),
+                            f"A symbolic link loop: {child} leads back to {child.resolve()}, already listed.",
+                        )
+                    )
                 else:
                     visited.add(_identity(child))
                     keep.append(name)
@@ -87,7 +96,9 @@ def read(path: Path) -> tuple[bytes, datetime]:
         if not stat.S_ISREG(info.st_mode):
             raise Unreadable("Not a regular file (a device, socket or pipe); skipped.")
         if info.st_size > MAX_FILE_BYTES:
-            raise Unreadable(f"The file is {info.st_size / 1e6:.0f} MB, more than any photo; skipped.")
+            raise Unreadable(
+                f"The file is {info.st_size / 1e6:.0f} MB, more than any photo; skipped."
+            )
         with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:

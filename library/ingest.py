@@ -48,8 +48,15 @@ class Outcome:
         return self.status in ("added", "near_duplicate")
 
     def to_dict(self) -> dict:
-        values = {"name": self.name, "status": self.status, "reason": self.reason, "photo_id": self.photo_id,
-                  "group_id": self.group_id, "sha256": self.sha256, "notes": list(self.notes)}
+        values = {
+            "name": self.name,
+            "status": self.status,
+            "reason": self.reason,
+            "photo_id": self.photo_id,
+            "group_id": self.group_id,
+            "sha256": self.sha256,
+            "notes": list(self.notes),
+        }
         return {key: value for key, value in values.items() if value not in ("", None, [])}
 
 
@@ -60,12 +67,19 @@ Progress = Callable[[Outcome, int, int], None]  # (the file's outcome, files don
 class Options:
     shared: bool = False
     pets_model: str | None = None  # default: PETCLF_MODEL, else models/pets.h5
-    objects_model: str | bool = True  # a path, True for imagenet.h5 beside the pet model, False for none
+    objects_model: str | bool = (
+        True  # a path, True for imagenet.h5 beside the pet model, False for none
+    )
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 
-def ingest(items: list[Item], *, options: Options | None = None, skipped: Iterable[Skipped] = (),
-           progress: Progress | None = None) -> list[Outcome]:
+def ingest(
+    items: list[Item],
+    *,
+    options: Options | None = None,
+    skipped: Iterable[Skipped] = (),
+    progress: Progress | None = None,
+) -> list[Outcome]:
     """Ingest the items; `skipped` (what listing a folder refused) is reported first."""
     options = options or Options()
     skipped = list(skipped)
@@ -81,7 +95,9 @@ def ingest(items: list[Item], *, options: Options | None = None, skipped: Iterab
 
     known = KnownContent()
     groups = near_index()
-    models = cache(lambda: load_models(options.pets_model, options.objects_model, threads=options.workers))
+    models = cache(
+        lambda: load_models(options.pets_model, options.objects_model, threads=options.workers)
+    )
     for entry in skipped:
         report(Outcome(entry.name, "skipped", entry.reason))
     received = datetime.now()
@@ -98,20 +114,26 @@ def ingest(items: list[Item], *, options: Options | None = None, skipped: Iterab
     return outcomes
 
 
-def ingest_paths(paths: list, *, options: Options | None = None, progress: Progress | None = None) -> list[Outcome]:
+def ingest_paths(
+    paths: list, *, options: Options | None = None, progress: Progress | None = None
+) -> list[Outcome]:
     """Ingest every file under the paths (folders recursively, or files). Raises LibraryError
     when a path doesn't exist; every other problem is one file's outcome."""
     items, skipped = list_folders([Path(path) for path in paths])
     return ingest(items, options=options, skipped=skipped, progress=progress)
 
 
-def ingest_upload(name: str, data: bytes, *, shared: bool = False, options: Options | None = None) -> Outcome:
+def ingest_upload(
+    name: str, data: bytes, *, shared: bool = False, options: Options | None = None
+) -> Outcome:
     """Ingest one uploaded file; `shared` keeps it in the public gallery."""
     options = replace(options or Options(), shared=shared)
     return ingest([Item(name=name or "upload", data=data)], options=options)[0]
 
 
-def _prepared(items: list[Item], known, models, received, workers: int) -> Iterator[tuple[Item, Prepared | Rejected]]:
+def _prepared(
+    items: list[Item], known, models, received, workers: int
+) -> Iterator[tuple[Item, Prepared | Rejected]]:
     """Each item with its result, in order. A finished result is small (no pixels), so many may wait
     while this thread commits a batch: the workers never idle for it. The window bounds them anyway."""
     window = 4 * BATCH + workers
@@ -139,20 +161,27 @@ class KnownContent:
             return db.scalar(select(LibraryPhoto.id).where(LibraryPhoto.sha256 == sha256))
 
 
-def _commit(batch: list[tuple[Item, Prepared | Rejected]], groups: NearIndex, shared: bool) -> list[Outcome]:
+def _commit(
+    batch: list[tuple[Item, Prepared | Rejected]], groups: NearIndex, shared: bool
+) -> list[Outcome]:
     """One transaction for the batch's new photos; their outcomes, and the others', once it commits."""
     if not batch:
         return []
     ready = [(item, result) for item, result in batch if isinstance(result, Prepared)]
-    found = places([(p.facts.latitude, p.facts.longitude) for _, p in ready if p.facts.latitude is not None])
+    found = places(
+        [(p.facts.latitude, p.facts.longitude) for _, p in ready if p.facts.latitude is not None]
+    )
     outcomes: dict[int, Outcome] = {}
     with groups.lock, session() as db:  # one ingest at a time per process groups photos
         groups.refresh(db)
         for item, prepared in ready:
             place = found.pop(0) if prepared.facts.latitude is not None else None
             outcomes[id(item)] = _insert(db, item, prepared, place, groups, shared)
-    rejected = {id(item): Outcome(item.name, result.status, result.reason, sha256=result.sha256)
-                for item, result in batch if isinstance(result, Rejected)}
+    rejected = {
+        id(item): Outcome(item.name, result.status, result.reason, sha256=result.sha256)
+        for item, result in batch
+        if isinstance(result, Rejected)
+    }
     return [outcomes.get(id(item)) or rejected[id(item)] for item, _ in batch]
 
 
@@ -161,15 +190,30 @@ def _insert(db, item: Item, prepared: Prepared, place, groups: NearIndex, shared
     look_alike = groups.look_alike(db, prepared.phash)
     group_id = None if look_alike is None else look_alike.group_id or look_alike.id
     row = LibraryPhoto(
-        sha256=prepared.sha256, phash=prepared.phash, original_name=os.path.basename(item.name)[:255],
-        source_path=None if item.is_upload else str(item.path.absolute()), format=prepared.format,
-        width=prepared.width, height=prepared.height, taken_at=prepared.taken_at, date_source=prepared.date_source,
-        latitude=facts.latitude, longitude=facts.longitude, altitude=facts.altitude,
-        camera_make=facts.camera_make, camera_model=facts.camera_model,
-        city=place.city[:128] if place else None, country=place.country[:64] if place else None,
-        label=prepared.predictions["label"], confidence=prepared.predictions["predictions"][0]["proba"],
-        predictions=prepared.predictions, objects=prepared.objects, group_id=group_id, shared=shared,
-        exif=facts.readable(), notes=prepared.notes,
+        sha256=prepared.sha256,
+        phash=prepared.phash,
+        original_name=os.path.basename(item.name)[:255],
+        source_path=None if item.is_upload else str(item.path.absolute()),
+        format=prepared.format,
+        width=prepared.width,
+        height=prepared.height,
+        taken_at=prepared.taken_at,
+        date_source=prepared.date_source,
+        latitude=facts.latitude,
+        longitude=facts.longitude,
+        altitude=facts.altitude,
+        camera_make=facts.camera_make,
+        camera_model=facts.camera_model,
+        city=place.city[:128] if place else None,
+        country=place.country[:64] if place else None,
+        label=prepared.predictions["label"],
+        confidence=prepared.predictions["predictions"][0]["proba"],
+        predictions=prepared.predictions,
+        objects=prepared.objects,
+        group_id=group_id,
+        shared=shared,
+        exif=facts.readable(),
+        notes=prepared.notes,
     )
     try:
         with db.begin_nested():  # another ingest may have added the same content meanwhile
@@ -177,10 +221,22 @@ def _insert(db, item: Item, prepared: Prepared, place, groups: NearIndex, shared
             db.flush()
     except IntegrityError:
         other = db.scalar(select(LibraryPhoto.id).where(LibraryPhoto.sha256 == prepared.sha256))
-        return Outcome(item.name, "duplicate", f"Already in the library as photo {other}.", sha256=prepared.sha256)
+        return Outcome(
+            item.name,
+            "duplicate",
+            f"Already in the library as photo {other}.",
+            sha256=prepared.sha256,
+        )
     groups.add(row.id, prepared.phash)
     if look_alike is not None:
         look_alike.group_id = group_id  # the first look-alike heads its group
-        return Outcome(item.name, "near_duplicate", f"Nearly the same picture as photo {look_alike.id}; grouped as group {group_id}.",
-                       row.id, group_id, prepared.sha256, tuple(prepared.notes))
+        return Outcome(
+            item.name,
+            "near_duplicate",
+            f"Nearly the same picture as photo {look_alike.id}; grouped as group {group_id}.",
+            row.id,
+            group_id,
+            prepared.sha256,
+            tuple(prepared.notes),
+        )
     return Outcome(item.name, "added", "", row.id, None, prepared.sha256, tuple(prepared.notes))

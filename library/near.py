@@ -30,8 +30,11 @@ class NearIndex:
 
     def refresh(self, db: Session) -> None:
         """Add the rows committed since the last refresh, by this process or another."""
-        rows = db.execute(select(LibraryPhoto.id, LibraryPhoto.phash).where(LibraryPhoto.id > self._last_read)
-                          .order_by(LibraryPhoto.id)).all()
+        rows = db.execute(
+            select(LibraryPhoto.id, LibraryPhoto.phash)
+            .where(LibraryPhoto.id > self._last_read)
+            .order_by(LibraryPhoto.id)
+        ).all()
         if rows:
             self._last_read = rows[-1].id
             fresh = [row for row in rows if row.id not in self._listed]
@@ -53,7 +56,9 @@ class NearIndex:
     def _append(self, ids: list[int], hashes: list[str]) -> None:
         self.ids.extend(ids)
         self._listed.update(ids)
-        self.hashes = np.concatenate([self.hashes, np.array([int(h, 16) for h in hashes], dtype=np.uint64)])
+        self.hashes = np.concatenate(
+            [self.hashes, np.array([int(h, 16) for h in hashes], dtype=np.uint64)]
+        )
         self.alive = np.concatenate([self.alive, np.ones(len(ids), dtype=bool)])
 
 

@@ -39,8 +39,11 @@ def details(db: Session, photo_id: int) -> dict:
     photo = get(db, photo_id)
     group = []
     if photo.group_id is not None:
-        group = db.scalars(select(LibraryPhoto.id).where(LibraryPhoto.group_id == photo.group_id, LibraryPhoto.id != photo.id)
-                           .order_by(LibraryPhoto.id)).all()
+        group = db.scalars(
+            select(LibraryPhoto.id)
+            .where(LibraryPhoto.group_id == photo.group_id, LibraryPhoto.id != photo.id)
+            .order_by(LibraryPhoto.id)
+        ).all()
     return {
         **summary(photo),
         "sha256": photo.sha256,

@@ -14,9 +14,8 @@ from library import exif
 from library.engines import Models
 from library.files import Item, Unreadable, read, thumbnail_path
 from preprocessing import ImageError, decode, fit_and_pad
-from preprocessing.dataset import perceptual_hash, sha256_hex
+from preprocessing.dataset import perceptual_hash, sha256_hex, write_atomically
 from store import put_photo
-from preprocessing.dataset import write_atomically
 
 THUMBNAIL_SIZE = 320
 THUMBNAIL_QUALITY = 85
@@ -79,8 +78,16 @@ def prepare(item: Item, known, models, received: datetime) -> Prepared | Rejecte
     put_photo(sha256, data)
     width, height = decoded.original_size
     return Prepared(
-        sha256=sha256, phash=perceptual_hash(padded), format=decoded.format, width=width, height=height,
-        taken_at=taken_at, date_source=date_source, facts=facts, predictions=predictions, objects=objects,
+        sha256=sha256,
+        phash=perceptual_hash(padded),
+        format=decoded.format,
+        width=width,
+        height=height,
+        taken_at=taken_at,
+        date_source=date_source,
+        facts=facts,
+        predictions=predictions,
+        objects=objects,
         notes=list(facts.notes),
     )
 
@@ -90,7 +97,9 @@ def _write_thumbnail(sha256: str, image: Image.Image) -> None:
     if path.is_file():
         return
     thumbnail = image.copy()
-    thumbnail.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    thumbnail.thumbnail(
+        (THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS, reducing_gap=2.0
+    )
     buffer = io.BytesIO()
     thumbnail.save(buffer, "JPEG", quality=THUMBNAIL_QUALITY)  # no EXIF: no GPS in it
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,10 @@ class Filters:
         strings or lists). `page` and `per_page` are left to `paging`; any other name is an error."""
         unknown = sorted(set(values) - set(FILTER_NAMES) - set(PAGING_NAMES))
         if unknown:
-            raise InvalidFilter(unknown[0], f"Unknown filter {unknown[0]!r}; the filters are {', '.join(FILTER_NAMES)}.")
+            raise InvalidFilter(
+                unknown[0],
+                f"Unknown filter {unknown[0]!r}; the filters are {', '.join(FILTER_NAMES)}.",
+            )
         get = _getter(values)
         filters = cls(
             classes=_names("class", get("class")),
@@ -66,18 +69,30 @@ class Filters:
     def check(self) -> None:
         """Combinations that can't mean anything."""
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise InvalidFilter("from", f"'from' ({self.date_from}) is after 'to' ({self.date_to}).")
+            raise InvalidFilter(
+                "from", f"'from' ({self.date_from}) is after 'to' ({self.date_to})."
+            )
         if (self.near is None) != (self.within_km is None):
             field_name = "within_km" if self.near else "near"
-            raise InvalidFilter(field_name, "'near' (LAT,LON) and 'within_km' go together: give both or neither.")
+            raise InvalidFilter(
+                field_name, "'near' (LAT,LON) and 'within_km' go together: give both or neither."
+            )
         if self.near and self.without_gps == "only":
-            raise InvalidFilter("without_gps", "'without_gps=only' keeps only photos without a position, so none can be 'near' a point.")
+            raise InvalidFilter(
+                "without_gps",
+                "'without_gps=only' keeps only photos without a position, so none can be 'near' a point.",
+            )
 
     def to_query(self) -> list[tuple[str, str]]:
         """The filters as query-string pairs (for links that keep them)."""
         pairs = [("class", name) for name in self.classes] + [("tag", name) for name in self.tags]
-        for key, value in (("from", self.date_from), ("to", self.date_to), ("within_km", self.within_km),
-                           ("place", self.place), ("without_gps", self.without_gps)):
+        for key, value in (
+            ("from", self.date_from),
+            ("to", self.date_to),
+            ("within_km", self.within_km),
+            ("place", self.place),
+            ("without_gps", self.without_gps),
+        ):
             if value is not None:
                 pairs.append((key, f"{value:g}" if isinstance(value, float) else str(value)))
         if self.near:
@@ -89,16 +104,24 @@ def paging(values: Mapping, default_per_page: int = 50) -> tuple[int, int]:
     """(page, per_page) from the same mapping: page ≥ 1, 1 ≤ per_page ≤ MAX_PER_PAGE."""
     get = _getter(values)
     page = _whole("page", _one("page", get("page")), 1, 10**9) or 1
-    per_page = _whole("per_page", _one("per_page", get("per_page")), 1, MAX_PER_PAGE) or default_per_page
+    per_page = (
+        _whole("per_page", _one("per_page", get("per_page")), 1, MAX_PER_PAGE) or default_per_page
+    )
     return page, per_page
 
 
-def find(db: Session, filters: Filters, page: int = 1, per_page: int = 50) -> tuple[list[LibraryPhoto], int]:
+def find(
+    db: Session, filters: Filters, page: int = 1, per_page: int = 50
+) -> tuple[list[LibraryPhoto], int]:
     """One page of the matching photos in time order (oldest first), and how many match in all."""
     prepare(db, filters)
     total = db.scalar(where(select(func.count(LibraryPhoto.id)), filters))
-    rows = db.scalars(where(select(LibraryPhoto), filters).order_by(LibraryPhoto.taken_at, LibraryPhoto.id)
-                      .offset((page - 1) * per_page).limit(per_page)).all()
+    rows = db.scalars(
+        where(select(LibraryPhoto), filters)
+        .order_by(LibraryPhoto.taken_at, LibraryPhoto.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
     return list(rows), total or 0
 
 
@@ -110,7 +133,9 @@ def matching_ids(db: Session, filters: Filters) -> list[int]:
 def matching_rows(db: Session, filters: Filters, *columns) -> list:
     """The given columns (and id, latitude, longitude) of every matching photo, in time order."""
     prepare(db, filters)
-    query = where(select(*columns, LibraryPhoto.id, LibraryPhoto.latitude, LibraryPhoto.longitude), filters)
+    query = where(
+        select(*columns, LibraryPhoto.id, LibraryPhoto.latitude, LibraryPhoto.longitude), filters
+    )
     # Core rows, not the ORM's: a library can match by the hundred thousand, and they cost less.
     return db.connection().execute(query.order_by(LibraryPhoto.taken_at, LibraryPhoto.id)).all()
 
@@ -143,16 +168,27 @@ def where(query: Select, filters: Filters) -> Select:
     if filters.date_from:
         conditions.append(photo.taken_at >= datetime.combine(filters.date_from, time.min))
     if filters.date_to:
-        conditions.append(photo.taken_at < datetime.combine(filters.date_to + timedelta(days=1), time.min))
+        conditions.append(
+            photo.taken_at < datetime.combine(filters.date_to + timedelta(days=1), time.min)
+        )
     if filters.place:
         wanted = filters.place.lower()
-        conditions.append(or_(func.lower(photo.city) == wanted, func.lower(photo.country) == wanted))
+        conditions.append(
+            or_(func.lower(photo.city) == wanted, func.lower(photo.country) == wanted)
+        )
     without_gps = filters.without_gps or ("exclude" if filters.near else "include")
     if filters.near:
         box = bounding_box(filters.near[0], filters.near[1], filters.within_km)
-        longitude = (or_(photo.longitude >= box.west, photo.longitude <= box.east) if box.wraps
-                     else photo.longitude.between(box.west, box.east))
-        near = and_(photo.latitude.between(box.south, box.north), longitude, _within(filters.near, filters.within_km))
+        longitude = (
+            or_(photo.longitude >= box.west, photo.longitude <= box.east)
+            if box.wraps
+            else photo.longitude.between(box.west, box.east)
+        )
+        near = and_(
+            photo.latitude.between(box.south, box.north),
+            longitude,
+            _within(filters.near, filters.within_km),
+        )
         conditions.append(or_(near, photo.latitude.is_(None)) if without_gps == "include" else near)
     elif without_gps == "exclude":
         conditions.append(photo.latitude.is_not(None))
@@ -163,10 +199,18 @@ def where(query: Select, filters: Filters) -> Select:
 
 def _within(centre: tuple[float, float], radius_km: float):
     """Haversine in SQL with sin and cos only: hav(the angle to the centre) ≤ hav(the radius's angle)."""
-    latitude, longitude = (column * (math.pi / 180) for column in (LibraryPhoto.latitude, LibraryPhoto.longitude))
+    latitude, longitude = (
+        column * (math.pi / 180) for column in (LibraryPhoto.latitude, LibraryPhoto.longitude)
+    )
     centre_latitude, centre_longitude = map(math.radians, centre)
-    half_north, half_east = func.sin((latitude - centre_latitude) / 2), func.sin((longitude - centre_longitude) / 2)
-    spread = half_north * half_north + math.cos(centre_latitude) * func.cos(latitude) * half_east * half_east
+    half_north, half_east = (
+        func.sin((latitude - centre_latitude) / 2),
+        func.sin((longitude - centre_longitude) / 2),
+    )
+    spread = (
+        half_north * half_north
+        + math.cos(centre_latitude) * func.cos(latitude) * half_east * half_east
+    )
     return spread <= math.sin(min(radius_km / EARTH_RADIUS_KM, math.pi) / 2) ** 2
 
 
@@ -176,8 +220,17 @@ def _getter(values: Mapping):
             found = values.getlist(name)
         else:
             found = values.get(name)
-            found = [] if found is None else list(found) if isinstance(found, (list, tuple)) else [found]
-        return [str(value).strip() for value in found if value is not None and str(value).strip() != ""]
+            found = (
+                []
+                if found is None
+                else list(found)
+                if isinstance(found, (list, tuple))
+                else [found]
+            )
+        return [
+            str(value).strip() for value in found if value is not None and str(value).strip() != ""
+        ]
+
     return get
 
 
@@ -208,7 +261,9 @@ def _date(name: str, value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidFilter(name, f"'{name}' must be a date as YYYY-MM-DD, not {value[:40]!r}.") from None
+        raise InvalidFilter(
+            name, f"'{name}' must be a date as YYYY-MM-DD, not {value[:40]!r}."
+        ) from None
 
 
 def _position(value: str | None) -> tuple[float, float] | None:
@@ -216,10 +271,16 @@ def _position(value: str | None) -> tuple[float, float] | None:
         return None
     parts = [part.strip() for part in value.split(",")]
     if len(parts) != 2 or not all(_NUMBER.fullmatch(part) for part in parts):
-        raise InvalidFilter("near", f"'near' must be LAT,LON in decimal degrees (like 48.8566,2.3522), not {value[:40]!r}.")
+        raise InvalidFilter(
+            "near",
+            f"'near' must be LAT,LON in decimal degrees (like 48.8566,2.3522), not {value[:40]!r}.",
+        )
     latitude, longitude = float(parts[0]), float(parts[1])
     if abs(latitude) > 90 or abs(longitude) > 180:
-        raise InvalidFilter("near", f"'near' is off the globe: latitude must be within ±90 and longitude within ±180, not {value[:40]}.")
+        raise InvalidFilter(
+            "near",
+            f"'near' is off the globe: latitude must be within ±90 and longitude within ±180, not {value[:40]}.",
+        )
     return latitude, longitude
 
 
@@ -227,13 +288,18 @@ def _distance(value: str | None) -> float | None:
     if value is None:
         return None
     if not _NUMBER.fullmatch(value) or not 0 < float(value) <= 20_100:
-        raise InvalidFilter("within_km", f"'within_km' must be a distance in km above 0 (and at most 20100, half the globe), not {value[:40]!r}.")
+        raise InvalidFilter(
+            "within_km",
+            f"'within_km' must be a distance in km above 0 (and at most 20100, half the globe), not {value[:40]!r}.",
+        )
     return float(value)
 
 
 def _choice(name: str, value: str | None) -> str | None:
     if value is not None and value not in WITHOUT_GPS:
-        raise InvalidFilter(name, f"'{name}' must be one of {', '.join(WITHOUT_GPS)}, not {value[:40]!r}.")
+        raise InvalidFilter(
+            name, f"'{name}' must be one of {', '.join(WITHOUT_GPS)}, not {value[:40]!r}."
+        )
     return value
 
 
@@ -241,5 +307,7 @@ def _whole(name: str, value: str | None, low: int, high: int) -> int | None:
     if value is None:
         return None
     if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
-        raise InvalidFilter(name, f"'{name}' must be a whole number from {low} to {high}, not {value[:40]!r}.")
+        raise InvalidFilter(
+            name, f"'{name}' must be a whole number from {low} to {high}, not {value[:40]!r}."
+        )
     return int(value)

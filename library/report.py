@@ -46,12 +46,20 @@ def write_report(db: Session, filters: Filters, out: TextIO) -> int:
 """)
     if ids:
         out.write(f'<div class="plots">{per_month_svg(counts)}{per_class_svg(counts)}</div>\n')
-    out.write("<table><thead><tr><th>photo</th><th>date</th><th>place</th><th>class</th>"
-              "<th>confidence</th><th>tags</th><th>file</th></tr></thead><tbody>\n")
+    out.write(
+        "<table><thead><tr><th>photo</th><th>date</th><th>place</th><th>class</th>"
+        "<th>confidence</th><th>tags</th><th>file</th></tr></thead><tbody>\n"
+    )
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        rows = {row.id: row for row in db.scalars(select(LibraryPhoto).where(LibraryPhoto.id.in_(chunk))
-                                                  .options(selectinload(LibraryPhoto.tags)))}
+        rows = {
+            row.id: row
+            for row in db.scalars(
+                select(LibraryPhoto)
+                .where(LibraryPhoto.id.in_(chunk))
+                .options(selectinload(LibraryPhoto.tags))
+            )
+        }
         for photo_id in chunk:
             out.write(_row(rows[photo_id]))
     out.write("</tbody></table></body></html>\n")
@@ -60,14 +68,20 @@ def write_report(db: Session, filters: Filters, out: TextIO) -> int:
 
 def _row(photo: LibraryPhoto) -> str:
     escape = html.escape
-    date_note = "" if photo.date_source == "DateTimeOriginal" else f'<br><span class="muted">from {escape(photo.date_source)}</span>'
+    date_note = (
+        ""
+        if photo.date_source == "DateTimeOriginal"
+        else f'<br><span class="muted">from {escape(photo.date_source)}</span>'
+    )
     where = escape(place(photo) or "")
     if photo.latitude is not None:
         where += f'<br><span class="muted">{photo.latitude:.5f}, {photo.longitude:.5f}</span>'
     tags = ", ".join(escape(tag.tag) for tag in photo.tags)
-    return (f"<tr><td>{_thumbnail(photo)}</td><td>{photo.taken_at:%Y-%m-%d %H:%M:%S}{date_note}</td><td>{where}</td>"
-            f"<td>{escape(photo.label)}</td><td class=\"n\">{photo.confidence:.1%}</td><td>{tags}</td>"
-            f"<td>{escape(photo.original_name)}</td></tr>\n")
+    return (
+        f"<tr><td>{_thumbnail(photo)}</td><td>{photo.taken_at:%Y-%m-%d %H:%M:%S}{date_note}</td><td>{where}</td>"
+        f'<td>{escape(photo.label)}</td><td class="n">{photo.confidence:.1%}</td><td>{tags}</td>'
+        f"<td>{escape(photo.original_name)}</td></tr>\n"
+    )
 
 
 def _thumbnail(photo: LibraryPhoto) -> str:

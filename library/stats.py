@@ -23,7 +23,9 @@ def stats(db: Session, filters: Filters | None = None) -> dict:
         "total": sum(per_class.values()),
         "classes": classes,
         "per_class": {label: per_class[label] for label in classes},
-        "per_month": [{"month": month, "counts": dict(per_month[month])} for month in sorted(per_month)],
+        "per_month": [
+            {"month": month, "counts": dict(per_month[month])} for month in sorted(per_month)
+        ],
     }
 
 
@@ -31,5 +33,7 @@ def _counts(db: Session, filters: Filters) -> list[tuple]:
     """(a time in the day, label, photos) per day and label, counted by the database (portable SQL:
     months are summed up here)."""
     prepare(db, filters)
-    query = where(select(func.min(LibraryPhoto.taken_at), LibraryPhoto.label, func.count()), filters)
+    query = where(
+        select(func.min(LibraryPhoto.taken_at), LibraryPhoto.label, func.count()), filters
+    )
     return db.execute(query.group_by(func.date(LibraryPhoto.taken_at), LibraryPhoto.label)).all()

@@ -9,8 +9,8 @@ import uuid
 from pathlib import Path
 
 from library.errors import LibraryError
-from store import Job, home, session
 from preprocessing.dataset import write_atomically
+from store import Job, home, session
 
 JOB_KIND = "library_ingest"
 # More files than this in one upload are worth a job: the request would otherwise take minutes.
@@ -32,8 +32,16 @@ def queue_uploads(files: list[tuple[str, bytes]], *, shared: bool = False) -> st
         write_atomically(folder / str(number), data)
     names = [name or f"upload {number + 1}" for number, (name, _) in enumerate(files)]
     with session() as db:
-        db.add(Job(id=job_id, kind=JOB_KIND, state="queued", params={"names": names, "shared": bool(shared)},
-                   total=len(files), message=f"{len(files)} photos waiting for a worker."))
+        db.add(
+            Job(
+                id=job_id,
+                kind=JOB_KIND,
+                state="queued",
+                params={"names": names, "shared": bool(shared)},
+                total=len(files),
+                message=f"{len(files)} photos waiting for a worker.",
+            )
+        )
     from jobs import enqueue  # the queue only once the job's row is committed
 
     enqueue(job_id)

@@ -14,7 +14,17 @@ from petclf import __version__
 from petclf.errors import PetclfError
 
 # In pipeline order, so `petclf --help` reads like the data flow.
-STAGE_PACKAGES = ("scraping", "preprocessing", "training", "classifier", "webapp", "bot", "projects", "library", "jobs")
+STAGE_PACKAGES = (
+    "scraping",
+    "preprocessing",
+    "training",
+    "classifier",
+    "webapp",
+    "bot",
+    "projects",
+    "library",
+    "jobs",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

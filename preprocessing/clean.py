@@ -39,10 +39,14 @@ REJECTED_FIELDS = ("file", "category", "reason")
 # One fixed row filter (average) and run-length zlib at the fastest level: on real photos this
 # encodes in about half the time of Pillow's fastest level, for files the same size. Encoding had been the slowest step of the stage.
 PNG_PARAMS = [
-    cv2.IMWRITE_PNG_COMPRESSION, 1,
-    cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_AVG,
-    cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
+    cv2.IMWRITE_PNG_COMPRESSION,
+    1,
+    cv2.IMWRITE_PNG_FILTER,
+    cv2.IMWRITE_PNG_FILTER_AVG,
+    cv2.IMWRITE_PNG_STRATEGY,
+    cv2.IMWRITE_PNG_STRATEGY_RLE,
 ]
+
 
 @dataclass(frozen=True)
 class Job:
@@ -120,9 +124,13 @@ def process_file(job: Job, work: Path, size: int, max_pixels: int) -> Outcome:
     except CorruptImage as exc:
         return Outcome(job.index, category="corrupt", reason=str(exc))
     except OSError as exc:  # vanished, unreadable, or a folder in disguise
-        return Outcome(job.index, category="unreadable", reason=f"Can't read the file: {exc.strerror or exc}.")
+        return Outcome(
+            job.index, category="unreadable", reason=f"Can't read the file: {exc.strerror or exc}."
+        )
     except Exception as exc:  # one odd file must never stop the run
-        return Outcome(job.index, category="corrupt", reason=f"The image can't be processed ({exc}).")
+        return Outcome(
+            job.index, category="corrupt", reason=f"The image can't be processed ({exc})."
+        )
     try:
         (work / f"{job.index}.png").write_bytes(png)
     except OSError as exc:
@@ -157,7 +165,9 @@ def _list_jobs(src: Path) -> list[Job]:
     return jobs
 
 
-def _run_workers(jobs: list[Job], work: Path, size: int, max_pixels: int, workers: int) -> list[Outcome]:
+def _run_workers(
+    jobs: list[Job], work: Path, size: int, max_pixels: int, workers: int
+) -> list[Outcome]:
     chunks = [jobs[i : i + 16] for i in range(0, len(jobs), 16)]
     bar = tqdm(total=len(jobs), unit="img", desc="preprocess", disable=None)
     outcomes: list[Outcome] = []
@@ -168,13 +178,17 @@ def _run_workers(jobs: list[Job], work: Path, size: int, max_pixels: int, worker
                 bar.update(len(chunk))
         else:
             with ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts) as pool:
-                futures = [pool.submit(_process_chunk, chunk, work, size, max_pixels) for chunk in chunks]
+                futures = [
+                    pool.submit(_process_chunk, chunk, work, size, max_pixels) for chunk in chunks
+                ]
                 try:
                     for future in futures:
                         outcomes.extend(future.result())
                         bar.update(len(outcomes) - bar.n)
                 except BrokenProcessPool:
-                    raise DatasetError("A worker process died (out of memory?); try fewer --workers.") from None
+                    raise DatasetError(
+                        "A worker process died (out of memory?); try fewer --workers."
+                    ) from None
                 finally:
                     pool.shutdown(cancel_futures=True)
     finally:
@@ -182,7 +196,9 @@ def _run_workers(jobs: list[Job], work: Path, size: int, max_pixels: int, worker
     return outcomes
 
 
-def _select(jobs: list[Job], outcomes: list[Outcome], threshold: int) -> tuple[PreprocessResult, list[int]]:
+def _select(
+    jobs: list[Job], outcomes: list[Outcome], threshold: int
+) -> tuple[PreprocessResult, list[int]]:
     """Dedupe within each class (first in source order wins), then drop cross-class conflicts."""
     result = PreprocessResult()
     kept_by_class: dict[str, KeptImages] = {}
@@ -203,7 +219,9 @@ def _select(jobs: list[Job], outcomes: list[Outcome], threshold: int) -> tuple[P
         if outcomes[twin].sha256 == outcome.sha256:
             result.rejected.append((job.relative, "duplicate", f"The same image as {original}."))
         else:
-            result.rejected.append((job.relative, "near_duplicate", f"Nearly the same image as {original}."))
+            result.rejected.append(
+                (job.relative, "near_duplicate", f"Nearly the same image as {original}.")
+            )
 
     kept_indices = {label: kept.indices for label, kept in kept_by_class.items()}
     conflicts = _label_conflicts(outcomes, kept_indices, threshold)
@@ -211,15 +229,24 @@ def _select(jobs: list[Job], outcomes: list[Outcome], threshold: int) -> tuple[P
         job = jobs[index]
         result.classes[job.label].conflicts += 1
         names = ", ".join(jobs[i].relative for i in sorted(others))
-        result.rejected.append((job.relative, "label_conflict", f"The same picture is also in another class: {names}."))
+        result.rejected.append(
+            (job.relative, "label_conflict", f"The same picture is also in another class: {names}.")
+        )
 
     kept_all = [i for indices in kept_indices.values() for i in indices if i not in conflicts]
     for label, summary in result.classes.items():
         summary.kept = sum(1 for i in kept_indices[label] if i not in conflicts)
         if summary.kept == 0:
-            reasons = Counter(category for file, category, _ in result.rejected if file.startswith(f"{label}/"))
-            listed = ", ".join(f"{count} {category.replace('_', ' ')}" for category, count in sorted(reasons.items()))
-            raise DatasetError(f"The class '{label}' has no usable images ({listed}); fix or remove its folder.")
+            reasons = Counter(
+                category for file, category, _ in result.rejected if file.startswith(f"{label}/")
+            )
+            listed = ", ".join(
+                f"{count} {category.replace('_', ' ')}"
+                for category, count in sorted(reasons.items())
+            )
+            raise DatasetError(
+                f"The class '{label}' has no usable images ({listed}); fix or remove its folder."
+            )
     result.rejected.sort()
     return result, kept_all
 
@@ -236,7 +263,9 @@ class KeptImages:
         """Index of a kept exact duplicate of `outcome`, else of the first near duplicate, else None."""
         if outcome.sha256 in self._by_sha256:
             return self._by_sha256[outcome.sha256]
-        near = np.flatnonzero(distances(int(outcome.phash, 16), self._hashes[: len(self.indices)]) <= threshold)
+        near = np.flatnonzero(
+            distances(int(outcome.phash, 16), self._hashes[: len(self.indices)]) <= threshold
+        )
         return self.indices[near[0]] if len(near) else None
 
     def add(self, index: int, outcome: Outcome) -> None:
@@ -257,7 +286,9 @@ def _label_conflicts(
     for a, label in enumerate(labels):
         mine = kept_by_class[label]
         theirs = [i for other in labels[a + 1 :] for i in kept_by_class[other]]
-        pairs = cross_pairs([outcomes[i].phash for i in mine], [outcomes[i].phash for i in theirs], threshold)
+        pairs = cross_pairs(
+            [outcomes[i].phash for i in mine], [outcomes[i].phash for i in theirs], threshold
+        )
         for i, j, _ in pairs:
             conflicts.setdefault(mine[i], set()).add(theirs[j])
             conflicts.setdefault(theirs[j], set()).add(mine[i])
@@ -265,7 +296,12 @@ def _label_conflicts(
 
 
 def _write_outputs(
-    staging: Path, work: Path, jobs: list[Job], outcomes: list[Outcome], kept: list[int], result: PreprocessResult
+    staging: Path,
+    work: Path,
+    jobs: list[Job],
+    outcomes: list[Outcome],
+    kept: list[int],
+    result: PreprocessResult,
 ) -> None:
     numbers: Counter[str] = Counter()
     rows = []
@@ -276,7 +312,16 @@ def _write_outputs(
         (staging / job.label).mkdir(exist_ok=True)
         (work / f"{index}.png").rename(staging / name)
         width, height = outcome.original_size
-        rows.append((name, job.relative, outcome.sha256, outcome.phash, f"{width}x{height}", outcome.source_sha256))
+        rows.append(
+            (
+                name,
+                job.relative,
+                outcome.sha256,
+                outcome.phash,
+                f"{width}x{height}",
+                outcome.source_sha256,
+            )
+        )
     for leftover in work.iterdir():
         leftover.unlink()
     work.rmdir()

@@ -28,8 +28,18 @@ def _register_preprocess(subparsers) -> None:
         ),
     )
     _add_folders(parser, src="Images/raw", dst="Images/processed")
-    parser.add_argument("--size", type=_positive_int, default=IMAGE_SIZE, help="output side in pixels (default: 240)")
-    parser.add_argument("--workers", type=_positive_int, metavar="N", help="parallel processes (default: one per core)")
+    parser.add_argument(
+        "--size",
+        type=_positive_int,
+        default=IMAGE_SIZE,
+        help="output side in pixels (default: 240)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="parallel processes (default: one per core)",
+    )
     parser.add_argument("--force", action="store_true", help="replace an earlier output in DST")
     _add_hash_threshold(parser)
     parser.add_argument(
@@ -58,10 +68,17 @@ def _register_split(subparsers) -> None:
     )
     _add_folders(parser, src="Images/processed", dst="Test_train_sets")
     parser.add_argument(
-        "--test-ratio", type=float, default=0.25, help="share of each class in the test set (default: %(default)s)"
+        "--test-ratio",
+        type=float,
+        default=0.25,
+        help="share of each class in the test set (default: %(default)s)",
     )
-    parser.add_argument("--seed", type=int, default=1, help="seed of the assignment (default: %(default)s)")
-    parser.add_argument("--check", action="store_true", help="audit the existing split in DST instead of splitting")
+    parser.add_argument(
+        "--seed", type=int, default=1, help="seed of the assignment (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="audit the existing split in DST instead of splitting"
+    )
     parser.add_argument("--force", action="store_true", help="replace an earlier split in DST")
     _add_hash_threshold(parser)
     parser.set_defaults(func=run_split)
@@ -69,9 +86,14 @@ def _register_split(subparsers) -> None:
 
 def _add_folders(parser: argparse.ArgumentParser, src: str, dst: str) -> None:
     parser.add_argument(
-        "--src", type=Path, default=Path(src), help=f"folder with one sub-folder per class (default: {src})"
+        "--src",
+        type=Path,
+        default=Path(src),
+        help=f"folder with one sub-folder per class (default: {src})",
     )
-    parser.add_argument("--dst", type=Path, default=Path(dst), help=f"output folder (default: {dst})")
+    parser.add_argument(
+        "--dst", type=Path, default=Path(dst), help=f"output folder (default: {dst})"
+    )
 
 
 def _add_hash_threshold(parser: argparse.ArgumentParser) -> None:
@@ -98,9 +120,14 @@ def run_preprocess(args: argparse.Namespace) -> int:
         hash_threshold=args.hash_threshold,
         max_pixels=args.max_pixels,
     )
-    rows = [(label, s.files, s.kept, s.broken, s.duplicates, s.conflicts) for label, s in result.classes.items()]
+    rows = [
+        (label, s.files, s.kept, s.broken, s.duplicates, s.conflicts)
+        for label, s in result.classes.items()
+    ]
     totals = tuple(sum(row[i] for row in rows) for i in range(1, 6))
-    _print_table(("class", "files", "kept", "broken", "duplicates", "conflicts"), rows + [("total", *totals)])
+    _print_table(
+        ("class", "files", "kept", "broken", "duplicates", "conflicts"), rows + [("total", *totals)]
+    )
     left_out = f"{len(result.rejected)} left out, listed in {args.dst / 'rejected.csv'}"
     print(f"Wrote {totals[1]} images to {args.dst}; {left_out}.")
     return 0
@@ -116,7 +143,10 @@ def run_split(args: argparse.Namespace) -> int:
         for train_file, test_file, distance in audit.leaks:
             print(f"near duplicate across sides (distance {distance}): {train_file} ~ {test_file}")
         if audit.leaks:
-            print(f"petclf split: {len(audit.leaks)} near-duplicate pairs across train and test", file=sys.stderr)
+            print(
+                f"petclf split: {len(audit.leaks)} near-duplicate pairs across train and test",
+                file=sys.stderr,
+            )
             return 1
         print("No near duplicates across train and test.")
         return 0
@@ -130,7 +160,11 @@ def run_split(args: argparse.Namespace) -> int:
         hash_threshold=args.hash_threshold,
     )
     _print_counts(result.counts)
-    kept = f" ({result.kept_sides} kept their side from the previous split)" if result.kept_sides else ""
+    kept = (
+        f" ({result.kept_sides} kept their side from the previous split)"
+        if result.kept_sides
+        else ""
+    )
     print(f"Wrote the split to {args.dst}{kept}.")
     return 0
 
@@ -151,7 +185,9 @@ def _print_table(header: tuple, rows: list[tuple]) -> None:
     """The first column left-aligned, numbers right-aligned."""
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        cells = [str(row[0]).ljust(widths[0])] + [str(cell).rjust(w) for cell, w in zip(row[1:], widths[1:])]
+        cells = [str(row[0]).ljust(widths[0])] + [
+            str(cell).rjust(w) for cell, w in zip(row[1:], widths[1:])
+        ]
         print("  ".join(cells))
 
 

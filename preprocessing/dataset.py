@@ -36,7 +36,9 @@ def class_folders(root: Path) -> list[Path]:
         raise DatasetError(f"{root} is a file, not a folder of class folders.")
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
-        raise DatasetError(f"{root} has no class folders; put each class's images in {root}/<class>/.")
+        raise DatasetError(
+            f"{root} has no class folders; put each class's images in {root}/<class>/."
+        )
     return folders
 
 
@@ -73,7 +75,9 @@ def write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.chmod(temporary, 0o644)  # like a normally created file: services running as another user read it
+        os.chmod(
+            temporary, 0o644
+        )  # like a normally created file: services running as another user read it
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -145,7 +149,9 @@ def check_destination(src: Path, dst: Path, force: bool, marker: str) -> None:
     """
     src_real, dst_real = src.resolve(), dst.resolve()
     if dst_real == src_real or src_real in dst_real.parents or dst_real in src_real.parents:
-        raise DatasetError(f"The destination {dst} overlaps the source {src}; choose a separate folder.")
+        raise DatasetError(
+            f"The destination {dst} overlaps the source {src}; choose a separate folder."
+        )
     if dst.exists() and not dst.is_dir():
         raise DatasetError(f"The destination {dst} is a file, not a folder.")
     if not dst.is_dir() or all(_carried_over(entry) for entry in dst.iterdir()):
@@ -186,7 +192,9 @@ def staged_output(dst: Path) -> Iterator[Path]:
 
 def _carried_over(entry: Path) -> bool:
     """Files that describe a data folder rather than belong to a stage's output."""
-    return entry.is_file() and (entry.name.startswith(".") or entry.name.upper().startswith("README"))
+    return entry.is_file() and (
+        entry.name.startswith(".") or entry.name.upper().startswith("README")
+    )
 
 
 def _swap_into_place(staging: Path, dst: Path, parent: Path) -> None:

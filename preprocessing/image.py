@@ -58,9 +58,13 @@ def decode(
     except UnidentifiedImageError:
         raise UnsupportedImage(_describe_non_image(data)) from None
     except Image.DecompressionBombError:
-        raise ImageTooLarge(f"The image has too many pixels (limit {max_pixels / 1e6:g} megapixels).") from None
+        raise ImageTooLarge(
+            f"The image has too many pixels (limit {max_pixels / 1e6:g} megapixels)."
+        ) from None
     except Exception as exc:  # Pillow raises many kinds on a damaged header
-        raise CorruptImage(f"The {_guess_format(data)} file is damaged and can't be read ({exc}).") from None
+        raise CorruptImage(
+            f"The {_guess_format(data)} file is damaged and can't be read ({exc})."
+        ) from None
 
     width, height = image.size
     if width * height > max_pixels:
@@ -72,11 +76,15 @@ def decode(
     orientation = exif.get(EXIF_ORIENTATION)
     original_size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
     if draft_size and image.format in ("JPEG", "MPO"):
-        image.draft(image.mode if image.mode in ("RGB", "L") else None, _fitted_size(image.size, draft_size))
+        image.draft(
+            image.mode if image.mode in ("RGB", "L") else None, _fitted_size(image.size, draft_size)
+        )
     try:
         image.load()
     except Exception as exc:  # truncated or corrupt pixel data: any decoder error means "damaged"
-        raise CorruptImage(f"The {image.format} image is damaged or cut short and can't be read ({exc}).") from None
+        raise CorruptImage(
+            f"The {image.format} image is damaged or cut short and can't be read ({exc})."
+        ) from None
 
     fmt = image.format or ""
     try:
@@ -124,7 +132,9 @@ def fit_and_pad(image: Image.Image, size: int = IMAGE_SIZE) -> Image.Image:
     return canvas
 
 
-def load_padded(source: Source, size: int = IMAGE_SIZE, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def load_padded(
+    source: Source, size: int = IMAGE_SIZE, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Image.Image:
     """The whole path in one call: decode, orient, convert, fit and pad."""
     return fit_and_pad(decode(source, max_pixels=max_pixels, draft_size=size).image, size)
 
@@ -160,7 +170,13 @@ def _scale_to_8_bit(image: Image.Image) -> Image.Image:
 
 
 def _guess_format(data: bytes) -> str:
-    signatures = {b"\xff\xd8": "JPEG", b"\x89PNG": "PNG", b"GIF8": "GIF", b"BM": "BMP", b"RIFF": "WebP"}
+    signatures = {
+        b"\xff\xd8": "JPEG",
+        b"\x89PNG": "PNG",
+        b"GIF8": "GIF",
+        b"BM": "BMP",
+        b"RIFF": "WebP",
+    }
     for signature, name in signatures.items():
         if data.startswith(signature):
             return name

@@ -102,10 +102,14 @@ def split(
 def check(dst: Path, *, hash_threshold: int = DEFAULT_HASH_THRESHOLD) -> CheckResult:
     """Count an existing split per class and side, and find near duplicates across the sides."""
     if not all((dst / side).is_dir() for side in SIDES):
-        raise DatasetError(f"{dst} is not a split: it needs train/ and test/ folders (run petclf split).")
+        raise DatasetError(
+            f"{dst} is not a split: it needs train/ and test/ folders (run petclf split)."
+        )
     listed = []
     for side in SIDES:
-        for folder in sorted(p for p in (dst / side).iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for folder in sorted(
+            p for p in (dst / side).iterdir() if p.is_dir() and not p.name.startswith(".")
+        ):
             listed.extend((f"{side}/{folder.name}", folder, path) for path in class_files(folder))
     items = _hash_items(listed)
     counts: dict[str, Counter] = {}
@@ -115,7 +119,10 @@ def check(dst: Path, *, hash_threshold: int = DEFAULT_HASH_THRESHOLD) -> CheckRe
     train = [item for item in items if item.label.startswith("train/")]
     test = [item for item in items if item.label.startswith("test/")]
     pairs = cross_pairs([i.phash for i in train], [i.phash for i in test], hash_threshold)
-    leaks = [(f"{train[i].label}/{train[i].name}", f"{test[j].label}/{test[j].name}", d) for i, j, d in pairs]
+    leaks = [
+        (f"{train[i].label}/{train[i].name}", f"{test[j].label}/{test[j].name}", d)
+        for i, j, d in pairs
+    ]
     return CheckResult(counts=dict(sorted(counts.items())), leaks=leaks)
 
 
@@ -123,7 +130,9 @@ def _hash_items(listed: list[tuple[str, Path, Path]]) -> list[Item]:
     """Hash every (label, class folder, file), in parallel when there are many."""
     paths = [path for _, _, path in listed]
     workers = min(os.cpu_count() or 1, max(1, len(paths) // 200))
-    pool_or_none = ProcessPoolExecutor(workers, initializer=ignore_interrupts) if workers > 1 else None
+    pool_or_none = (
+        ProcessPoolExecutor(workers, initializer=ignore_interrupts) if workers > 1 else None
+    )
     with pool_or_none or contextlib.nullcontext() as pool:
         results = pool.map(_hash_file, paths, chunksize=32) if pool else map(_hash_file, paths)
         hashes = list(tqdm(results, total=len(paths), unit="img", desc="hashing", disable=None))
@@ -138,7 +147,9 @@ def _hash_file(path: Path) -> tuple[str, str]:
     try:
         image = decode(data).image
     except ImageError as exc:
-        raise DatasetError(f"{path} is not a usable image ({exc}); run petclf preprocess first.") from None
+        raise DatasetError(
+            f"{path} is not a usable image ({exc}); run petclf preprocess first."
+        ) from None
     return sha256_hex(data), perceptual_hash(image)
 
 
@@ -168,7 +179,9 @@ def _assign(
     side_of: dict[int, str] = {}
     for group, ids in members.items():
         recorded = Counter(previous[items[i].sha256] for i in ids if items[i].sha256 in previous)
-        if recorded:  # a group that joined earlier sides keeps the majority; a tie keeps the test side
+        if (
+            recorded
+        ):  # a group that joined earlier sides keeps the majority; a tie keeps the test side
             side_of[group] = "test" if recorded["test"] >= recorded["train"] else "train"
 
     class_sizes = Counter(item.label for item in items)
@@ -193,7 +206,9 @@ def _assign(
     return [side_of[g] for g in groups], [key[g] for g in groups]
 
 
-def stable_side(sha256: str, test_ratio: float = DEFAULT_TEST_RATIO, seed: int = DEFAULT_SEED) -> str:
+def stable_side(
+    sha256: str, test_ratio: float = DEFAULT_TEST_RATIO, seed: int = DEFAULT_SEED
+) -> str:
     """The side of one photo arriving alone (a project upload): the same seeded score of its content
     hash that orders groups above, read as a fraction. It never changes, so a test photo stays one."""
     fraction = int(hashlib.sha256(f"{seed}:{sha256}".encode()).hexdigest()[:8], 16) / 0x1_0000_0000

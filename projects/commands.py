@@ -1,9 +1,9 @@
 """`petclf project …`: projects from the command line, on the same store as the web app, no server needed.
 
-    petclf project create pets --class tom --class felix
-    petclf project add pets photos/            # photos/<class>/… (or --class C with a flat folder)
-    petclf project train pets                  # runs the job here, with a progress bar; Ctrl-C cancels it
-    petclf project predict pets photo.jpg
+petclf project create pets --class tom --class felix
+petclf project add pets photos/            # photos/<class>/… (or --class C with a flat folder)
+petclf project train pets                  # runs the job here, with a progress bar; Ctrl-C cancels it
+petclf project predict pets photo.jpg
 """
 
 import argparse
@@ -34,19 +34,31 @@ def register(subparsers) -> None:
         description="Per-project classifiers in the store that the web app and `petclf worker` use "
         "(PETCLF_HOME, PETCLF_DATABASE_URL). No server needs to run.",
     )
-    commands = parser.add_subparsers(dest="project_command", metavar="<project command>", required=True)
+    commands = parser.add_subparsers(
+        dest="project_command", metavar="<project command>", required=True
+    )
 
-    create = commands.add_parser("create", help="create a project", description="Create an empty project, optionally with its classes.")
+    create = commands.add_parser(
+        "create",
+        help="create a project",
+        description="Create an empty project, optionally with its classes.",
+    )
     create.add_argument("name", help="the project's name")
-    create.add_argument("--class", dest="classes", action="append", metavar="C", help="a class (repeat for each)")
+    create.add_argument(
+        "--class", dest="classes", action="append", metavar="C", help="a class (repeat for each)"
+    )
     create.set_defaults(func=run_create)
 
-    listing = commands.add_parser("list", help="list the projects",
-                                  description="A table of the projects: classes, photos, active version and current job.")
+    listing = commands.add_parser(
+        "list",
+        help="list the projects",
+        description="A table of the projects: classes, photos, active version and current job.",
+    )
     listing.set_defaults(func=run_list)
 
     add = commands.add_parser(
-        "add", help="add photos from a folder",
+        "add",
+        help="add photos from a folder",
         description="Add the photos under DIR (sub-folders included) to a project: DIR/<class>/… holds one "
         "folder per class, or give --class C for a flat folder of one class. Every photo is checked: "
         "non-images, bombs and truncated files are rejected with the reason; exact duplicates are stored once.",
@@ -54,14 +66,22 @@ def register(subparsers) -> None:
     )
     add.add_argument("name", help="the project's name")
     _add_folder_arguments(add)
-    add.add_argument("--class", dest="label", metavar="C", help="DIR is a flat folder of photos of class C")
+    add.add_argument(
+        "--class", dest="label", metavar="C", help="DIR is a flat folder of photos of class C"
+    )
     add.set_defaults(func=run_add)
 
-    common = commands.add_parser("common", help="the common pool of 'none of these' photos",
-                                 description="The pool of photos that are none of any project's classes, shared "
-                                 "by every project as outlier exposure and for its false-accept rate.")
-    common_add = common.add_subparsers(dest="common_command", metavar="<common command>", required=True).add_parser(
-        "add", help="add photos from a folder to the common pool",
+    common = commands.add_parser(
+        "common",
+        help="the common pool of 'none of these' photos",
+        description="The pool of photos that are none of any project's classes, shared "
+        "by every project as outlier exposure and for its false-accept rate.",
+    )
+    common_add = common.add_subparsers(
+        dest="common_command", metavar="<common command>", required=True
+    ).add_parser(
+        "add",
+        help="add photos from a folder to the common pool",
         description="Add every photo under DIR (sub-folders included) to the common pool.",
         epilog="Exit status: 0 when no file was rejected, 1 otherwise (the other photos are stored).",
     )
@@ -69,48 +89,75 @@ def register(subparsers) -> None:
     common_add.set_defaults(func=run_common_add)
 
     train = commands.add_parser(
-        "train", help="train a new version",
+        "train",
+        help="train a new version",
         description="Request a new version of the project's classifier, like the API does. By default the job "
         "runs in this process with a progress bar and the new version is active when it returns; Ctrl-C "
         "cancels it and the previous version keeps serving. With --no-wait it is queued for `petclf worker`.",
         epilog="Exit status: 0 when the version was trained and activated, 1 when the job failed, 130 when cancelled.",
     )
     train.add_argument("name", help="the project's name")
-    train.add_argument("--no-wait", dest="wait", action="store_false", help="queue the job for a worker and return at once")
-    train.add_argument("--forceful", action=argparse.BooleanOptionalAction, default=True,
-                       help="train even if the project has a model already (default: yes)")
+    train.add_argument(
+        "--no-wait",
+        dest="wait",
+        action="store_false",
+        help="queue the job for a worker and return at once",
+    )
+    train.add_argument(
+        "--forceful",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="train even if the project has a model already (default: yes)",
+    )
     train.set_defaults(func=run_train)
 
-    status = commands.add_parser("status", help="a project's photos, warnings, versions and job",
-                                 description="A project's photo counts per class and side, its warnings, its versions "
-                                 "with their accuracy and unknown threshold, and its current job.")
+    status = commands.add_parser(
+        "status",
+        help="a project's photos, warnings, versions and job",
+        description="A project's photo counts per class and side, its warnings, its versions "
+        "with their accuracy and unknown threshold, and its current job.",
+    )
     status.add_argument("name", help="the project's name")
     status.add_argument("--json", action="store_true", help="one JSON object instead of text")
     status.set_defaults(func=run_status)
 
     predict = commands.add_parser(
-        "predict", help="classify images with a project's active version",
+        "predict",
+        help="classify images with a project's active version",
         description="Classify image files with the project's active version.",
         epilog="Exit status: 0 when every image was classified, 1 when any image failed.",
     )
     predict.add_argument("name", help="the project's name")
     predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files")
-    predict.add_argument("--json", action="store_true",
-                         help='one JSON object per image and line: {"file", "predictions": [{"label", "proba"}], "label", "unknown"}')
+    predict.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON object per image and line: {"file", "predictions": [{"label", "proba"}], "label", "unknown"}',
+    )
     predict.set_defaults(func=run_predict)
 
-    export = commands.add_parser("export", help="write a version as a zip",
-                                 description="Write a version's .h5, model card, labels.txt and TFLite file into a zip.")
+    export = commands.add_parser(
+        "export",
+        help="write a version as a zip",
+        description="Write a version's .h5, model card, labels.txt and TFLite file into a zip.",
+    )
     export.add_argument("name", help="the project's name")
-    export.add_argument("--version", type=int, metavar="N", help="the version to export (default: the active one)")
-    export.add_argument("--out", type=Path, required=True, metavar="FILE.zip", help="the zip to write")
+    export.add_argument(
+        "--version", type=int, metavar="N", help="the version to export (default: the active one)"
+    )
+    export.add_argument(
+        "--out", type=Path, required=True, metavar="FILE.zip", help="the zip to write"
+    )
     export.set_defaults(func=run_export)
 
 
 def _add_folder_arguments(parser) -> None:
     parser.add_argument("dir", type=Path, metavar="DIR", help="the folder of photos")
-    parser.add_argument("--side", choices=("train", "test"),
-                        help="put every photo on this side (default: each photo's stable side from its sha256, as `petclf split` does)")
+    parser.add_argument(
+        "--side",
+        choices=("train", "test"),
+        help="put every photo on this side (default: each photo's stable side from its sha256, as `petclf split` does)",
+    )
 
 
 # create, list
@@ -120,7 +167,10 @@ def run_create(args) -> None:
     with session() as db:
         project = service.create(db, args.name, args.classes)
         labels = [label.name for label in project.classes]
-    print(f"Created project {project.name}" + (f" with classes {', '.join(labels)}." if labels else "."))
+    print(
+        f"Created project {project.name}"
+        + (f" with classes {', '.join(labels)}." if labels else ".")
+    )
 
 
 def run_list(args) -> None:
@@ -146,7 +196,9 @@ def _list_row(project: dict) -> tuple:
 def _table(headers: tuple, rows: list[tuple]) -> str:
     cells = [tuple(map(str, row)) for row in [headers, *rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in cells)
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in cells
+    )
 
 
 # add, common add
@@ -173,7 +225,11 @@ def _class_groups(root: Path) -> list[tuple[str, Path, list[Path]]]:
 
 def _files(folder: Path) -> list[Path]:
     if not folder.is_dir():
-        raise Invalid(f"{folder} is not a folder." if folder.exists() else f"The folder {folder} does not exist.")
+        raise Invalid(
+            f"{folder} is not a folder."
+            if folder.exists()
+            else f"The folder {folder} does not exist."
+        )
     files = class_files(folder)
     if not files:
         raise Invalid(f"The folder {folder} has no photos.")
@@ -183,23 +239,33 @@ def _files(folder: Path) -> list[Path]:
 def _ingest(name: str, groups: list[tuple[str | None, Path, list[Path]]], side: str | None) -> int:
     """Store every file, a batch per transaction; print the summary and each rejected file."""
     outcomes: list[tuple[Path, Outcome]] = []
-    with tqdm(total=sum(len(files) for _, _, files in groups), unit="photo", desc="adding", file=sys.stderr, disable=None) as bar:
+    with tqdm(
+        total=sum(len(files) for _, _, files in groups),
+        unit="photo",
+        desc="adding",
+        file=sys.stderr,
+        disable=None,
+    ) as bar:
         for label, folder, files in groups:
             for start in range(0, len(files), BATCH):
-                batch = files[start:start + BATCH]
+                batch = files[start : start + BATCH]
                 outcomes += zip(batch, _add_batch(name, label, folder, batch, side))
                 bar.update(len(batch))
     counts = Counter(outcome.status for _, outcome in outcomes)
     near = sum(bool(outcome.near_duplicates) for _, outcome in outcomes)
-    print(f"{name}: {counts['stored']} stored, {counts['duplicate']} duplicate, {counts['rejected']} rejected"
-          + (f" ({near} near duplicates of other photos)" if near else ""))
+    print(
+        f"{name}: {counts['stored']} stored, {counts['duplicate']} duplicate, {counts['rejected']} rejected"
+        + (f" ({near} near duplicates of other photos)" if near else "")
+    )
     for path, outcome in outcomes:
         if outcome.status == "rejected":
             print(f"rejected {path}: {outcome.reason}")
     return 1 if counts["rejected"] else 0
 
 
-def _add_batch(name: str, label: str | None, folder: Path, paths: list[Path], side: str | None) -> list[Outcome]:
+def _add_batch(
+    name: str, label: str | None, folder: Path, paths: list[Path], side: str | None
+) -> list[Outcome]:
     """One outcome per path, in order: files that can't be read are rejected here, the rest by add_photos."""
     items = [_incoming(path, folder) for path in paths]
     readable = [item for item in items if isinstance(item, Incoming)]
@@ -213,7 +279,11 @@ def _incoming(path: Path, folder: Path) -> Incoming | Outcome:
     display = path.relative_to(folder).as_posix()
     try:
         if path.stat().st_size > MAX_PHOTO_MB * 2**20:
-            return Outcome(display, "rejected", reason=f"The file is over {MAX_PHOTO_MB} MB; no photo is that large.")
+            return Outcome(
+                display,
+                "rejected",
+                reason=f"The file is over {MAX_PHOTO_MB} MB; no photo is that large.",
+            )
         return Incoming(display, path.read_bytes())
     except OSError as exc:
         return Outcome(display, "rejected", reason=exc.strerror or str(exc))
@@ -229,8 +299,10 @@ def run_train(args) -> int:
         from jobs import enqueue
 
         enqueue(job_id)
-        print(f"Queued job {job_id}; a worker (`petclf worker`) will train it. "
-              f"Follow it with `petclf project status {args.name}`.")
+        print(
+            f"Queued job {job_id}; a worker (`petclf worker`) will train it. "
+            f"Follow it with `petclf project status {args.name}`."
+        )
         return 0
     return _train_here(job_id)
 
@@ -284,7 +356,11 @@ def _job(job_id: str) -> dict:
 
 
 def _result_line(result: dict) -> str:
-    accuracy = "no test photos" if result["accuracy"] is None else f"test accuracy {result['accuracy']:.1%}"
+    accuracy = (
+        "no test photos"
+        if result["accuracy"] is None
+        else f"test accuracy {result['accuracy']:.1%}"
+    )
     return f"v{result['version']} trained and activated: {accuracy}, unknown threshold {result['threshold']:.4f}."
 
 
@@ -296,22 +372,37 @@ def run_status(args) -> None:
         project = service.get(db, args.name)
         status = {
             **service.project_dict(db, project),
-            "versions": [service.version_dict(version, project.active_version) for version in project.versions],
+            "versions": [
+                service.version_dict(version, project.active_version)
+                for version in project.versions
+            ],
             "common_pool": service.pool_counts(db),
         }
     print(json.dumps(status, indent=2) if args.json else _status_text(status))
 
 
 def _status_text(status: dict) -> str:
-    lines = [f"{status['name']}: {status['photos']} photos" + (f", v{status['active_version']} active" if status["active_version"] else ", no model yet")]
-    lines += [f"  {label}: {sides['train']} train, {sides['test']} test" for label, sides in status["classes"].items()]
+    lines = [
+        f"{status['name']}: {status['photos']} photos"
+        + (
+            f", v{status['active_version']} active"
+            if status["active_version"]
+            else ", no model yet"
+        )
+    ]
+    lines += [
+        f"  {label}: {sides['train']} train, {sides['test']} test"
+        for label, sides in status["classes"].items()
+    ]
     pool = status["common_pool"]
     lines.append(f"common pool: {pool['train']} train, {pool['test']} test")
     lines += [f"warning: {warning}" for warning in status["warnings"]]
     for version in status["versions"]:
         accuracy = "-" if version["accuracy"] is None else f"{version['accuracy']:.1%}"
-        lines.append(f"v{version['number']}{' (active)' if version['active'] else ''}: accuracy {accuracy}, "
-                     f"unknown threshold {version['threshold']:.4f}, {version['created_at'][:19].replace('T', ' ')}")
+        lines.append(
+            f"v{version['number']}{' (active)' if version['active'] else ''}: accuracy {accuracy}, "
+            f"unknown threshold {version['threshold']:.4f}, {version['created_at'][:19].replace('T', ' ')}"
+        )
     lines.append(f"job: {_job_line(status['job'])}" if status["job"] else "job: none")
     return "\n".join(lines)
 
@@ -332,7 +423,13 @@ def run_predict(args) -> int:
 
     contents = [_read(path) for path in args.images]
     with session() as db:
-        answers = iter(predict_many(db, service.get(db, args.name), [data for data in contents if isinstance(data, bytes)]))
+        answers = iter(
+            predict_many(
+                db,
+                service.get(db, args.name),
+                [data for data in contents if isinstance(data, bytes)],
+            )
+        )
     results = [next(answers) if isinstance(data, bytes) else data for data in contents]
     for path, result in zip(args.images, results):
         if isinstance(result, Exception):
@@ -354,7 +451,11 @@ def _read(path: Path) -> bytes | OSError:
 def _print_failure(path: Path, exc: Exception, as_json: bool) -> None:
     message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     if as_json:
-        print(json.dumps({"file": str(path), "error": {"code": type(exc).__name__, "message": message}}))
+        print(
+            json.dumps(
+                {"file": str(path), "error": {"code": type(exc).__name__, "message": message}}
+            )
+        )
     print(f"petclf project predict: {path}: {message}", file=sys.stderr)
 
 

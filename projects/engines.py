@@ -13,7 +13,9 @@ from projects.errors import Conflict
 from store import Project, home
 
 DEFAULT_MAX_ENGINES = 8
-ENGINE_THREADS = 1  # interpreters per engine: each costs memory, and one project rarely sees concurrent requests
+ENGINE_THREADS = (
+    1  # interpreters per engine: each costs memory, and one project rarely sees concurrent requests
+)
 
 
 def max_engines() -> int:
@@ -38,7 +40,9 @@ class EngineCache:
             if engine is not None:
                 self._engines.move_to_end(key)
                 return engine
-        engine = load_engine(home() / relative_path, threads=ENGINE_THREADS)  # slow: outside the lock
+        engine = load_engine(
+            home() / relative_path, threads=ENGINE_THREADS
+        )  # slow: outside the lock
         with self._lock:
             self._engines[key] = engine
             self._engines.move_to_end(key)

@@ -22,7 +22,11 @@ def _checked(value, what: str) -> str:
         raise Invalid(f"The {what} is empty; give it a name.")
     name = value.strip()
     if len(name) > MAX_NAME:
-        raise Invalid(f"The {what} {name[:20]!r}… is {len(name)} characters long; the limit is {MAX_NAME}.")
+        raise Invalid(
+            f"The {what} {name[:20]!r}… is {len(name)} characters long; the limit is {MAX_NAME}."
+        )
     if "/" in name or "\\" in name or ".." in name or name.startswith(".") or _CONTROL.search(name):
-        raise Invalid(f"The {what} {name!r} can't contain '/', '\\', '..', control characters or start with '.'.")
+        raise Invalid(
+            f"The {what} {name!r} can't contain '/', '\\', '..', control characters or start with '.'."
+        )
     return name

@@ -15,7 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from preprocessing import DEFAULT_MAX_PIXELS, ImageError, decode, fit_and_pad
-from preprocessing.dataset import DEFAULT_HASH_THRESHOLD, distances, hashes_to_array, perceptual_hash, sha256_hex
+from preprocessing.dataset import (
+    DEFAULT_HASH_THRESHOLD,
+    distances,
+    hashes_to_array,
+    perceptual_hash,
+    sha256_hex,
+)
 from preprocessing.split import SIDES, stable_side
 from projects.errors import Invalid, NotFound
 from projects.names import class_name
@@ -39,8 +45,12 @@ class Outcome:
     sha256: str = ""
     photo_id: int | None = None
     side: str = ""
-    near_duplicates: list[str] = field(default_factory=list)  # names of look-alike photos already stored
-    error: ImageError | None = None  # why the image path refused it, for callers that answer by kind
+    near_duplicates: list[str] = field(
+        default_factory=list
+    )  # names of look-alike photos already stored
+    error: ImageError | None = (
+        None  # why the image path refused it, for callers that answer by kind
+    )
 
     def to_dict(self) -> dict:
         shown = {key: value for key, value in asdict(self).items() if key != "error"}
@@ -56,14 +66,23 @@ def check_side(side) -> str | None:
     return side
 
 
-def add_photos(db: Session, project: Project, label: str | None, items: list[Incoming], *,
-               side: str | None = None, source: str = "upload") -> list[Outcome]:
+def add_photos(
+    db: Session,
+    project: Project,
+    label: str | None,
+    items: list[Incoming],
+    *,
+    side: str | None = None,
+    source: str = "upload",
+) -> list[Outcome]:
     """Store each item in `project` under class `label` (None for the common pool)."""
     if source not in SOURCES:
         raise ValueError(f"unknown photo source {source!r}")
     side = check_side(side)
     photo_class = class_for(db, project, label)
-    known = db.execute(select(Photo.sha256, Photo.phash, Photo.original_name).where(Photo.project_id == project.id)).all()
+    known = db.execute(
+        select(Photo.sha256, Photo.phash, Photo.original_name).where(Photo.project_id == project.id)
+    ).all()
     names = [row.original_name for row in known]
     hashes = hashes_to_array([row.phash for row in known])
     by_sha = {row.sha256: row.original_name for row in known}
@@ -83,7 +102,9 @@ def summary(outcomes: list[Outcome]) -> dict:
     return dict(Counter(outcome.status for outcome in outcomes))
 
 
-def _add_one(db: Session, project: Project, photo_class, item: Incoming, side, source, by_sha: dict) -> tuple[Outcome, str]:
+def _add_one(
+    db: Session, project: Project, photo_class, item: Incoming, side, source, by_sha: dict
+) -> tuple[Outcome, str]:
     """The outcome, and the perceptual hash of a newly stored photo ("" otherwise)."""
     name = (item.name or "photo")[:MAX_NAME]
     try:
@@ -92,20 +113,37 @@ def _add_one(db: Session, project: Project, photo_class, item: Incoming, side, s
         return Outcome(name, "rejected", reason=str(exc), error=exc), ""
     sha = sha256_hex(item.data)
     if sha in by_sha:
-        return Outcome(name, "duplicate", reason=f"The same photo is stored already as {by_sha[sha]}.", sha256=sha), ""
+        return Outcome(
+            name,
+            "duplicate",
+            reason=f"The same photo is stored already as {by_sha[sha]}.",
+            sha256=sha,
+        ), ""
     put_photo(sha, item.data)
     width, height = decoded.original_size
     phash = perceptual_hash(fit_and_pad(decoded.image))
     photo = Photo(
-        project_id=project.id, class_id=photo_class.id if photo_class else None, sha256=sha,
-        phash=phash, original_name=name, format=decoded.format,
-        width=width, height=height, side=side or stable_side(sha), source=source,
+        project_id=project.id,
+        class_id=photo_class.id if photo_class else None,
+        sha256=sha,
+        phash=phash,
+        original_name=name,
+        format=decoded.format,
+        width=width,
+        height=height,
+        side=side or stable_side(sha),
+        source=source,
     )
     try:
         with db.begin_nested():  # a concurrent upload of the same photo wins the unique constraint
             db.add(photo)
     except IntegrityError:
-        return Outcome(name, "duplicate", reason="The same photo was stored at the same moment by another upload.", sha256=sha), ""
+        return Outcome(
+            name,
+            "duplicate",
+            reason="The same photo was stored at the same moment by another upload.",
+            sha256=sha,
+        ), ""
     by_sha[sha] = name
     return Outcome(name, "stored", sha256=sha, photo_id=photo.id, side=photo.side), phash
 
@@ -116,14 +154,22 @@ def class_for(db: Session, project: Project, label: str | None) -> ProjectClass 
     if label is None:
         raise Invalid("Say which class the photos belong to.")
     label = class_name(label)
-    found = db.scalar(select(ProjectClass).where(ProjectClass.project_id == project.id, ProjectClass.name == label))
+    found = db.scalar(
+        select(ProjectClass).where(
+            ProjectClass.project_id == project.id, ProjectClass.name == label
+        )
+    )
     if found is None:
         found = ProjectClass(project_id=project.id, name=label)
         try:
             with db.begin_nested():
                 db.add(found)
         except IntegrityError:  # created by a concurrent upload
-            found = db.scalar(select(ProjectClass).where(ProjectClass.project_id == project.id, ProjectClass.name == label))
+            found = db.scalar(
+                select(ProjectClass).where(
+                    ProjectClass.project_id == project.id, ProjectClass.name == label
+                )
+            )
     return found
 
 

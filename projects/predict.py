@@ -16,7 +16,9 @@ from store import Project, home
 ANOMALY = "No category (Anomaly)"  # the original API's answer for a photo the unknown rule rejects
 
 
-def predict_many(db: Session, project: Project, images: list[bytes]) -> list[Prediction | ImageError]:
+def predict_many(
+    db: Session, project: Project, images: list[bytes]
+) -> list[Prediction | ImageError]:
     """One Prediction per image, or the ImageError that image raised (the others still answer)."""
     engine = engine_for(db, project)
     results = []

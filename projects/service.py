@@ -25,7 +25,9 @@ TRAIN_JOB = "train"
 def create(db: Session, name: str, classes: list[str] | None = None) -> Project:
     name = project_name(name)
     if name == COMMON:
-        raise Invalid(f"'{COMMON}' is the shared pool of 'none of these' photos; choose another project name.")
+        raise Invalid(
+            f"'{COMMON}' is the shared pool of 'none of these' photos; choose another project name."
+        )
     project = Project(name=name)
     try:
         with db.begin_nested():
@@ -65,13 +67,17 @@ def common_pool(db: Session) -> Project:
 
 
 def listing(db: Session) -> list[Project]:
-    return list(db.scalars(select(Project).where(Project.kind == "classifier").order_by(Project.name)))
+    return list(
+        db.scalars(select(Project).where(Project.kind == "classifier").order_by(Project.name))
+    )
 
 
 def delete(db: Session, project: Project) -> None:
     running = active_job(db, project)
     if running is not None:
-        raise Conflict(f"The project {project.name} has a {running.state} job; cancel it first.", running.id)
+        raise Conflict(
+            f"The project {project.name} has a {running.state} job; cancel it first.", running.id
+        )
     db.delete(project)
     db.flush()
     shutil.rmtree(model_folder(project.name), ignore_errors=True)
@@ -93,7 +99,11 @@ def class_counts(db: Session, project: Project) -> dict[str, dict[str, int]]:
 
 def pool_counts(db: Session) -> dict[str, int]:
     pool = common_pool(db)
-    rows = db.execute(select(Photo.side, func.count(Photo.id)).where(Photo.project_id == pool.id).group_by(Photo.side))
+    rows = db.execute(
+        select(Photo.side, func.count(Photo.id))
+        .where(Photo.project_id == pool.id)
+        .group_by(Photo.side)
+    )
     return {"train": 0, "test": 0, **{side: count for side, count in rows}}
 
 
@@ -102,28 +112,42 @@ def warnings(counts: dict[str, dict[str, int]]) -> list[str]:
     found = []
     totals = {label: sides["train"] + sides["test"] for label, sides in counts.items()}
     if len(totals) < MIN_CLASSES:
-        found.append(f"A classifier needs at least {MIN_CLASSES} classes; this project has {len(totals)}.")
+        found.append(
+            f"A classifier needs at least {MIN_CLASSES} classes; this project has {len(totals)}."
+        )
     for label, total in totals.items():
         if total < MIN_PHOTOS_PER_CLASS:
-            found.append(f"The class {label} has {total} photos; it needs at least {MIN_PHOTOS_PER_CLASS}.")
+            found.append(
+                f"The class {label} has {total} photos; it needs at least {MIN_PHOTOS_PER_CLASS}."
+            )
         elif counts[label]["test"] == 0:
-            found.append(f"The class {label} has no test photos, so its accuracy can't be measured.")
+            found.append(
+                f"The class {label} has no test photos, so its accuracy can't be measured."
+            )
     if totals and min(totals.values()) and max(totals.values()) > 5 * min(totals.values()):
-        found.append("The classes are imbalanced (the largest has over 5× the photos of the smallest); "
-                     "training weights them, but more photos of the small ones help most.")
+        found.append(
+            "The classes are imbalanced (the largest has over 5× the photos of the smallest); "
+            "training weights them, but more photos of the small ones help most."
+        )
     return found
 
 
 def check_trainable(counts: dict[str, dict[str, int]]) -> None:
     """Raises Invalid naming the first class that stops training."""
     if len(counts) < MIN_CLASSES:
-        raise Invalid(f"A classifier needs at least {MIN_CLASSES} classes with photos; this project has {len(counts)}.")
+        raise Invalid(
+            f"A classifier needs at least {MIN_CLASSES} classes with photos; this project has {len(counts)}."
+        )
     for label, sides in counts.items():
         total = sides["train"] + sides["test"]
         if total < MIN_PHOTOS_PER_CLASS:
-            raise Invalid(f"The class {label} has {total} photos; add at least {MIN_PHOTOS_PER_CLASS - total} more.")
+            raise Invalid(
+                f"The class {label} has {total} photos; add at least {MIN_PHOTOS_PER_CLASS - total} more."
+            )
         if sides["train"] < MIN_TRAIN_PHOTOS_PER_CLASS:
-            raise Invalid(f"The class {label} has {sides['train']} train photos; it needs at least {MIN_TRAIN_PHOTOS_PER_CLASS}.")
+            raise Invalid(
+                f"The class {label} has {sides['train']} train photos; it needs at least {MIN_TRAIN_PHOTOS_PER_CLASS}."
+            )
 
 
 def request_training(db: Session, project: Project, *, forceful: bool = True) -> Job:
@@ -132,12 +156,19 @@ def request_training(db: Session, project: Project, *, forceful: bool = True) ->
         raise Invalid("The common pool is not a classifier; train a project that uses it.")
     running = active_job(db, project)
     if running is not None:
-        raise Conflict(f"The project {project.name} is training already (job {running.id}, {running.state}).", running.id)
+        raise Conflict(
+            f"The project {project.name} is training already (job {running.id}, {running.state}).",
+            running.id,
+        )
     if project.active_version is not None and not forceful:
-        raise ModelExists(f"The project {project.name} has a model already (v{project.active_version}); "
-                          "send forceful: true to train a new one.")
+        raise ModelExists(
+            f"The project {project.name} has a model already (v{project.active_version}); "
+            "send forceful: true to train a new one."
+        )
     check_trainable(class_counts(db, project))
-    job = Job(id=uuid.uuid4().hex[:16], kind=TRAIN_JOB, project_id=project.id, state="queued", params={})
+    job = Job(
+        id=uuid.uuid4().hex[:16], kind=TRAIN_JOB, project_id=project.id, state="queued", params={}
+    )
     db.add(job)
     db.flush()
     log(db, project, "info", "train_requested", "Training requested.", job.id)
@@ -146,19 +177,27 @@ def request_training(db: Session, project: Project, *, forceful: bool = True) ->
 
 def active_job(db: Session, project: Project) -> Job | None:
     return db.scalar(
-        select(Job).where(Job.project_id == project.id, Job.state.not_in(FINISHED_STATES)).order_by(Job.created_at)
+        select(Job)
+        .where(Job.project_id == project.id, Job.state.not_in(FINISHED_STATES))
+        .order_by(Job.created_at)
     )
 
 
 def version(db: Session, project: Project, number: int) -> ModelVersion:
-    found = db.scalar(select(ModelVersion).where(ModelVersion.project_id == project.id, ModelVersion.number == number))
+    found = db.scalar(
+        select(ModelVersion).where(
+            ModelVersion.project_id == project.id, ModelVersion.number == number
+        )
+    )
     if found is None:
         raise NotFound(f"The project {project.name} has no version {number}.")
     return found
 
 
 def active(db: Session, project: Project) -> ModelVersion | None:
-    return version(db, project, project.active_version) if project.active_version is not None else None
+    return (
+        version(db, project, project.active_version) if project.active_version is not None else None
+    )
 
 
 def activate(db: Session, project: Project, number: int) -> ModelVersion:
@@ -173,14 +212,23 @@ def model_folder(name: str):
     return home() / "projects" / name
 
 
-def log(db: Session, project: Project, level: str, event: str, message: str, job_id: str | None = None) -> None:
-    db.add(LogEntry(project_id=project.id, level=level, event=event, message=message, job_id=job_id))
+def log(
+    db: Session, project: Project, level: str, event: str, message: str, job_id: str | None = None
+) -> None:
+    db.add(
+        LogEntry(project_id=project.id, level=level, event=event, message=message, job_id=job_id)
+    )
 
 
 def log_entries(db: Session, project: Project, limit: int = 200) -> list[LogEntry]:
-    return list(db.scalars(
-        select(LogEntry).where(LogEntry.project_id == project.id).order_by(LogEntry.id.desc()).limit(limit)
-    ))[::-1]
+    return list(
+        db.scalars(
+            select(LogEntry)
+            .where(LogEntry.project_id == project.id)
+            .order_by(LogEntry.id.desc())
+            .limit(limit)
+        )
+    )[::-1]
 
 
 def job(db: Session, job_id: str) -> Job:
@@ -193,7 +241,11 @@ def job(db: Session, job_id: str) -> Job:
 def cancel(db: Session, found: Job) -> Job:
     """A queued job is cancelled at once; a running one is killed by its worker within a second."""
     if found.state == "queued":
-        found.state, found.finished_at, found.message = "cancelled", now(), "Cancelled before it started."
+        found.state, found.finished_at, found.message = (
+            "cancelled",
+            now(),
+            "Cancelled before it started.",
+        )
     elif found.state == "running":
         found.cancel_requested = True
     return found

@@ -7,7 +7,7 @@ the next run) or a final file without its row (adopted when the next run meets i
 
 import os
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tqdm import tqdm
@@ -23,7 +23,14 @@ from scraping.summary import RunSummary
 
 TEMP_SUFFIX = ".part"
 # Rejections that will not change on a retry; the URL goes to rejected.csv and is not fetched again.
-LASTING_REJECTIONS = {"too_small", "blank", "placeholder", "too_large", "too_many_pixels", "corrupt"}
+LASTING_REJECTIONS = {
+    "too_small",
+    "blank",
+    "placeholder",
+    "too_large",
+    "too_many_pixels",
+    "corrupt",
+}
 NAME_PREFIX = 16  # hex characters of the sha256 in a file name
 
 
@@ -52,10 +59,14 @@ class ClassCollector:
         self.limit = limit
         self.index = index
         self.summary = summary
-        self.orphans: dict[str, str] = {}  # sha256 -> file written by an interrupted run, without a row
+        self.orphans: dict[
+            str, str
+        ] = {}  # sha256 -> file written by an interrupted run, without a row
         self.folder.mkdir(parents=True, exist_ok=True)
         self._index_folder(rows)
-        self.progress = tqdm(total=limit, initial=min(len(index), limit), desc=label, unit="img", leave=True)
+        self.progress = tqdm(
+            total=limit, initial=min(len(index), limit), desc=label, unit="img", leave=True
+        )
 
     @property
     def needed(self) -> int:
@@ -82,7 +93,9 @@ class ClassCollector:
 
     def _known(self, photo: PhotoRef) -> bool:
         page = photo.photo_page_url
-        return any(url in self.known_urls for url in photo.image_urls) or bool(page and page in self.known_urls)
+        return any(url in self.known_urls for url in photo.image_urls) or bool(
+            page and page in self.known_urls
+        )
 
     def _finish_some(self, pending: dict[Future, PhotoRef], query: str) -> None:
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -98,11 +111,16 @@ class ClassCollector:
                 self.summary.failed[exc.reason] += 1
             else:
                 self._keep_unless_duplicate(photo, url, image, query)
-        self.progress.set_postfix(dup=sum(self.summary.duplicates.values()),
-                                  rejected=sum(self.summary.rejected.values()),
-                                  failed=sum(self.summary.failed.values()), refresh=False)
+        self.progress.set_postfix(
+            dup=sum(self.summary.duplicates.values()),
+            rejected=sum(self.summary.rejected.values()),
+            failed=sum(self.summary.failed.values()),
+            refresh=False,
+        )
 
-    def _keep_unless_duplicate(self, photo: PhotoRef, url: str, image: CheckedImage, query: str) -> None:
+    def _keep_unless_duplicate(
+        self, photo: PhotoRef, url: str, image: CheckedImage, query: str
+    ) -> None:
         if image.sha256 in self.orphans:  # our own file, renamed before a kill took its row
             self._record(self.orphans.pop(image.sha256), photo, url, image, query)
             self.summary.recovered += 1
@@ -128,22 +146,44 @@ class ClassCollector:
         os.replace(temporary, self.folder / name)
         return f"{self.label}/{name}"
 
-    def _record(self, file: str, photo: PhotoRef, url: str, image: CheckedImage, query: str) -> None:
-        manifest.append(self.out_root / manifest.FILENAME, {
-            "class": self.label, "file": file, "sha256": image.sha256, "phash": image.phash,
-            "width": image.width, "height": image.height, "bytes": len(image.data),
-            "source": photo.source, "query": query, "search_page_url": photo.search_page_url,
-            "image_url": url, "photo_page_url": photo.photo_page_url, "owner": photo.owner,
-            "license": photo.license, "downloaded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        })
+    def _record(
+        self, file: str, photo: PhotoRef, url: str, image: CheckedImage, query: str
+    ) -> None:
+        manifest.append(
+            self.out_root / manifest.FILENAME,
+            {
+                "class": self.label,
+                "file": file,
+                "sha256": image.sha256,
+                "phash": image.phash,
+                "width": image.width,
+                "height": image.height,
+                "bytes": len(image.data),
+                "source": photo.source,
+                "query": query,
+                "search_page_url": photo.search_page_url,
+                "image_url": url,
+                "photo_page_url": photo.photo_page_url,
+                "owner": photo.owner,
+                "license": photo.license,
+                "downloaded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
         self.known_urls.update(filter(None, (url, photo.photo_page_url)))
         self.summary.downloaded += 1
 
     def _remember_rejected(self, photo: PhotoRef, reason: str, detail: str) -> None:
-        manifest.append(self.out_root / manifest.REJECTED_FILENAME, {
-            "class": self.label, "image_url": photo.image_url, "reason": reason, "detail": detail,
-            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }, manifest.REJECTED_COLUMNS)
+        manifest.append(
+            self.out_root / manifest.REJECTED_FILENAME,
+            {
+                "class": self.label,
+                "image_url": photo.image_url,
+                "reason": reason,
+                "detail": detail,
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+            manifest.REJECTED_COLUMNS,
+        )
 
     def _index_folder(self, rows: list[dict]) -> None:
         """What the folder holds: manifest rows by their hashes, anything else by hashing it now."""

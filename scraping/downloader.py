@@ -51,7 +51,9 @@ class Downloader:
 
     def _fetch_checked(self, url: str) -> CheckedImage:
         data, final_url = self._get(url)
-        return check_image(data, final_url, min_side=self.limits.min_side, max_pixels=self.limits.max_pixels)
+        return check_image(
+            data, final_url, min_side=self.limits.min_side, max_pixels=self.limits.max_pixels
+        )
 
     def _slot(self, url: str) -> threading.BoundedSemaphore:
         with self._lock:
@@ -62,15 +64,22 @@ class Downloader:
             try:
                 with self.session.get(url, stream=True) as response:
                     if response.status_code != 200:
-                        raise DownloadFailed(f"http_{response.status_code}", f"HTTP {response.status_code} for {url}")
+                        raise DownloadFailed(
+                            f"http_{response.status_code}", f"HTTP {response.status_code} for {url}"
+                        )
                     declared = int(response.headers.get("Content-Length") or 0)
                     if declared > self.limits.max_bytes:
-                        raise ImageRejected("too_large", f"{declared} bytes is over the {self.limits.max_bytes} limit")
+                        raise ImageRejected(
+                            "too_large",
+                            f"{declared} bytes is over the {self.limits.max_bytes} limit",
+                        )
                     body = bytearray()
                     for chunk in response.iter_content(CHUNK):
                         body += chunk
                         if len(body) > self.limits.max_bytes:
-                            raise ImageRejected("too_large", f"over the {self.limits.max_bytes} byte limit")
+                            raise ImageRejected(
+                                "too_large", f"over the {self.limits.max_bytes} byte limit"
+                            )
                     return bytes(body), response.url
             except requests.Timeout:
                 raise DownloadFailed("timeout", f"timed out fetching {url}") from None

@@ -24,7 +24,9 @@ def photos_from_search(entries: list[dict], page_url: str) -> list[PhotoRef]:
                 image_urls=urls,
                 search_page_url=page_url,
                 photo_page_url=f"{SITE}/photos/{owner_id}/{entry['id']}/" if owner_id else "",
-                owner=owner_label(entry.get("ownername", ""), f"{SITE}/photos/{owner_id}/" if owner_id else ""),
+                owner=owner_label(
+                    entry.get("ownername", ""), f"{SITE}/photos/{owner_id}/" if owner_id else ""
+                ),
                 license=LICENSES.get(str(entry.get("license", "")), ""),
             )
         )

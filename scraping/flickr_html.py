@@ -15,7 +15,9 @@ from bs4 import BeautifulSoup
 from scraping.photos import PhotoRef, owner_label
 
 # /<server>/<id>_<secret>[_<size>].<ext>, on live.staticflickr.com, farmN.staticflickr.com or a mirror.
-PHOTO_PATH = re.compile(r"/(?P<server>\d+)/(?P<id>\d+)_(?P<secret>[0-9a-f]+)(?:_(?P<size>[a-z0-9]{1,2}))?\.(?P<ext>jpe?g|png|gif)$")
+PHOTO_PATH = re.compile(
+    r"/(?P<server>\d+)/(?P<id>\d+)_(?P<secret>[0-9a-f]+)(?:_(?P<size>[a-z0-9]{1,2}))?\.(?P<ext>jpe?g|png|gif)$"
+)
 BACKGROUND_URL = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\")]+)['\"]?\s*\)", re.I)
 PHOTO_PAGE = re.compile(r"^/photos/(?P<owner>[^/]+)/(?P<id>\d+)/?")
 # Sizes below 1024 px ("" is the 500 px default); "b" (1024 px) exists for the same secret.
@@ -55,18 +57,32 @@ def larger_size(url: str) -> str:
     return parts._replace(path=parts.path[: match.start()] + path).geturl()
 
 
-def parse_search_page(html: str, page_url: str, *, site: str = SITE, license: str = "") -> list[PhotoRef]:
+def parse_search_page(
+    html: str, page_url: str, *, site: str = SITE, license: str = ""
+) -> list[PhotoRef]:
     """Every photo on one search page, in page order, each once."""
     soup = BeautifulSoup(html, "lxml")
     found: dict[str, PhotoRef] = {}
-    for photo in [*_from_tiles(soup, page_url, site), *_from_imgs(soup, page_url, site), *_from_model(html, page_url, site)]:
+    for photo in [
+        *_from_tiles(soup, page_url, site),
+        *_from_imgs(soup, page_url, site),
+        *_from_model(html, page_url, site),
+    ]:
         if license and not photo.license:
             photo = dataclasses.replace(photo, license=license)
         found.setdefault(photo.photo_id, photo)
     return list(found.values())
 
 
-def _photo(image_url: str, page_url: str, site: str, *, link: str = "", owner_name: str = "", license: str = ""):
+def _photo(
+    image_url: str,
+    page_url: str,
+    site: str,
+    *,
+    link: str = "",
+    owner_name: str = "",
+    license: str = "",
+):
     image_url = urljoin(page_url, image_url.strip())
     match = PHOTO_PATH.search(urlsplit(image_url).path)
     if not match:
@@ -93,15 +109,21 @@ def _from_tiles(soup, page_url, site):
         url = BACKGROUND_URL.search(tile["style"])[1]
         overlay = tile.select_one("a.overlay[href], a[href^='/photos/']")
         attribution = tile.select_one("a.attribution")
-        name = attribution.get_text(" ", strip=True).removeprefix("by ").strip() if attribution else ""
-        photo = _photo(url, page_url, site, link=overlay["href"] if overlay else "", owner_name=name)
+        name = (
+            attribution.get_text(" ", strip=True).removeprefix("by ").strip() if attribution else ""
+        )
+        photo = _photo(
+            url, page_url, site, link=overlay["href"] if overlay else "", owner_name=name
+        )
         if photo:
             yield photo
 
 
 def _from_imgs(soup, page_url, site):
     for img in soup.find_all("img"):
-        url = _largest_in_srcset(img.get("srcset", "")) or img.get("data-src") or img.get("src") or ""
+        url = (
+            _largest_in_srcset(img.get("srcset", "")) or img.get("data-src") or img.get("src") or ""
+        )
         anchor = img.find_parent("a", href=PHOTO_PAGE)
         photo = _photo(url, page_url, site, link=anchor["href"] if anchor else "") if url else None
         if photo:
@@ -135,7 +157,9 @@ def _from_model(html: str, page_url: str, site: str):
     except ValueError:
         return
     for entry in _photo_dicts(model):
-        urls = [url for url in _strings(entry.get("sizes", {})) if PHOTO_PATH.search(urlsplit(url).path)]
+        urls = [
+            url for url in _strings(entry.get("sizes", {})) if PHOTO_PATH.search(urlsplit(url).path)
+        ]
         if not urls:
             continue
         owner = entry.get("pathAlias") or entry.get("ownerNsid") or entry.get("owner") or ""
@@ -148,7 +172,9 @@ def _from_model(html: str, page_url: str, site: str):
 
 
 def _photo_dicts(node):
-    return (n for n in _nodes(node) if isinstance(n, dict) and {"id", "secret", "sizes"} <= n.keys())
+    return (
+        n for n in _nodes(node) if isinstance(n, dict) and {"id", "secret", "sizes"} <= n.keys()
+    )
 
 
 def _strings(node):

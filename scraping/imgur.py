@@ -51,7 +51,11 @@ def parse_page(html: str, page_url: str, *, image_host: str = IMAGE_HOST) -> lis
             continue
         hash_, ext = found_hash
         anchor = img.find_parent("a", href=True)
-        link = urljoin(page_url, anchor["href"]) if anchor and POST_PATH.match(urlsplit(urljoin(page_url, anchor["href"])).path) else ""
+        link = (
+            urljoin(page_url, anchor["href"])
+            if anchor and POST_PATH.match(urlsplit(urljoin(page_url, anchor["href"])).path)
+            else ""
+        )
         found[hash_] = PhotoRef(
             source="imgur",
             photo_id=hash_,
@@ -65,7 +69,10 @@ def parse_page(html: str, page_url: str, *, image_host: str = IMAGE_HOST) -> lis
 def _is_chrome(img) -> bool:
     """Avatars, icons and tracking pixels are not post images."""
     classes = " ".join(img.get("class", [])).lower()
-    return any(word in classes for word in ("avatar", "icon", "logo")) or img.get("width") in ("1", "0")
+    return any(word in classes for word in ("avatar", "icon", "logo")) or img.get("width") in (
+        "1",
+        "0",
+    )
 
 
 def parse_api_search(payload: dict, page_url: str) -> list[PhotoRef]:

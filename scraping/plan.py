@@ -25,13 +25,19 @@ def load_plan(path: Path, limit_per_class: int | None = None) -> list[Job]:
     jobs = []
     for label, entry in classes.items():
         if not LABEL.match(label):
-            raise PlanError(f"{path}: class name {label!r} must be lower-case letters, digits, '_' or '-'")
+            raise PlanError(
+                f"{path}: class name {label!r} must be lower-case letters, digits, '_' or '-'"
+            )
         queries = entry.get("queries")
         if not queries or not all(isinstance(q, str) and q.strip() for q in queries):
             raise PlanError(f"{path}: class {label!r} needs a non-empty list of queries")
         sources = entry.get("sources", plan.get("sources", ["flickr"]))
         unknown = set(sources) - set(SOURCES)
         if unknown:
-            raise PlanError(f"{path}: class {label!r} names unknown sources {sorted(unknown)}; use {list(SOURCES)}")
-        jobs += [Job(label, source, tuple(queries), int(entry.get("limit", limit))) for source in sources]
+            raise PlanError(
+                f"{path}: class {label!r} names unknown sources {sorted(unknown)}; use {list(SOURCES)}"
+            )
+        jobs += [
+            Job(label, source, tuple(queries), int(entry.get("limit", limit))) for source in sources
+        ]
     return jobs

@@ -44,7 +44,9 @@ class HostRateLimiter:
 class RobotsPolicy:
     """Fetches each origin's robots.txt once (through the polite session) and answers can_fetch."""
 
-    def __init__(self, session: requests.Session, limiter: HostRateLimiter, *, ignore: bool = False):
+    def __init__(
+        self, session: requests.Session, limiter: HostRateLimiter, *, ignore: bool = False
+    ):
         self.session = session
         self.limiter = limiter
         self.ignore = ignore

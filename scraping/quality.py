@@ -12,9 +12,18 @@ from scraping.errors import ImageRejected
 DEFAULT_MIN_SIDE = 100
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # Sites redirect missing sizes and deleted photos to a stock picture with one of these names.
-PLACEHOLDER_URL = re.compile(r"photo_unavailable|/removed\.(png|jpe?g|gif)$|/images/unavailable", re.I)
+PLACEHOLDER_URL = re.compile(
+    r"photo_unavailable|/removed\.(png|jpe?g|gif)$|/images/unavailable", re.I
+)
 BLANK_STDDEV = 2.0  # grey levels; a photo varies far more than this
-EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tif"}
+EXTENSIONS = {
+    "JPEG": "jpg",
+    "PNG": "png",
+    "GIF": "gif",
+    "WEBP": "webp",
+    "BMP": "bmp",
+    "TIFF": "tif",
+}
 CHECK_SIZE = 256  # decode JPEGs at reduced scale: enough for the hash and the blank test
 
 
@@ -37,7 +46,9 @@ def check_image(
 ) -> CheckedImage:
     """The checked image, or ImageRejected with the reason the summary counts."""
     if PLACEHOLDER_URL.search(final_url):
-        raise ImageRejected("placeholder", f"the site answered with its 'photo unavailable' picture ({final_url})")
+        raise ImageRejected(
+            "placeholder", f"the site answered with its 'photo unavailable' picture ({final_url})"
+        )
     try:
         decoded = decode(data, max_pixels=max_pixels, draft_size=CHECK_SIZE)
     except UnsupportedImage as exc:
@@ -48,10 +59,14 @@ def check_image(
         raise ImageRejected("too_many_pixels", str(exc)) from None
     width, height = decoded.original_size
     if min(width, height) < min_side:
-        raise ImageRejected("too_small", f"{width}×{height} is below {min_side} px on the short side")
+        raise ImageRejected(
+            "too_small", f"{width}×{height} is below {min_side} px on the short side"
+        )
     grey = decoded.image.convert("L").resize((64, 64))
     if ImageStat.Stat(grey).stddev[0] < BLANK_STDDEV:
-        raise ImageRejected("blank", "the image is a single flat colour (a placeholder, not a photo)")
+        raise ImageRejected(
+            "blank", "the image is a single flat colour (a placeholder, not a photo)"
+        )
     return CheckedImage(
         data=data,
         sha256=sha256_hex(data),

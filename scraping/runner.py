@@ -2,9 +2,9 @@
 
 import fcntl
 import sys
-from contextlib import contextmanager
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,8 +15,8 @@ from scraping.collector import ClassCollector
 from scraping.dedupe import DEFAULT_NEAR_DISTANCE, HashIndex
 from scraping.downloader import Downloader, DownloadLimits
 from scraping.errors import AccessWall, MissingCredentials, PlanError, RobotsDisallowed, ScrapeError
-from scraping.session import DEFAULT_RETRIES, PoliteSession
 from scraping.politeness import DEFAULT_PAGES_PER_SECOND, HostRateLimiter, RobotsPolicy
+from scraping.session import DEFAULT_RETRIES, PoliteSession
 from scraping.sources import MAX_PAGES, PageFetcher, distinct_pages, make_source
 from scraping.summary import RunSummary
 
@@ -63,8 +63,11 @@ class RunResult:
 def run(jobs: Iterable[Job], options: Options) -> RunResult:
     jobs = list(jobs)
     if options.ignore_robots:
-        print("WARNING: --ignore-robots: robots.txt rules are NOT being checked for this run. "
-              "Only do this with the site's permission.", file=sys.stderr)
+        print(
+            "WARNING: --ignore-robots: robots.txt rules are NOT being checked for this run. "
+            "Only do this with the site's permission.",
+            file=sys.stderr,
+        )
     options.out.mkdir(parents=True, exist_ok=True)
     with _exclusive(options.out):
         return _run(jobs, options)
@@ -77,18 +80,24 @@ def _exclusive(out: Path):
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ScrapeError(f"another petclf scrape is writing to {out}; wait for it to finish") from None
+            raise ScrapeError(
+                f"another petclf scrape is writing to {out}; wait for it to finish"
+            ) from None
         yield
 
 
 def _run(jobs: list[Job], options: Options) -> RunResult:
     session = PoliteSession(retries=options.retries, pool_size=options.limits.per_host)
     limiter = HostRateLimiter(options.pages_per_second)
-    fetcher = PageFetcher(session, limiter, RobotsPolicy(session, limiter, ignore=options.ignore_robots))
+    fetcher = PageFetcher(
+        session, limiter, RobotsPolicy(session, limiter, ignore=options.ignore_robots)
+    )
     downloader = Downloader(session, options.limits)
     rows = manifest.load(options.out / manifest.FILENAME)
     known_urls = {url for row in rows for url in (row["image_url"], row["photo_page_url"]) if url}
-    known_urls |= {row["image_url"] for row in manifest.load(options.out / manifest.REJECTED_FILENAME)}
+    known_urls |= {
+        row["image_url"] for row in manifest.load(options.out / manifest.REJECTED_FILENAME)
+    }
     result = RunResult()
     sources, broken = {}, {}
     workers = options.limits.per_host * 2  # two image hosts busy at once at most per source
@@ -96,9 +105,16 @@ def _run(jobs: list[Job], options: Options) -> RunResult:
         for label in dict.fromkeys(job.label for job in jobs):
             summary = result.per_class.setdefault(label, RunSummary())
             collector = ClassCollector(
-                options.out, label, rows=rows, known_urls=known_urls, downloader=downloader,
-                executor=executor, window=workers, limit=max(job.limit for job in jobs if job.label == label),
-                index=HashIndex(options.near_distance), summary=summary,
+                options.out,
+                label,
+                rows=rows,
+                known_urls=known_urls,
+                downloader=downloader,
+                executor=executor,
+                window=workers,
+                limit=max(job.limit for job in jobs if job.label == label),
+                index=HashIndex(options.near_distance),
+                summary=summary,
             )
             try:
                 for job in (job for job in jobs if job.label == label):
@@ -107,9 +123,16 @@ def _run(jobs: list[Job], options: Options) -> RunResult:
                             break
                         try:
                             if job.source not in sources:
-                                sources[job.source] = make_source(job.source, fetcher, base_url=options.base_url,
-                                                                  api=options.api, license=options.license)
-                            for photos in distinct_pages(sources[job.source].pages(query), options.max_pages):
+                                sources[job.source] = make_source(
+                                    job.source,
+                                    fetcher,
+                                    base_url=options.base_url,
+                                    api=options.api,
+                                    license=options.license,
+                                )
+                            for photos in distinct_pages(
+                                sources[job.source].pages(query), options.max_pages
+                            ):
                                 summary.found += len(photos)
                                 collector.collect(photos, query)
                                 if collector.needed <= 0:
@@ -127,6 +150,12 @@ def _report(exc: ScrapeError, job: Job, summary: RunSummary, broken: dict) -> No
     wide = isinstance(exc, SOURCE_WIDE)
     if wide:
         broken[job.source] = exc
-    then = f"not using {job.source} for the rest of this run" if wide else "going on with the next query"
-    tqdm.write(f"petclf scrape: error: {job.source}: {exc} ({then})", file=sys.stderr)  # not through the bar
+    then = (
+        f"not using {job.source} for the rest of this run"
+        if wide
+        else "going on with the next query"
+    )
+    tqdm.write(
+        f"petclf scrape: error: {job.source}: {exc} ({then})", file=sys.stderr
+    )  # not through the bar
     summary.source_errors.append(f"{job.source}: {exc}")

@@ -12,7 +12,9 @@ ROBOTS_AGENT = "petclf"  # the token robots.txt rules are matched against
 DEFAULT_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds
 DEFAULT_RETRIES = 3
 BACKOFF_FACTOR = 0.5  # 0.5 s, 1 s, 2 s ...
-MAX_RETRY_AFTER = 120.0  # a server asking for an hour's pause should fail the item, not hang the run
+MAX_RETRY_AFTER = (
+    120.0  # a server asking for an hour's pause should fail the item, not hang the run
+)
 
 
 class PoliteRetry(Retry):
@@ -26,7 +28,9 @@ class PoliteRetry(Retry):
 class PoliteSession(requests.Session):
     """requests.Session with a default timeout on every call and retrying adapters."""
 
-    def __init__(self, *, timeout=DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES, pool_size: int = 8):
+    def __init__(
+        self, *, timeout=DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES, pool_size: int = 8
+    ):
         super().__init__()
         self.timeout = timeout
         self.headers["User-Agent"] = USER_AGENT

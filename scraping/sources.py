@@ -43,17 +43,29 @@ class PageFetcher:
             response = self.session.get(url, headers=headers)
         except requests.RequestException as exc:
             raise SourceError(f"could not fetch {redact(url)}: {type(exc).__name__}") from None
-        wall = find_wall("", response.url, response.status_code) if response.status_code in (401, 451) else None
+        wall = (
+            find_wall("", response.url, response.status_code)
+            if response.status_code in (401, 451)
+            else None
+        )
         if wall:
             raise wall
         if response.status_code != 200:
-            raise SourceError(f"{host_of(url)} answered HTTP {response.status_code} for {redact(url)}")
+            raise SourceError(
+                f"{host_of(url)} answered HTTP {response.status_code} for {redact(url)}"
+            )
         return response
 
 
-def end_of_results(source: str, query: str, page: int, url: str, response: requests.Response | None = None) -> None:
+def end_of_results(
+    source: str, query: str, page: int, url: str, response: requests.Response | None = None
+) -> None:
     """A page without photos: a wall (raised), no results at all (raised), or the end of the results."""
-    wall = find_wall(response.text, response.url, response.status_code) if response is not None else None
+    wall = (
+        find_wall(response.text, response.url, response.status_code)
+        if response is not None
+        else None
+    )
     if wall:
         raise wall
     if page == 1:
@@ -88,7 +100,9 @@ class HtmlSearch:
 class FlickrHtml(HtmlSearch):
     name = "flickr"
 
-    def __init__(self, fetcher: PageFetcher, base_url: str = flickr_html.SITE, license: str = "any"):
+    def __init__(
+        self, fetcher: PageFetcher, base_url: str = flickr_html.SITE, license: str = "any"
+    ):
         self.fetcher = fetcher
         self.base_url = base_url.rstrip("/")
         self.license = license
@@ -101,7 +115,9 @@ class FlickrHtml(HtmlSearch):
 
     def parse(self, response: requests.Response) -> list[PhotoRef]:
         return flickr_html.parse_search_page(
-            response.text, response.url, site=self.base_url,
+            response.text,
+            response.url,
+            site=self.base_url,
             license="Creative Commons (search filter)" if self.license == "cc" else "",
         )
 
@@ -109,7 +125,13 @@ class FlickrHtml(HtmlSearch):
 class FlickrApi:
     name = "flickr"
 
-    def __init__(self, fetcher: PageFetcher, api_key: str, base_url: str = flickr_api.API, license: str = "any"):
+    def __init__(
+        self,
+        fetcher: PageFetcher,
+        api_key: str,
+        base_url: str = flickr_api.API,
+        license: str = "any",
+    ):
         self.fetcher = fetcher
         self.api_key = api_key
         self.endpoint = base_url.rstrip("/") + "/services/rest/"
@@ -120,16 +142,27 @@ class FlickrApi:
             if (page - 1) * flickr_api.PER_PAGE >= flickr_api.RESULTS_CAP:
                 return
             params = {
-                "method": "flickr.photos.search", "api_key": self.api_key, "text": query,
-                "page": page, "per_page": flickr_api.PER_PAGE, "extras": flickr_api.EXTRAS, "media": "photos",
-                "content_type": 1, "safe_search": 1, "sort": "relevance", "format": "json", "nojsoncallback": 1,
+                "method": "flickr.photos.search",
+                "api_key": self.api_key,
+                "text": query,
+                "page": page,
+                "per_page": flickr_api.PER_PAGE,
+                "extras": flickr_api.EXTRAS,
+                "media": "photos",
+                "content_type": 1,
+                "safe_search": 1,
+                "sort": "relevance",
+                "format": "json",
+                "nojsoncallback": 1,
             }
             if self.license == "cc":
                 params["license"] = flickr_html.CREATIVE_COMMONS
             url = f"{self.endpoint}?{urlencode(params)}"
             payload = _json(self.fetcher.get(url, html=False))
             if payload.get("stat") != "ok":
-                raise SourceError(f"Flickr API error {payload.get('code', '?')}: {payload.get('message', 'no message')}")
+                raise SourceError(
+                    f"Flickr API error {payload.get('code', '?')}: {payload.get('message', 'no message')}"
+                )
             result = payload.get("photos") or {}
             photos = flickr_api.photos_from_search(result.get("photo") or [], redact(url))
             if not photos:
@@ -143,7 +176,9 @@ class FlickrApi:
 class ImgurHtml(HtmlSearch):
     name = "imgur"
 
-    def __init__(self, fetcher: PageFetcher, base_url: str = imgur.SITE, image_host: str = imgur.IMAGE_HOST):
+    def __init__(
+        self, fetcher: PageFetcher, base_url: str = imgur.SITE, image_host: str = imgur.IMAGE_HOST
+    ):
         self.fetcher = fetcher
         self.base_url = base_url.rstrip("/")
         self.image_host = image_host
@@ -167,10 +202,14 @@ class ImgurApi:
     def pages(self, query: str) -> Iterator[list[PhotoRef]]:
         for page in count(0):  # the Imgur API counts pages from 0
             url = f"{self.base_url}/3/gallery/search/time/all/{page}?{urlencode({'q': query})}"
-            response = self.fetcher.get(url, html=False, headers={"Authorization": f"Client-ID {self.client_id}"})
+            response = self.fetcher.get(
+                url, html=False, headers={"Authorization": f"Client-ID {self.client_id}"}
+            )
             payload = _json(response)
             if not payload.get("success", True):
-                raise SourceError(f"Imgur API error: {payload.get('data', {}).get('error', 'no message')}")
+                raise SourceError(
+                    f"Imgur API error: {payload.get('data', {}).get('error', 'no message')}"
+                )
             photos = imgur.parse_api_search(payload, url) if payload.get("data") else []
             if not photos:
                 end_of_results("imgur", query, page + 1, url)  # end_of_results counts pages from 1
@@ -182,15 +221,21 @@ def _json(response: requests.Response) -> dict:
     try:
         return response.json()
     except ValueError:
-        raise SourceError(f"{host_of(response.url)} sent something that is not JSON for {redact(response.url)}") from None
+        raise SourceError(
+            f"{host_of(response.url)} sent something that is not JSON for {redact(response.url)}"
+        ) from None
 
 
-def make_source(name: str, fetcher: PageFetcher, *, base_url: str = "", api: bool = False, license: str = "any"):
+def make_source(
+    name: str, fetcher: PageFetcher, *, base_url: str = "", api: bool = False, license: str = "any"
+):
     """The source for a name, in API mode when asked (--api) or when its key is set."""
     if name == "flickr":
         key = os.environ.get("FLICKR_API_KEY", "")
         if api and not key:
-            raise MissingCredentials("--api needs a Flickr API key in the FLICKR_API_KEY environment variable")
+            raise MissingCredentials(
+                "--api needs a Flickr API key in the FLICKR_API_KEY environment variable"
+            )
         if key:
             return FlickrApi(fetcher, key, base_url or flickr_api.API, license)
         return FlickrHtml(fetcher, base_url or flickr_html.SITE, license)
@@ -199,7 +244,9 @@ def make_source(name: str, fetcher: PageFetcher, *, base_url: str = "", api: boo
             raise PlanError("Imgur has no licence filter; use --license any for Imgur")
         client_id = os.environ.get("IMGUR_CLIENT_ID", "")
         if api and not client_id:
-            raise MissingCredentials("--api needs an Imgur client id in the IMGUR_CLIENT_ID environment variable")
+            raise MissingCredentials(
+                "--api needs an Imgur client id in the IMGUR_CLIENT_ID environment variable"
+            )
         if client_id:
             return ImgurApi(fetcher, client_id, base_url or imgur.API)
         # A mirror or test server serves the images itself.
@@ -207,7 +254,9 @@ def make_source(name: str, fetcher: PageFetcher, *, base_url: str = "", api: boo
     raise PlanError(f"unknown source {name!r}; choose one of {', '.join(SOURCES)}")
 
 
-def distinct_pages(pages: Iterator[list[PhotoRef]], max_pages: int = MAX_PAGES) -> Iterator[list[PhotoRef]]:
+def distinct_pages(
+    pages: Iterator[list[PhotoRef]], max_pages: int = MAX_PAGES
+) -> Iterator[list[PhotoRef]]:
     """Stop on an empty page or one that only repeats photos already seen (sites loop their last page)."""
     seen: set[str] = set()
     for number, photos in enumerate(pages, start=1):

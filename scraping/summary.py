@@ -41,7 +41,8 @@ class RunSummary:
         lines = [
             f"{title}:",
             f"  found        {self.found}  ({self.already_have} already kept or rejected before)",
-            f"  downloaded   {self.downloaded}" + (f"  ({self.recovered} recovered from an interrupted run)" if self.recovered else ""),
+            f"  downloaded   {self.downloaded}"
+            + (f"  ({self.recovered} recovered from an interrupted run)" if self.recovered else ""),
             f"  duplicates   {sum(self.duplicates.values())}{_breakdown(self.duplicates)}",
             f"  rejected     {sum(self.rejected.values())}{_breakdown(self.rejected)}",
             f"  failed       {sum(self.failed.values())}{_breakdown(self.failed)}",
@@ -51,4 +52,8 @@ class RunSummary:
 
 
 def _breakdown(counts: Counter) -> str:
-    return "  (" + ", ".join(f"{reason} {n}" for reason, n in counts.most_common()) + ")" if counts else ""
+    return (
+        "  (" + ", ".join(f"{reason} {n}" for reason, n in counts.most_common()) + ")"
+        if counts
+        else ""
+    )

@@ -32,7 +32,9 @@ def find_wall(html: str, url: str, status: int = 200) -> AccessWall | None:
     if status == 451:
         return GeoBlocked(f"{where} refuses to serve this region (HTTP 451) for {url}")
     if status == 401 or LOGIN_PATHS.match(parts.path):
-        return LoginWall(f"{where} asks to sign in before showing {url}; use the source's API with a key instead")
+        return LoginWall(
+            f"{where} asks to sign in before showing {url}; use the source's API with a key instead"
+        )
     if CONSENT_HOSTS.search(parts.netloc):
         return ConsentWall(f"{where} shows a cookie-consent page instead of results ({url})")
     soup = BeautifulSoup(html, "lxml")
@@ -41,9 +43,15 @@ def find_wall(html: str, url: str, status: int = 200) -> AccessWall | None:
     # Only the title, headings and short pages decide: a results page may mention these words in a footer.
     visible = f"{title} {heading}" if len(html) > 20_000 else soup.get_text(" ", strip=True)
     if GEO_TEXT.search(visible):
-        return GeoBlocked(f"{where} says its content is not available in this region ({url}): \"{title or heading}\"")
+        return GeoBlocked(
+            f'{where} says its content is not available in this region ({url}): "{title or heading}"'
+        )
     if CONSENT_TEXT.search(visible):
-        return ConsentWall(f"{where} shows a cookie-consent page instead of results ({url}): \"{title or heading}\"")
+        return ConsentWall(
+            f'{where} shows a cookie-consent page instead of results ({url}): "{title or heading}"'
+        )
     if LOGIN_TITLE.search(title) and soup.find("input", attrs={"type": "password"}):
-        return LoginWall(f"{where} shows a sign-in page instead of results ({url}); use the source's API with a key")
+        return LoginWall(
+            f"{where} shows a sign-in page instead of results ({url}); use the source's API with a key"
+        )
     return None

@@ -8,7 +8,16 @@ content-addressed photo files under PETCLF_HOME.
 from store.db import database_url, engine, session
 from store.errors import StoreError
 from store.files import home, photo_path, put_photo
-from store.models import Job, LibraryPhoto, LibraryTag, LogEntry, ModelVersion, Photo, Project, ProjectClass
+from store.models import (
+    Job,
+    LibraryPhoto,
+    LibraryTag,
+    LogEntry,
+    ModelVersion,
+    Photo,
+    Project,
+    ProjectClass,
+)
 
 __all__ = [
     "Job",

@@ -28,7 +28,9 @@ _lock = threading.Lock()
 def database_url() -> str:
     url = os.environ.get("PETCLF_DATABASE_URL") or f"sqlite:///{home() / 'petclf.db'}"
     if not url.startswith(("sqlite:", "postgresql")):
-        raise ConfigError(f"PETCLF_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL, not {url.split(':')[0]}://…")
+        raise ConfigError(
+            f"PETCLF_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL, not {url.split(':')[0]}://…"
+        )
     return url
 
 

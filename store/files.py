@@ -1,6 +1,6 @@
 """Files under PETCLF_HOME: photos content-addressed by sha256 (originals, never rewritten).
 
-    PETCLF_HOME/photos/ab/abcdef…   the original bytes of the photo whose sha256 is abcdef…
+PETCLF_HOME/photos/ab/abcdef…   the original bytes of the photo whose sha256 is abcdef…
 """
 
 import os

@@ -4,9 +4,21 @@ The common pool ("none of these" photos shared by every project as outlier expos
 project whose kind is "common"; its photos have no class.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAME_LENGTH = 64
@@ -17,7 +29,7 @@ FINISHED_STATES = ("done", "failed", "cancelled")
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -46,7 +58,9 @@ class ProjectClass(Base):
     __table_args__ = (UniqueConstraint("project_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
 
     project: Mapped[Project] = relationship(back_populates="classes")
@@ -58,8 +72,12 @@ class Photo(Base):
     __table_args__ = (UniqueConstraint("project_id", "sha256"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
-    class_id: Mapped[int | None] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    class_id: Mapped[int | None] = mapped_column(
+        ForeignKey("classes.id", ondelete="CASCADE"), index=True
+    )
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     phash: Mapped[str] = mapped_column(String(16))
     original_name: Mapped[str] = mapped_column(String(255))
@@ -78,7 +96,9 @@ class ModelVersion(Base):
     __table_args__ = (UniqueConstraint("project_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     number: Mapped[int] = mapped_column(Integer)
     path: Mapped[str] = mapped_column(String(512))  # the .h5, relative to PETCLF_HOME
     card: Mapped[dict] = mapped_column(JSON)
@@ -93,7 +113,9 @@ class Job(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     phase: Mapped[str] = mapped_column(String(64), default="")
@@ -118,7 +140,9 @@ class LogEntry(Base):
     __tablename__ = "project_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     at: Mapped[datetime] = mapped_column(default=now)
     level: Mapped[str] = mapped_column(String(8))  # info, warning, error
     event: Mapped[str] = mapped_column(String(32))
@@ -136,15 +160,21 @@ class LibraryPhoto(Base):
     __table_args__ = (
         Index("ix_library_photos_taken", "taken_at", "id"),
         Index("ix_library_photos_label_taken", "label", "taken_at"),
-        Index("ix_library_photos_position", "latitude", "longitude", "taken_at"),  # covers a radius query's prefilter
+        Index(
+            "ix_library_photos_position", "latitude", "longitude", "taken_at"
+        ),  # covers a radius query's prefilter
         {"sqlite_autoincrement": True},  # ids never reused: the near-duplicate index keeps them
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)  # of the original bytes, kept in the photo store
+    sha256: Mapped[str] = mapped_column(
+        String(64), unique=True
+    )  # of the original bytes, kept in the photo store
     phash: Mapped[str] = mapped_column(String(16))
     original_name: Mapped[str] = mapped_column(String(255))
-    source_path: Mapped[str | None] = mapped_column(Text)  # the file it was added from; None for uploads
+    source_path: Mapped[str | None] = mapped_column(
+        Text
+    )  # the file it was added from; None for uploads
     format: Mapped[str] = mapped_column(String(8))
     width: Mapped[int] = mapped_column(Integer)  # upright
     height: Mapped[int] = mapped_column(Integer)
@@ -156,19 +186,33 @@ class LibraryPhoto(Base):
     altitude: Mapped[float | None] = mapped_column(Float)
     camera_make: Mapped[str | None] = mapped_column(String(64))
     camera_model: Mapped[str | None] = mapped_column(String(64))
-    city: Mapped[str | None] = mapped_column(String(128))  # indexed by lower(): places match in any case
+    city: Mapped[str | None] = mapped_column(
+        String(128)
+    )  # indexed by lower(): places match in any case
     country: Mapped[str | None] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(NAME_LENGTH))  # the pet model's label, or "unknown"
     confidence: Mapped[float] = mapped_column(Float)  # the top probability
     predictions: Mapped[dict] = mapped_column(JSON)  # the prediction JSON of the pet model
-    objects: Mapped[dict | None] = mapped_column(JSON)  # the same from the ImageNet model, when it exists
-    group_id: Mapped[int | None] = mapped_column(Integer, index=True)  # near duplicates: the group's first photo
-    shared: Mapped[bool] = mapped_column(Boolean, default=False, index=True)  # kept in the public gallery
-    exif: Mapped[dict] = mapped_column(JSON, default=dict)  # the readable fields, for the photo page
-    notes: Mapped[list] = mapped_column(JSON, default=list)  # what was ignored while reading it, and why
+    objects: Mapped[dict | None] = mapped_column(
+        JSON
+    )  # the same from the ImageNet model, when it exists
+    group_id: Mapped[int | None] = mapped_column(
+        Integer, index=True
+    )  # near duplicates: the group's first photo
+    shared: Mapped[bool] = mapped_column(
+        Boolean, default=False, index=True
+    )  # kept in the public gallery
+    exif: Mapped[dict] = mapped_column(
+        JSON, default=dict
+    )  # the readable fields, for the photo page
+    notes: Mapped[list] = mapped_column(
+        JSON, default=list
+    )  # what was ignored while reading it, and why
     added_at: Mapped[datetime] = mapped_column(default=now)
 
-    tags: Mapped[list["LibraryTag"]] = relationship(cascade="all, delete-orphan", order_by="LibraryTag.proba.desc()")
+    tags: Mapped[list["LibraryTag"]] = relationship(
+        cascade="all, delete-orphan", order_by="LibraryTag.proba.desc()"
+    )
 
 
 Index("ix_library_photos_city_lower", func.lower(LibraryPhoto.city))
@@ -181,6 +225,8 @@ class LibraryTag(Base):
     __tablename__ = "library_tags"
     __table_args__ = (Index("ix_library_tags_tag", "tag", "photo_id"),)
 
-    photo_id: Mapped[int] = mapped_column(ForeignKey("library_photos.id", ondelete="CASCADE"), primary_key=True)
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("library_photos.id", ondelete="CASCADE"), primary_key=True
+    )
     tag: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
     proba: Mapped[float] = mapped_column(Float)

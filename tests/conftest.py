@@ -38,7 +38,11 @@ def write_ood(root: Path, count: int = 12) -> Path:
     """Photos that are none of the classes: grey scribbles on plain backgrounds, two kinds of folder."""
     for n in range(count):
         rng = random.Random(f"ood-{n}")
-        image = Image.new("RGB", (rng.randint(120, 320), rng.randint(120, 320)), tuple(rng.randint(0, 255) for _ in range(3)))
+        image = Image.new(
+            "RGB",
+            (rng.randint(120, 320), rng.randint(120, 320)),
+            tuple(rng.randint(0, 255) for _ in range(3)),
+        )
         draw = ImageDraw.Draw(image)
         for _ in range(5):
             points = [(rng.randrange(image.width), rng.randrange(image.height)) for _ in range(2)]
@@ -64,7 +68,16 @@ def tiny_model(tmp_path_factory, tiny_training_data) -> Path:
     split, ood = tiny_training_data
     out = tmp_path_factory.mktemp("tiny_model") / "tiny.h5"
     train(
-        TrainConfig(data=split, out=out, arch="tiny_cnn", epochs=12, batch_size=16, seed=1, ood=ood, verbose=0),
+        TrainConfig(
+            data=split,
+            out=out,
+            arch="tiny_cnn",
+            epochs=12,
+            batch_size=16,
+            seed=1,
+            ood=ood,
+            verbose=0,
+        ),
         log=lambda message: None,
     )
     return out
@@ -95,9 +108,18 @@ def base_model(tmp_path_factory, tiny_training_data) -> Path:
     split, ood = tiny_training_data
     out = root / "base.h5"
     train(
-        TrainConfig(data=split, out=out, arch=read_card(card_path("models/pets.h5"))["architecture"],
-                    backbone_weights=str(weights), backbone_size=96,
-                    epochs=0, heads=2, head_epochs=20, ood=ood, verbose=0),
+        TrainConfig(
+            data=split,
+            out=out,
+            arch=read_card(card_path("models/pets.h5"))["architecture"],
+            backbone_weights=str(weights),
+            backbone_size=96,
+            epochs=0,
+            heads=2,
+            head_epochs=20,
+            ood=ood,
+            verbose=0,
+        ),
         log=lambda message: None,
     )
     return out

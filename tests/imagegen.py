@@ -36,7 +36,9 @@ def shape_image(label: str, seed: int = 0, size: tuple[int, int] = (240, 240)) -
     elif shape == "rectangle":
         draw.rectangle(box, fill=jitter)
     else:
-        draw.polygon([(left + side / 2, top), (left, top + side), (left + side, top + side)], fill=jitter)
+        draw.polygon(
+            [(left + side / 2, top), (left, top + side), (left + side, top + side)], fill=jitter
+        )
     return image
 
 
@@ -46,7 +48,9 @@ def encode(image: Image.Image, fmt: str = "JPEG", **params) -> bytes:
     return buffer.getvalue()
 
 
-def write_class_folders(root: Path, per_class: int, labels=tuple(SHAPES), fmt: str = "PNG", size=(240, 240)) -> Path:
+def write_class_folders(
+    root: Path, per_class: int, labels=tuple(SHAPES), fmt: str = "PNG", size=(240, 240)
+) -> Path:
     """root/<label>/<label><n>.<ext> for each label, like a processed or split folder."""
     ext = {"JPEG": "jpg", "PNG": "png"}[fmt]
     for label in labels:

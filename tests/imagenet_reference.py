@@ -14,7 +14,9 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCE = Path(os.environ.get("PETCLF_IMAGENET_SOURCE", REPO.parent / "shared" / "models" / "imagenet"))
+SOURCE = Path(
+    os.environ.get("PETCLF_IMAGENET_SOURCE", REPO.parent / "shared" / "models" / "imagenet")
+)
 DATASETS = SOURCE.parent.parent / "datasets"
 ONNX = SOURCE / "efficientnet_lite0_imagenet.onnx"
 NPZ = SOURCE / "efficientnet_lite0_imagenet.npz"
@@ -52,7 +54,11 @@ def reference_photos() -> list[tuple[str, list[str], np.ndarray]]:
 
 def random_inputs(count: int, seed: int = 0) -> np.ndarray:
     """Scaled inputs spanning the whole range a photo can reach, (x − 127) / 128 for x in 0–255."""
-    return np.random.default_rng(seed).uniform(-127 / 128, 1.0, (count, SIZE, SIZE, 3)).astype(np.float32)
+    return (
+        np.random.default_rng(seed)
+        .uniform(-127 / 128, 1.0, (count, SIZE, SIZE, 3))
+        .astype(np.float32)
+    )
 
 
 def onnx_logits(batch: np.ndarray) -> np.ndarray:

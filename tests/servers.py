@@ -1,7 +1,7 @@
 """Real servers for tests: gunicorn with deploy/gunicorn.conf.py on a free loopback port.
 
-    with GunicornServer(tiny_model, log_dir=tmp_path) as server:
-        requests.get(f"{server.url}/healthz")
+with GunicornServer(tiny_model, log_dir=tmp_path) as server:
+    requests.get(f"{server.url}/healthz")
 """
 
 import os
@@ -42,7 +42,15 @@ class GunicornServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(log_dir) / f"gunicorn-{self.port}.log"
-        self.command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{self.port}"]
+        self.command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(GUNICORN_CONF),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+        ]
         if workers is not None:
             self.command += ["--workers", str(workers)]
         if threads is not None:
@@ -53,7 +61,9 @@ class GunicornServer:
 
     def start(self, timeout: float = 180.0) -> "GunicornServer":
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(self.command, cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            self.command, cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -80,7 +90,9 @@ class GunicornServer:
 
     def worker_pids(self) -> set[int]:
         """The master's current worker processes."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        children = (
+            Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        )
         return {int(pid) for pid in children}
 
     def log(self) -> str:

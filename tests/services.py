@@ -44,22 +44,30 @@ def postgres_account() -> dict:
     try:
         account = pwd.getpwnam("postgres")
     except KeyError:
-        pytest.skip("running as root needs the postgres user to start PostgreSQL: run `make system-deps` (package postgresql)")
+        pytest.skip(
+            "running as root needs the postgres user to start PostgreSQL: run `make system-deps` (package postgresql)"
+        )
     return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
 
 
-def wait_until_ready(process: subprocess.Popen, ready, log: Path, name: str, timeout: float = 60.0) -> None:
+def wait_until_ready(
+    process: subprocess.Popen, ready, log: Path, name: str, timeout: float = 60.0
+) -> None:
     """Poll `ready()` until it returns without raising; fail with the server's log if it exits."""
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+            raise RuntimeError(
+                f"{name} exited with {process.returncode}:\n{log.read_text(errors='replace')}"
+            )
         try:
             ready()
             return
         except Exception:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not accept connections within {timeout} s:\n{log.read_text(errors='replace')}")
+                raise RuntimeError(
+                    f"{name} did not accept connections within {timeout} s:\n{log.read_text(errors='replace')}"
+                ) from None
             time.sleep(0.1)
 
 
@@ -82,11 +90,25 @@ def redis_url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("redis")
     port = free_port()
     log = folder / "redis.log"
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)]
+    command = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(folder),
+    ]
     with log.open("wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
     try:
-        wait_until_ready(process, lambda: redis.Redis(port=port, socket_timeout=1).ping(), log, "redis-server")
+        wait_until_ready(
+            process, lambda: redis.Redis(port=port, socket_timeout=1).ping(), log, "redis-server"
+        )
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         stop(process, signal.SIGTERM)
@@ -106,18 +128,38 @@ def postgres_url():
         os.chown(folder, account["user"], account["group"])
     data, log = folder / "data", folder / "postgres.log"
     try:
-        initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", POSTGRES_USER, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]
+        initdb = [
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            POSTGRES_USER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ]
         done = subprocess.run(initdb, cwd=folder, capture_output=True, text=True, **account)
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{done.stdout}{done.stderr}")
         port = free_port()
         server = [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(folder)]
-        for setting in ("listen_addresses=127.0.0.1", "fsync=off", "synchronous_commit=off", "full_page_writes=off"):
+        for setting in (
+            "listen_addresses=127.0.0.1",
+            "fsync=off",
+            "synchronous_commit=off",
+            "full_page_writes=off",
+        ):
             server += ["-c", setting]
         with log.open("wb") as output:
-            process = subprocess.Popen(server, cwd=folder, stdout=output, stderr=subprocess.STDOUT, **account)
+            process = subprocess.Popen(
+                server, cwd=folder, stdout=output, stderr=subprocess.STDOUT, **account
+            )
         try:
-            admin = f"host=127.0.0.1 port={port} user={POSTGRES_USER} dbname=postgres connect_timeout=2"
+            admin = (
+                f"host=127.0.0.1 port={port} user={POSTGRES_USER} dbname=postgres connect_timeout=2"
+            )
             wait_until_ready(process, lambda: psycopg.connect(admin).close(), log, "postgres")
             with psycopg.connect(admin, autocommit=True) as connection:
                 connection.execute(f"CREATE DATABASE {POSTGRES_DATABASE}")

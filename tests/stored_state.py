@@ -5,7 +5,9 @@ from pathlib import Path
 STATE_VARIABLES = ("PETCLF_DATABASE_URL", "PETCLF_QUEUE_URL", "PETCLF_ADMIN_TOKEN")
 
 
-def fresh_home(tmp_path: Path, monkeypatch, *, model: Path | None = None, token: str | None = None) -> Path:
+def fresh_home(
+    tmp_path: Path, monkeypatch, *, model: Path | None = None, token: str | None = None
+) -> Path:
     """Point PETCLF_HOME at an empty folder; optionally the shipped model and a known admin token."""
     home = tmp_path / "home"
     monkeypatch.setenv("PETCLF_HOME", str(home))

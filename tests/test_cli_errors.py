@@ -30,7 +30,10 @@ def test_every_package_base_error_is_a_petclf_error(package, name):
 
 
 def test_a_scoring_error_is_a_user_error():
-    assert describe_error(ScoringError("the temperature must be positive, got 0")) == "the temperature must be positive, got 0"
+    assert (
+        describe_error(ScoringError("the temperature must be positive, got 0"))
+        == "the temperature must be positive, got 0"
+    )
 
 
 def test_anything_else_is_unexpected():

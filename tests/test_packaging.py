@@ -18,7 +18,9 @@ def _pins() -> dict[str, str]:
         line = line.split("#")[0].strip()
         if line:
             requirement = Requirement(line)
-            pins[canonicalize_name(requirement.name)] = str(requirement.specifier).removeprefix("==")
+            pins[canonicalize_name(requirement.name)] = str(requirement.specifier).removeprefix(
+                "=="
+            )
     return pins
 
 
@@ -28,14 +30,20 @@ def _project() -> dict:
 
 def _declared() -> dict[str, Requirement]:
     project = _project()
-    lines = project["dependencies"] + [line for extra in project.get("optional-dependencies", {}).values() for line in extra]
+    lines = project["dependencies"] + [
+        line for extra in project.get("optional-dependencies", {}).values() for line in extra
+    ]
     return {canonicalize_name(Requirement(line).name): Requirement(line) for line in lines}
 
 
 def test_every_pinned_requirement_is_declared_in_a_range_that_admits_the_pin():
     pins, declared = _pins(), _declared()
     assert set(pins) == set(declared)
-    wrong = {name: (pin, str(declared[name].specifier)) for name, pin in pins.items() if pin not in declared[name].specifier}
+    wrong = {
+        name: (pin, str(declared[name].specifier))
+        for name, pin in pins.items()
+        if pin not in declared[name].specifier
+    }
     assert not wrong
 
 

@@ -19,7 +19,11 @@ def test_postgres_url_reaches_postgresql_through_psycopg(postgres_url):
     try:
         with engine.connect() as connection:
             assert connection.execute(sa.text("SELECT 1")).scalar_one() == 1
-            assert connection.execute(sa.text("SELECT version()")).scalar_one().startswith("PostgreSQL")
+            assert (
+                connection.execute(sa.text("SELECT version()"))
+                .scalar_one()
+                .startswith("PostgreSQL")
+            )
         assert engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
     finally:
         engine.dispose()
@@ -27,7 +31,12 @@ def test_postgres_url_reaches_postgresql_through_psycopg(postgres_url):
 
 def test_postgres_url_keeps_a_table_across_connections(postgres_url):
     metadata = sa.MetaData()
-    pets = sa.Table("services_test_pets", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("label", sa.Text))
+    pets = sa.Table(
+        "services_test_pets",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("label", sa.Text),
+    )
     engine = sa.create_engine(postgres_url)
     try:
         metadata.create_all(engine)
@@ -36,7 +45,9 @@ def test_postgres_url_keeps_a_table_across_connections(postgres_url):
         engine.dispose()  # the rows must come back over a fresh connection, from the server
 
         with engine.connect() as connection:
-            assert connection.execute(sa.select(pets.c.label).order_by(pets.c.id)).scalars().all() == ["cat", "dog"]
+            assert connection.execute(
+                sa.select(pets.c.label).order_by(pets.c.id)
+            ).scalars().all() == ["cat", "dog"]
     finally:
         metadata.drop_all(engine)
         engine.dispose()

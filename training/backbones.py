@@ -45,7 +45,9 @@ def efficientnet_lite0(weights: str, size: int):
     return backbone, _load(backbone, weights, "efficientnet_lite0")
 
 
-def combined(parts: list[tuple[str, "object", tuple[float, float]]], name: str, weights: str, size: int):
+def combined(
+    parts: list[tuple[str, "object", tuple[float, float]]], name: str, weights: str, size: int
+):
     """Several backbones side by side on one image: raw 0–255 (size, size, 3) → their feature maps
     concatenated (all have stride 32). `parts`: (architecture, builder, scaling) each.
 
@@ -61,7 +63,9 @@ def combined(parts: list[tuple[str, "object", tuple[float, float]]], name: str, 
     elif PART_SEPARATOR in weights:
         sources = weights.split(PART_SEPARATOR)
         if len(sources) != len(parts):
-            raise BackboneError(f"{name} takes {len(parts)} comma-separated weights sources, one per part; got {len(sources)}")
+            raise BackboneError(
+                f"{name} takes {len(parts)} comma-separated weights sources, one per part; got {len(sources)}"
+            )
     else:
         sources = [weights] * len(parts)
     inputs = keras.Input(shape=(size, size, 3), name="image")
@@ -77,7 +81,7 @@ def combined(parts: list[tuple[str, "object", tuple[float, float]]], name: str, 
 
 
 def _load(backbone, weights: str, arch: str) -> str:
-    """"none" (random weights), or a Keras weights file saved from a backbone of this architecture."""
+    """ "none" (random weights), or a Keras weights file saved from a backbone of this architecture."""
     if weights == "none":
         return "none"
     path = _existing(weights)
@@ -86,7 +90,9 @@ def _load(backbone, weights: str, arch: str) -> str:
         try:
             backbone.load_weights(str(path))
             # Keras only warns about the parts of a file that fit nowhere, leaving those layers random.
-            skipped = [str(warning.message) for warning in caught if "Skipping" in str(warning.message)]
+            skipped = [
+                str(warning.message) for warning in caught if "Skipping" in str(warning.message)
+            ]
             if skipped:
                 raise ValueError(skipped[0])
         except Exception as exc:  # h5py, Keras and OS errors for a damaged or mismatched file

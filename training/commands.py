@@ -8,8 +8,8 @@ from pathlib import Path
 
 from classifier.artifact import DEFAULT_MODEL, model_path
 from classifier.scoring import SCORE_METHODS
-from training.distribute import STRATEGIES
 from training import recipes
+from training.distribute import STRATEGIES
 from training.errors import TrainingError
 
 # TensorFlow is imported only when a command runs, so `--help` stays fast.
@@ -35,52 +35,140 @@ def _register_train(subparsers) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--data", type=Path, default=Path("Test_train_sets"), help="split folder made by `petclf split`")
-    parser.add_argument("--out", type=Path, default=Path(DEFAULT_MODEL), help="model file to write (.h5)")
-    parser.add_argument("--arch", choices=recipes.names(), default=recipes.DEFAULT,
-                        help="; ".join(f"{recipe.name}: {recipe.summary}" for recipe in recipes.RECIPES.values()))
-    parser.add_argument("--backbone-weights", default="imagenet", metavar="imagenet|none|PATH",
-                        help="backbone weights: imagenet (Keras's download, where it has one), none (random), "
-                             "or a local file: a Keras weights file (also one saved from a trained model's "
-                             "backbone) or an architecture's .npz of ImageNet weights; an architecture of "
-                             "several backbones takes one source per part, comma-separated")
-    parser.add_argument("--backbone-size", type=int, default=None,
-                        help="side the image is resized to for the backbone (default: the architecture's, " + ", ".join(
-                            f"{recipe.name} {recipe.input_size}" for recipe in recipes.RECIPES.values() if recipe.transfer) + ")")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="maximum epochs (transfer architectures: of fine-tuning, 0 for the head only); default: "
-                             + ", ".join(f"{recipe.name} {recipe.epochs}" for recipe in recipes.RECIPES.values()))
-    parser.add_argument("--head-epochs", type=int, default=80, help="phase 1 epochs on cached backbone features")
-    parser.add_argument("--heads", type=int, default=1,
-                        help="transfer architectures with --epochs 0: cross-fit this many heads on folds of the training "
-                             "images and average them; the unknown threshold then comes from every training "
-                             "image's out-of-fold score instead of the validation carve-out")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path("Test_train_sets"),
+        help="split folder made by `petclf split`",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path(DEFAULT_MODEL), help="model file to write (.h5)"
+    )
+    parser.add_argument(
+        "--arch",
+        choices=recipes.names(),
+        default=recipes.DEFAULT,
+        help="; ".join(f"{recipe.name}: {recipe.summary}" for recipe in recipes.RECIPES.values()),
+    )
+    parser.add_argument(
+        "--backbone-weights",
+        default="imagenet",
+        metavar="imagenet|none|PATH",
+        help="backbone weights: imagenet (Keras's download, where it has one), none (random), "
+        "or a local file: a Keras weights file (also one saved from a trained model's "
+        "backbone) or an architecture's .npz of ImageNet weights; an architecture of "
+        "several backbones takes one source per part, comma-separated",
+    )
+    parser.add_argument(
+        "--backbone-size",
+        type=int,
+        default=None,
+        help="side the image is resized to for the backbone (default: the architecture's, "
+        + ", ".join(
+            f"{recipe.name} {recipe.input_size}"
+            for recipe in recipes.RECIPES.values()
+            if recipe.transfer
+        )
+        + ")",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="maximum epochs (transfer architectures: of fine-tuning, 0 for the head only); default: "
+        + ", ".join(f"{recipe.name} {recipe.epochs}" for recipe in recipes.RECIPES.values()),
+    )
+    parser.add_argument(
+        "--head-epochs", type=int, default=80, help="phase 1 epochs on cached backbone features"
+    )
+    parser.add_argument(
+        "--heads",
+        type=int,
+        default=1,
+        help="transfer architectures with --epochs 0: cross-fit this many heads on folds of the training "
+        "images and average them; the unknown threshold then comes from every training "
+        "image's out-of-fold score instead of the validation carve-out",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate (default: per architecture)")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the validation carve-out, shuffling and initial weights")
-    parser.add_argument("--validation-fraction", type=float, default=0.15, help="share of each train class kept for validation")
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="Adam learning rate (default: per architecture)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        help="seed of the validation carve-out, shuffling and initial weights",
+    )
+    parser.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.15,
+        help="share of each train class kept for validation",
+    )
     parser.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs")
-    parser.add_argument("--ood", type=Path, default=None, help="folder of photos that are none of the classes (any depth)")
-    parser.add_argument("--ood-exposure", type=float, default=0.5,
-                        help="share of the --ood photos used in training; the rest measure the false-accept rate")
-    parser.add_argument("--ood-weight", type=float, default=1.0,
-                        help="loss weight of an --ood photo relative to an average class photo")
-    parser.add_argument("--ood-as-class", action="store_true",
-                        help="train the --ood photos as one more class, which the saved model folds away: it "
-                             "outputs the log-probabilities of the real classes, and the energy score is then "
-                             "the log-probability that a photo is one of them")
-    parser.add_argument("--score", choices=SCORE_METHODS, default="energy", help="confidence score for the unknown decision")
-    parser.add_argument("--temperature", type=float, default=1.0, help="temperature of the confidence score")
-    parser.add_argument("--max-reject-rate", type=float, default=0.03,
-                        help="share of in-class validation images the unknown threshold may reject; below the 5%% "
-                             "product target because a small validation set, also used for early stopping, "
-                             "looks more confident than new photos. With --heads, every training image's "
-                             "out-of-fold score is used instead, and 0.05 lands near 5%% on new photos")
-    parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch checkpoint")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="default",
-                        help="tf.distribute strategy; multiworker reads TF_CONFIG")
-    parser.add_argument("--logical-cpus", type=int, default=None,
-                        help="present the CPU as N devices (to try --strategy mirrored without GPUs)")
+    parser.add_argument(
+        "--ood",
+        type=Path,
+        default=None,
+        help="folder of photos that are none of the classes (any depth)",
+    )
+    parser.add_argument(
+        "--ood-exposure",
+        type=float,
+        default=0.5,
+        help="share of the --ood photos used in training; the rest measure the false-accept rate",
+    )
+    parser.add_argument(
+        "--ood-weight",
+        type=float,
+        default=1.0,
+        help="loss weight of an --ood photo relative to an average class photo",
+    )
+    parser.add_argument(
+        "--ood-as-class",
+        action="store_true",
+        help="train the --ood photos as one more class, which the saved model folds away: it "
+        "outputs the log-probabilities of the real classes, and the energy score is then "
+        "the log-probability that a photo is one of them",
+    )
+    parser.add_argument(
+        "--score",
+        choices=SCORE_METHODS,
+        default="energy",
+        help="confidence score for the unknown decision",
+    )
+    parser.add_argument(
+        "--temperature", type=float, default=1.0, help="temperature of the confidence score"
+    )
+    parser.add_argument(
+        "--max-reject-rate",
+        type=float,
+        default=0.03,
+        help="share of in-class validation images the unknown threshold may reject; below the 5%% "
+        "product target because a small validation set, also used for early stopping, "
+        "looks more confident than new photos. With --heads, every training image's "
+        "out-of-fold score is used instead, and 0.05 lands near 5%% on new photos",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run from its last epoch checkpoint",
+    )
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="default",
+        help="tf.distribute strategy; multiworker reads TF_CONFIG",
+    )
+    parser.add_argument(
+        "--logical-cpus",
+        type=int,
+        default=None,
+        help="present the CPU as N devices (to try --strategy mirrored without GPUs)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     parser.set_defaults(func=run_train)
 
@@ -98,11 +186,30 @@ def _register_evaluate(subparsers) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--model", type=Path, default=None, help=f"model .h5 (default: $PETCLF_MODEL or {DEFAULT_MODEL})")
-    parser.add_argument("--data", type=Path, default=Path("Test_train_sets/test"), help="folder with one sub-folder per class")
-    parser.add_argument("--ood", type=Path, default=None, help="folder of photos that are none of the classes")
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a table")
-    parser.add_argument("--plot", type=Path, default=Path("confusion_matrix.png"), help="confusion-matrix picture (without --json)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help=f"model .h5 (default: $PETCLF_MODEL or {DEFAULT_MODEL})",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path("Test_train_sets/test"),
+        help="folder with one sub-folder per class",
+    )
+    parser.add_argument(
+        "--ood", type=Path, default=None, help="folder of photos that are none of the classes"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object on stdout instead of a table"
+    )
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=Path("confusion_matrix.png"),
+        help="confusion-matrix picture (without --json)",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.set_defaults(func=run_evaluate)
 
@@ -163,6 +270,8 @@ def run_evaluate(args) -> int:
         print(json.dumps(json_safe({key: figures[key] for key in keys})))
         return 0
     print(report.format_table(figures, figures["labels"]))
-    plot_confusion_matrix(figures["confusion_matrix"], figures["labels"], args.plot, f"{model.name} on {args.data}")
+    plot_confusion_matrix(
+        figures["confusion_matrix"], figures["labels"], args.plot, f"{model.name} on {args.data}"
+    )
     print(f"confusion matrix picture: {args.plot}", file=sys.stderr)
     return 0

@@ -17,7 +17,9 @@ from tqdm import tqdm
 
 from classifier.card import sha256_file
 from preprocessing import IMAGE_SIZE, ImageError, load_padded, to_array
-from preprocessing.dataset import class_files  # every visible file; decoding decides which are images
+from preprocessing.dataset import (
+    class_files,  # every visible file; decoding decides which are images
+)
 from training.errors import DataError
 
 SPLIT_SIDES = ("train", "test")
@@ -50,7 +52,9 @@ def class_folders(root: Path) -> list[Path]:
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(folders) < 2:
         found = f"only {folders[0].name}" if folders else "none"
-        raise DataError(f"{root} needs at least two class folders to train a classifier (found {found})")
+        raise DataError(
+            f"{root} needs at least two class folders to train a classifier (found {found})"
+        )
     for folder in folders:
         if not class_files(folder):
             raise DataError(f"the class folder {folder} is empty; add images or remove it")
@@ -63,7 +67,9 @@ def split_sides(data: Path) -> tuple[Path, Path | None]:
         raise DataError(f"the data folder {data} does not exist; run `petclf split` first")
     train = data / "train"
     if not train.is_dir():
-        raise DataError(f"{data} is not a split: it has no train/ folder (run `petclf split` first)")
+        raise DataError(
+            f"{data} is not a split: it has no train/ folder (run `petclf split` first)"
+        )
     test = data / "test"
     return train, (test if test.is_dir() else None)
 
@@ -89,7 +95,9 @@ def labelled_examples(root: Path, labels: list[str]) -> list[Example]:
     ]
 
 
-def carve_validation(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
+def carve_validation(
+    examples: list[Example], fraction: float, seed: int
+) -> tuple[list[Example], list[Example]]:
     """A seeded, stratified (train, validation) split: at least one validation image per class."""
     if not 0 < fraction < 1:
         raise DataError(f"the validation fraction must be between 0 and 1, got {fraction:g}")
@@ -101,7 +109,9 @@ def carve_validation(examples: list[Example], fraction: float, seed: int) -> tup
     for label in sorted(by_class):
         members = sorted(by_class[label], key=lambda e: e.path.name)
         if len(members) < 2:
-            raise DataError(f"the class folder {members[0].path.parent} needs at least two images (one for validation)")
+            raise DataError(
+                f"the class folder {members[0].path.parent} needs at least two images (one for validation)"
+            )
         rng.shuffle(members)
         count = min(len(members) - 1, max(1, round(fraction * len(members))))
         validation += members[:count]
@@ -147,11 +157,14 @@ def ood_position(path: Path) -> float:
 LOADED_REPORT_EVERY = 10
 
 
-def load_images(examples: list[Example], description: str, workers: int = 4, on_loaded=None) -> Images:
+def load_images(
+    examples: list[Example], description: str, workers: int = 4, on_loaded=None
+) -> Images:
     """Decode and pad every example through the one image path, with a progress bar.
 
     `on_loaded(count)`, if given, hears how many of these examples are done, every few images and at the end.
     """
+
     def load(example: Example):
         try:
             return to_array(load_padded(example.path)).astype(np.uint8), None
@@ -161,9 +174,17 @@ def load_images(examples: list[Example], description: str, workers: int = 4, on_
     pixels, labels, paths, skipped = [], [], [], []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = pool.map(load, examples)
-        for done, (example, (array, problem)) in enumerate(tqdm(
-            zip(examples, results), total=len(examples), desc=description, unit="img", file=sys.stderr, disable=None
-        ), start=1):
+        for done, (example, (array, problem)) in enumerate(
+            tqdm(
+                zip(examples, results),
+                total=len(examples),
+                desc=description,
+                unit="img",
+                file=sys.stderr,
+                disable=None,
+            ),
+            start=1,
+        ):
             if on_loaded is not None and (done % LOADED_REPORT_EVERY == 0 or done == len(examples)):
                 on_loaded(done)
             if array is None:
@@ -190,7 +211,9 @@ def class_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """Inverse-frequency weights (mean 1 over the images) so small classes count as much as big ones."""
     counts = np.bincount(labels[labels >= 0], minlength=num_classes).astype(np.float64)
     if (counts == 0).any():
-        raise DataError("every class needs at least one training image after the validation carve-out")
+        raise DataError(
+            "every class needs at least one training image after the validation carve-out"
+        )
     return counts.sum() / (num_classes * counts)
 
 
@@ -205,14 +228,25 @@ def soft_targets(labels: np.ndarray, num_classes: int, outlier_class: bool = Fal
     return targets
 
 
-def sample_weights(labels: np.ndarray, weights_per_class: np.ndarray, ood_weight: float) -> np.ndarray:
+def sample_weights(
+    labels: np.ndarray, weights_per_class: np.ndarray, ood_weight: float
+) -> np.ndarray:
     weights = np.full(len(labels), ood_weight, dtype=np.float32)
     known = labels >= 0
     weights[known] = weights_per_class[labels[known]]
     return weights
 
 
-def make_dataset(inputs, targets, weights=None, *, batch_size: int, shuffle: bool, seed: int, drop_remainder: bool = False):
+def make_dataset(
+    inputs,
+    targets,
+    weights=None,
+    *,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    drop_remainder: bool = False,
+):
     """tf.data: in-memory tensors → cache → shuffle (seeded, per epoch) → batch → prefetch.
 
     Images stay uint8 until they are batched, to keep the cache four times smaller.
@@ -225,5 +259,7 @@ def make_dataset(inputs, targets, weights=None, *, batch_size: int, shuffle: boo
         dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     if np.asarray(inputs).dtype == np.uint8:
-        dataset = dataset.map(lambda x, *rest: (tf.cast(x, tf.float32), *rest), num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(
+            lambda x, *rest: (tf.cast(x, tf.float32), *rest), num_parallel_calls=tf.data.AUTOTUNE
+        )
     return dataset.prefetch(tf.data.AUTOTUNE)

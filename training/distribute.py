@@ -14,7 +14,9 @@ def split_cpu(logical_devices: int) -> None:
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * logical_devices)
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * logical_devices
+        )
     except RuntimeError:
         current = len(tf.config.list_logical_devices("CPU"))
         if current != logical_devices:
@@ -37,5 +39,7 @@ def make_strategy(name: str):
         try:
             return tf.distribute.MultiWorkerMirroredStrategy()
         except (ValueError, RuntimeError) as exc:
-            raise TrainingError(f"can't start multi-worker training (check TF_CONFIG): {exc}") from None
+            raise TrainingError(
+                f"can't start multi-worker training (check TF_CONFIG): {exc}"
+            ) from None
     raise TrainingError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")

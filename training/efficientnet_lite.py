@@ -39,7 +39,15 @@ def blocks() -> list[tuple[int, int, int, int, int]]:
     found = []
     for repeats, kernel, stride, expansion, channels_in, channels_out in STAGES:
         for repeat in range(repeats):
-            found.append((kernel, stride if repeat == 0 else 1, expansion, channels_in if repeat == 0 else channels_out, channels_out))
+            found.append(
+                (
+                    kernel,
+                    stride if repeat == 0 else 1,
+                    expansion,
+                    channels_in if repeat == 0 else channels_out,
+                    channels_out,
+                )
+            )
     return found
 
 
@@ -55,13 +63,21 @@ def backbone(size: int):
         y = x
         if expansion != 1:
             y = _conv_bn(y, channels_in * expansion, 1, 1, f"{name}_expand")
-        y = layers.DepthwiseConv2D(kernel, stride, padding="same", use_bias=False, name=f"{name}_depthwise_conv")(y)
+        y = layers.DepthwiseConv2D(
+            kernel, stride, padding="same", use_bias=False, name=f"{name}_depthwise_conv"
+        )(y)
         y = layers.ReLU(6.0, name=f"{name}_depthwise_relu")(
             layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_depthwise_bn")(y)
         )
-        y = layers.Conv2D(channels_out, 1, padding="same", use_bias=False, name=f"{name}_project_conv")(y)
+        y = layers.Conv2D(
+            channels_out, 1, padding="same", use_bias=False, name=f"{name}_project_conv"
+        )(y)
         y = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_project_bn")(y)
-        x = layers.Add(name=f"{name}_add")([x, y]) if stride == 1 and channels_in == channels_out else y
+        x = (
+            layers.Add(name=f"{name}_add")([x, y])
+            if stride == 1 and channels_in == channels_out
+            else y
+        )
     x = _conv_bn(x, TOP_CHANNELS, 1, 1, "top")
     return keras.Model(inputs, x, name=NAME)
 
@@ -69,7 +85,9 @@ def backbone(size: int):
 def _conv_bn(x, filters: int, kernel: int, stride: int, name: str):
     from keras import layers
 
-    x = layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False, name=f"{name}_conv")(
+        x
+    )
     x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
     return layers.ReLU(6.0, name=f"{name}_relu")(x)
 
@@ -83,7 +101,12 @@ def classifier_layer():
 
 def torch_names() -> dict[str, str]:
     """Keras layer name in `backbone` → PyTorch state-dict prefix."""
-    names = {"stem_conv": "_conv_stem", "stem_bn": "_bn0", "top_conv": "_conv_head", "top_bn": "_bn1"}
+    names = {
+        "stem_conv": "_conv_stem",
+        "stem_bn": "_bn0",
+        "top_conv": "_conv_head",
+        "top_bn": "_bn1",
+    }
     for index, (_, _, expansion, _, _) in enumerate(blocks()):
         torch = f"_blocks.{index}."
         if expansion != 1:
@@ -104,7 +127,9 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     except FileNotFoundError:
         raise BackboneError(f"the backbone weights file {path} does not exist") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise BackboneError(f"can't read the weights file {path} (truncated or damaged?): {exc}") from None
+        raise BackboneError(
+            f"can't read the weights file {path} (truncated or damaged?): {exc}"
+        ) from None
 
 
 def load_npz(network, path: Path, classifier=None) -> None:

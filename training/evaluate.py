@@ -22,7 +22,9 @@ def resolve_test_side(folder: Path) -> Path:
     return folder
 
 
-def evaluate(model_path: Path, data_dir: Path, ood: Path | None = None, batch_size: int = 32, log=None) -> dict:
+def evaluate(
+    model_path: Path, data_dir: Path, ood: Path | None = None, batch_size: int = 32, log=None
+) -> dict:
     """The figures of `evaluate --json`: accuracy, per_class, confusion_matrix, labels and,
     with `ood`, false_accept_rate and in_class_reject_rate at the card's threshold."""
     log = log or _log
@@ -34,7 +36,9 @@ def evaluate(model_path: Path, data_dir: Path, ood: Path | None = None, batch_si
     images = data.load_images(examples, "evaluating", workers=4)
     if images.skipped:
         path, problem = images.skipped[0]
-        log(f"warning: skipped {len(images.skipped)} file(s) that are not usable images, e.g. {path}: {problem}")
+        log(
+            f"warning: skipped {len(images.skipped)} file(s) that are not usable images, e.g. {path}: {problem}"
+        )
     if not len(images):
         raise DataError(f"no usable images in {folder}")
 
@@ -56,8 +60,13 @@ def evaluate(model_path: Path, data_dir: Path, ood: Path | None = None, batch_si
 
 def _scored(engine, images: data.Images, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
     """(probabilities, confidence scores) of every image, a batch at a time (the pixels stay uint8 until then)."""
-    batches = [engine.score_arrays(images.pixels[start:start + batch_size]) for start in range(0, len(images), batch_size)]
-    return np.concatenate([probs for probs, _, _ in batches]), np.concatenate([scores for _, scores, _ in batches])
+    batches = [
+        engine.score_arrays(images.pixels[start : start + batch_size])
+        for start in range(0, len(images), batch_size)
+    ]
+    return np.concatenate([probs for probs, _, _ in batches]), np.concatenate(
+        [scores for _, scores, _ in batches]
+    )
 
 
 def _class_examples(folder: Path, labels: list[str]) -> list[data.Example]:
@@ -65,7 +74,9 @@ def _class_examples(folder: Path, labels: list[str]) -> list[data.Example]:
     examples = []
     for class_folder, files in class_listing(folder):
         if class_folder.name not in labels:
-            raise DataError(f"the class folder {class_folder} is not one of the model's labels ({', '.join(labels)})")
+            raise DataError(
+                f"the class folder {class_folder} is not one of the model's labels ({', '.join(labels)})"
+            )
         examples += [data.Example(path, labels.index(class_folder.name)) for path in files]
     return examples
 
@@ -76,7 +87,9 @@ def _heldout_ood(ood: Path, card: dict, log) -> data.Images:
     every = data.ood_examples(ood)
     examples = [e for e in every if data.ood_part(e.path, fraction) == "heldout"]
     if len(every) > len(examples):
-        log(f"left out {len(every) - len(examples)} OOD photos that training may have used for outlier exposure")
+        log(
+            f"left out {len(every) - len(examples)} OOD photos that training may have used for outlier exposure"
+        )
     images = data.load_images(examples, "OOD photos")
     if not len(images):
         raise DataError(f"no usable held-out images in {ood}")

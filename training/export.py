@@ -29,7 +29,9 @@ def save_h5(model, path: Path) -> Path:
 def h5_bytes(model) -> bytes:
     """The bytes `model.save("x.h5", include_optimizer=False)` would write."""
     import h5py
-    from keras.src.legacy.saving import legacy_h5_format  # what model.save uses for .h5, given an open file
+    from keras.src.legacy.saving import (
+        legacy_h5_format,  # what model.save uses for .h5, given an open file
+    )
 
     buffer = io.BytesIO()
     with _quiet_absl(), h5py.File(buffer, "w") as h5:

@@ -43,7 +43,9 @@ def _in_class_accuracy():
         def update_state(self, y_true, y_pred, sample_weight=None):
             ops = keras.ops
             known = ops.cast(ops.max(y_true, axis=-1) > 0.99, "float32")
-            correct = ops.cast(ops.equal(ops.argmax(y_true, axis=-1), ops.argmax(y_pred, axis=-1)), "float32")
+            correct = ops.cast(
+                ops.equal(ops.argmax(y_true, axis=-1), ops.argmax(y_pred, axis=-1)), "float32"
+            )
             return super().update_state(correct, sample_weight=known)
 
     return InClassAccuracy(name="accuracy")
@@ -57,7 +59,11 @@ def predict(model, source, batch_size: int) -> np.ndarray:
     import tensorflow as tf
 
     (padded,) = even_for_replicas((pixels,), model.distribute_strategy.num_replicas_in_sync)
-    dataset = tf.data.Dataset.from_tensor_slices(padded).batch(batch_size).map(lambda x: tf.cast(x, tf.float32))
+    dataset = (
+        tf.data.Dataset.from_tensor_slices(padded)
+        .batch(batch_size)
+        .map(lambda x: tf.cast(x, tf.float32))
+    )
     return np.asarray(model.predict(dataset.prefetch(tf.data.AUTOTUNE), verbose=0))[: len(pixels)]
 
 
@@ -69,11 +75,22 @@ def even_for_replicas(arrays: tuple, replicas: int) -> tuple:
     missing = -len(arrays[0]) % replicas
     if not missing:
         return arrays
-    return tuple(np.concatenate([array, array[np.arange(missing) % len(array)]]) for array in arrays)
+    return tuple(
+        np.concatenate([array, array[np.arange(missing) % len(array)]]) for array in arrays
+    )
 
 
-def fit_head(head, train_arrays: tuple, val_arrays: tuple, *, epochs: int, seed: int, replicas: int, phase: str,
-             progress=None) -> list[dict]:
+def fit_head(
+    head,
+    train_arrays: tuple,
+    val_arrays: tuple,
+    *,
+    epochs: int,
+    seed: int,
+    replicas: int,
+    phase: str,
+    progress=None,
+) -> list[dict]:
     """Train a head on cached features (features, targets, weights); keep its best epoch; return its history rows.
 
     `progress(phase, epoch, epochs, metrics)`, if given, is called after every epoch.
@@ -81,12 +98,16 @@ def fit_head(head, train_arrays: tuple, val_arrays: tuple, *, epochs: int, seed:
     import keras
 
     result = head.fit(
-        data.make_dataset(*train_arrays, batch_size=64, shuffle=True, seed=seed, drop_remainder=replicas > 1),
+        data.make_dataset(
+            *train_arrays, batch_size=64, shuffle=True, seed=seed, drop_remainder=replicas > 1
+        ),
         validation_data=data.make_dataset(*val_arrays, batch_size=256, shuffle=False, seed=seed),
         epochs=epochs,
         shuffle=False,  # the dataset shuffles itself
         callbacks=[
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=HEAD_PATIENCE, restore_best_weights=True),
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=HEAD_PATIENCE, restore_best_weights=True
+            ),
             *epoch_progress(progress, phase, epochs),
         ],
         verbose=0,
@@ -102,7 +123,9 @@ def epoch_progress(progress, phase: str, epochs: int) -> list:
 
     class EpochProgress(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            progress(phase, epoch + 1, epochs, {key: float(value) for key, value in (logs or {}).items()})
+            progress(
+                phase, epoch + 1, epochs, {key: float(value) for key, value in (logs or {}).items()}
+            )
 
     return [EpochProgress()]
 
@@ -120,8 +143,18 @@ def history_rows(history: dict, phase: str) -> list[dict]:
     return [{"phase": phase, **{key: float(history[key][i]) for key in keys}} for i in range(count)]
 
 
-def cross_fit(train: tuple, ood: tuple | None, *, heads: int, epochs: int, learning_rate: float, seed: int,
-              strategy=None, log=lambda message: None, progress=None) -> CrossFitted:
+def cross_fit(
+    train: tuple,
+    ood: tuple | None,
+    *,
+    heads: int,
+    epochs: int,
+    learning_rate: float,
+    seed: int,
+    strategy=None,
+    log=lambda message: None,
+    progress=None,
+) -> CrossFitted:
     """Train `heads` heads on folds of cached features; `train` and `ood` are (features, targets, weights).
 
     `strategy` is the tf.distribute strategy to build the heads under (None: the default one);
@@ -131,27 +164,43 @@ def cross_fit(train: tuple, ood: tuple | None, *, heads: int, epochs: int, learn
 
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    class_folds = StratifiedKFold(heads, shuffle=True, random_state=seed).split(train[0], train[1].argmax(axis=1))
+    class_folds = StratifiedKFold(heads, shuffle=True, random_state=seed).split(
+        train[0], train[1].argmax(axis=1)
+    )
     parts = [(*train, list(class_folds))]
     if ood is not None and len(ood[0]) >= heads:
         parts.append((*ood, list(KFold(heads, shuffle=True, random_state=seed).split(ood[0]))))
     elif ood is not None and len(ood[0]):
-        log(f"warning: {len(ood[0])} outlier-exposure photos can't fill {heads} folds; training without them")
+        log(
+            f"warning: {len(ood[0])} outlier-exposure photos can't fill {heads} folds; training without them"
+        )
     num_classes = train[1].shape[1]
     out_of_fold = [np.zeros((len(part[0]), num_classes), np.float32) for part in parts]
     replicas = strategy.num_replicas_in_sync if strategy else 1
 
-    def arrays(k: int, side: int) -> tuple:  # side 0: the folds head k trains on; 1: the fold it stops early on
-        return tuple(np.concatenate([part[column][part[3][k][side]] for part in parts]) for column in range(3))
+    def arrays(
+        k: int, side: int
+    ) -> tuple:  # side 0: the folds head k trains on; 1: the fold it stops early on
+        return tuple(
+            np.concatenate([part[column][part[3][k][side]] for part in parts])
+            for column in range(3)
+        )
 
     fitted, history = [], []
     for k in range(heads):
         with strategy.scope() if strategy else contextlib.nullcontext():
-            head = models.head(train[0].shape[1], num_classes, seed=seed * 100 + k, name=f"head_{k + 1}")
+            head = models.head(
+                train[0].shape[1], num_classes, seed=seed * 100 + k, name=f"head_{k + 1}"
+            )
             compile_model(head, learning_rate)
         rows = fit_head(
-            head, arrays(k, 0), even_for_replicas(arrays(k, 1), replicas),
-            epochs=epochs, seed=seed * 100 + k, replicas=replicas, phase=f"head {k + 1}",
+            head,
+            arrays(k, 0),
+            even_for_replicas(arrays(k, 1), replicas),
+            epochs=epochs,
+            seed=seed * 100 + k,
+            replicas=replicas,
+            phase=f"head {k + 1}",
             progress=_as_phase(progress, f"head {k + 1}/{heads}"),
         )
         for part, logits in zip(parts, out_of_fold):
@@ -165,5 +214,7 @@ def cross_fit(train: tuple, ood: tuple | None, *, heads: int, epochs: int, learn
         heads=fitted,
         history=history,
         class_logits=out_of_fold[0],
-        ood_logits=out_of_fold[1] if len(out_of_fold) > 1 else np.zeros((0, num_classes), np.float32),
+        ood_logits=out_of_fold[1]
+        if len(out_of_fold) > 1
+        else np.zeros((0, num_classes), np.float32),
     )

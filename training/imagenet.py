@@ -13,10 +13,18 @@ import argparse
 import csv
 import shutil
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from classifier.card import CARD_FORMAT, CARD_FORMAT_VERSION, INPUT_SIZE, card_path, library_versions, sha256_file, write_card
+from classifier.card import (
+    CARD_FORMAT,
+    CARD_FORMAT_VERSION,
+    INPUT_SIZE,
+    card_path,
+    library_versions,
+    sha256_file,
+    write_card,
+)
 from training import efficientnet_lite, models, recipes
 from training.errors import DataError, TrainingError
 from training.export import save_h5
@@ -49,9 +57,15 @@ def read_classes(path: Path) -> list[tuple[str, str]]:
         with path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle, delimiter="\t"))
     except OSError as exc:
-        raise DataError(f"can't read the ImageNet class names {path}: {exc.strerror or exc}") from None
-    if [row.get("index") for row in rows] != [str(index) for index in range(efficientnet_lite.CLASSES)]:
-        raise DataError(f"{path} must list the {efficientnet_lite.CLASSES} classes in order (columns index, synset, name)")
+        raise DataError(
+            f"can't read the ImageNet class names {path}: {exc.strerror or exc}"
+        ) from None
+    if [row.get("index") for row in rows] != [
+        str(index) for index in range(efficientnet_lite.CLASSES)
+    ]:
+        raise DataError(
+            f"{path} must list the {efficientnet_lite.CLASSES} classes in order (columns index, synset, name)"
+        )
     return [(row["synset"], row["name"]) for row in rows]
 
 
@@ -77,9 +91,17 @@ def build(weights: Path):
     classifier = efficientnet_lite.classifier_layer()
     image = keras.Input(shape=(INPUT_SIZE, INPUT_SIZE, 3), name="image")
     resized = layers.Resizing(size, size, name="resize")(image)
-    model = keras.Model(image, classifier(models.pooled(backbone, recipe.scaling, resized, named=True)), name="imagenet")
+    model = keras.Model(
+        image,
+        classifier(models.pooled(backbone, recipe.scaling, resized, named=True)),
+        name="imagenet",
+    )
     scaled = keras.Input(shape=(size, size, 3), name="scaled_image")
-    network = keras.Model(scaled, classifier(layers.GlobalAveragePooling2D()(backbone(scaled))), name=efficientnet_lite.NAME)
+    network = keras.Model(
+        scaled,
+        classifier(layers.GlobalAveragePooling2D()(backbone(scaled))),
+        name=efficientnet_lite.NAME,
+    )
     efficientnet_lite.load_npz(backbone, weights, classifier)
     return model, network
 
@@ -94,12 +116,16 @@ def write_artifact(source: Path, out: Path) -> dict:
         "format": CARD_FORMAT,
         "format_version": CARD_FORMAT_VERSION,
         "name": out.stem,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "labels": labels,
         "input_size": INPUT_SIZE,
         "output": "logits",
         "architecture": recipe.name,
-        "backbone": {"name": recipe.name, "input_size": efficientnet_lite.IMAGENET_SIZE, "weights": f"file:{WEIGHTS}"},
+        "backbone": {
+            "name": recipe.name,
+            "input_size": efficientnet_lite.IMAGENET_SIZE,
+            "weights": f"file:{WEIGHTS}",
+        },
         "unknown": UNKNOWN,
         "test_metrics": None,  # converted, not trained: benchmarks/imagenet_parity.py checks it against the reference
         "data": {"source": "ImageNet-1k", "classes": CLASSES, "renamed": RENAMED},
@@ -123,8 +149,12 @@ def licence_path(out: Path) -> Path:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE,
-                        help=f"folder with {WEIGHTS}, {CLASSES} and {LICENSE} (default ../shared/models/imagenet)")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=DEFAULT_SOURCE,
+        help=f"folder with {WEIGHTS}, {CLASSES} and {LICENSE} (default ../shared/models/imagenet)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "models" / "imagenet.h5")
     args = parser.parse_args(argv)
     try:
@@ -132,7 +162,9 @@ def main(argv=None) -> int:
     except TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"wrote {args.out} ({card['h5_bytes'] / 1e6:.1f} MB), its card and {licence_path(args.out).name}")
+    print(
+        f"wrote {args.out} ({card['h5_bytes'] / 1e6:.1f} MB), its card and {licence_path(args.out).name}"
+    )
     return 0
 
 

@@ -48,8 +48,16 @@ def _image_input():
     return keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 3), dtype="float32", name="image")
 
 
-def transfer(name: str, backbone, scaling: tuple[float, float] | None, num_classes: int, *, size: int, seed: int,
-             weights_source: str) -> Built:
+def transfer(
+    name: str,
+    backbone,
+    scaling: tuple[float, float] | None,
+    num_classes: int,
+    *,
+    size: int,
+    seed: int,
+    weights_source: str,
+) -> Built:
     """A frozen pretrained backbone, global average pooling and a head: the image classifier, plus the
     image → pooled features model that phase 1 caches (no augmentation)."""
     import keras
@@ -59,9 +67,21 @@ def transfer(name: str, backbone, scaling: tuple[float, float] | None, num_class
     inputs = _image_input()
     augmented = augmentation(seed)(layers.Resizing(size, size, name="resize")(inputs))
     classifier_head = head(int(backbone.outputs[0].shape[-1]), num_classes, seed=seed)
-    model = keras.Model(inputs, classifier_head(pooled(backbone, scaling, augmented, named=True)), name=f"{name}_classifier")
-    features = keras.Model(inputs, pooled(backbone, scaling, layers.Resizing(size, size)(inputs)), name="features")
-    return Built(model=model, backbone=backbone, features=features, head=classifier_head, weights_source=weights_source)
+    model = keras.Model(
+        inputs,
+        classifier_head(pooled(backbone, scaling, augmented, named=True)),
+        name=f"{name}_classifier",
+    )
+    features = keras.Model(
+        inputs, pooled(backbone, scaling, layers.Resizing(size, size)(inputs)), name="features"
+    )
+    return Built(
+        model=model,
+        backbone=backbone,
+        features=features,
+        head=classifier_head,
+        weights_source=weights_source,
+    )
 
 
 def pooled(backbone, scaling: tuple[float, float] | None, images, named: bool = False):
@@ -74,7 +94,9 @@ def pooled(backbone, scaling: tuple[float, float] | None, images, named: bool = 
     if scaling is not None:
         images = layers.Rescaling(*scaling, name="rescale" if named else None)(images)
     # training=False keeps batch normalisation in inference mode even while fine-tuning.
-    return layers.GlobalAveragePooling2D(name="pool" if named else None)(backbone(images, training=False))
+    return layers.GlobalAveragePooling2D(name="pool" if named else None)(
+        backbone(images, training=False)
+    )
 
 
 def head(feature_size: int, num_classes: int, *, seed: int, name: str = "head"):
@@ -116,7 +138,9 @@ def fold_outlier_class(model, num_classes: int):
     log_probabilities = layers.Activation("log_softmax", name="log_probabilities")(model.outputs[0])
     drop = layers.Dense(num_classes, use_bias=False, trainable=False, name="classes_only")
     outputs = drop(log_probabilities)
-    drop.set_weights([np.eye(num_classes + 1, num_classes, dtype=np.float32)])  # keeps the first columns as they are
+    drop.set_weights(
+        [np.eye(num_classes + 1, num_classes, dtype=np.float32)]
+    )  # keeps the first columns as they are
     return keras.Model(model.inputs, outputs, name=model.name)
 
 

@@ -49,9 +49,13 @@ def _plot_phases(axis, history: list[dict], metric: str) -> None:
     for prefix, style in (("", "-"), ("val_", "--")):
         values = [row.get(prefix + metric, np.nan) for row in history]
         axis.plot(epochs, values, style, label=("validation " if prefix else "train ") + metric)
-    for boundary in [i + 1 for i in range(1, len(history)) if history[i]["phase"] != history[i - 1]["phase"]]:
+    for boundary in [
+        i + 1 for i in range(1, len(history)) if history[i]["phase"] != history[i - 1]["phase"]
+    ]:
         axis.axvline(boundary - 0.5, color="grey", linewidth=0.8)
-        axis.text(boundary - 0.4, axis.get_ylim()[1], history[boundary - 1]["phase"], fontsize=8, va="top")
+        axis.text(
+            boundary - 0.4, axis.get_ylim()[1], history[boundary - 1]["phase"], fontsize=8, va="top"
+        )
 
 
 def _plot_heads(axis, segments: list[tuple[str, list[dict]]], metric: str) -> None:
@@ -59,11 +63,25 @@ def _plot_heads(axis, segments: list[tuple[str, list[dict]]], metric: str) -> No
     for index, (phase, rows) in enumerate(segments):
         epochs = np.arange(1, len(rows) + 1)
         colour = f"C{index % 10}"
-        axis.plot(epochs, [row.get(metric, np.nan) for row in rows], "-", color=colour, label=f"{phase} train")
-        axis.plot(epochs, [row.get("val_" + metric, np.nan) for row in rows], "--", color=colour, label=f"{phase} validation")
+        axis.plot(
+            epochs,
+            [row.get(metric, np.nan) for row in rows],
+            "-",
+            color=colour,
+            label=f"{phase} train",
+        )
+        axis.plot(
+            epochs,
+            [row.get("val_" + metric, np.nan) for row in rows],
+            "--",
+            color=colour,
+            label=f"{phase} validation",
+        )
 
 
-def plot_confusion_matrix(matrix: list[list[int]], labels: list[str], path: Path, title: str) -> Path:
+def plot_confusion_matrix(
+    matrix: list[list[int]], labels: list[str], path: Path, title: str
+) -> Path:
     plt = _pyplot()
     counts = np.asarray(matrix)
     size = 1.2 + 0.75 * len(labels)

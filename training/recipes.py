@@ -6,9 +6,9 @@ from scratch in one phase. A new backbone is one entry here plus its builder in
 training.backbones.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
 
 from preprocessing import IMAGE_SIZE
 from training import backbones, efficientnet_lite, models
@@ -19,15 +19,25 @@ from training.errors import BackboneError, TrainingError
 class Recipe:
     name: str
     summary: str  # one line for `petclf train --help`
-    input_size: int  # the side images are resized to; for transfer recipes the default --backbone-size
-    scaling: tuple[float, float] | None  # (scale, offset): 0–255 → the network's input; None: it scales itself
+    input_size: (
+        int  # the side images are resized to; for transfer recipes the default --backbone-size
+    )
+    scaling: (
+        tuple[float, float] | None
+    )  # (scale, offset): 0–255 → the network's input; None: it scales itself
     epochs: int  # default --epochs: transfer recipes' fine-tuning epochs (0: heads only), the others' all epochs
-    learning_rate: float  # Adam; for transfer recipes the heads' (fine-tuning divides it, see training.train)
-    backbone: Callable | None = None  # (weights, size) → (backbone, weights description); None: from scratch
+    learning_rate: (
+        float  # Adam; for transfer recipes the heads' (fine-tuning divides it, see training.train)
+    )
+    backbone: Callable | None = (
+        None  # (weights, size) → (backbone, weights description); None: from scratch
+    )
     scratch: Callable | None = None  # (num_classes, size=, scaling=, seed=) → keras.Model
     sizes: tuple[int, ...] = ()  # the backbone sides it accepts
     backbone_name: str = ""  # the nested backbone layer's name in a trained model, or how it starts
-    fine_tune_from: str | None = None  # the first backbone layer phase 2 unfreezes; None: no fine-tuning
+    fine_tune_from: str | None = (
+        None  # the first backbone layer phase 2 unfreezes; None: no fine-tuning
+    )
 
     @property
     def transfer(self) -> bool:
@@ -68,7 +78,9 @@ COMBINED = Recipe(
     scaling=None,  # each part scales its own copy of the image
     epochs=0,
     learning_rate=1e-3,
-    backbone=partial(backbones.combined, [(part.name, part.backbone, part.scaling) for part in _PARTS], _COMBINED),
+    backbone=partial(
+        backbones.combined, [(part.name, part.backbone, part.scaling) for part in _PARTS], _COMBINED
+    ),
     sizes=tuple(size for size in MOBILENET_V2.sizes if size in EFFICIENTNET_LITE0.sizes),
     backbone_name=_COMBINED,
 )
@@ -90,7 +102,10 @@ TINY_CNN = Recipe(
     learning_rate=1e-2,
     scratch=models.tiny_cnn,
 )
-RECIPES = {recipe.name: recipe for recipe in (MOBILENET_V2, EFFICIENTNET_LITE0, COMBINED, SEED_CNN, TINY_CNN)}
+RECIPES = {
+    recipe.name: recipe
+    for recipe in (MOBILENET_V2, EFFICIENTNET_LITE0, COMBINED, SEED_CNN, TINY_CNN)
+}
 DEFAULT = MOBILENET_V2.name
 
 
@@ -102,20 +117,36 @@ def get(name: str) -> Recipe:
     try:
         return RECIPES[name]
     except KeyError:
-        raise TrainingError(f"unknown architecture {name!r}; petclf knows {', '.join(RECIPES)}") from None
+        raise TrainingError(
+            f"unknown architecture {name!r}; petclf knows {', '.join(RECIPES)}"
+        ) from None
 
 
-def build(name: str, num_classes: int, *, backbone_weights: str = "imagenet", backbone_size: int | None = None,
-          seed: int = 1) -> models.Built:
+def build(
+    name: str,
+    num_classes: int,
+    *,
+    backbone_weights: str = "imagenet",
+    backbone_size: int | None = None,
+    seed: int = 1,
+) -> models.Built:
     """The untrained model of an architecture; a transfer recipe's backbone comes with its weights."""
     recipe = get(name)
     if not recipe.transfer:
-        return models.Built(model=recipe.scratch(num_classes, size=recipe.input_size, scaling=recipe.scaling, seed=seed))
+        return models.Built(
+            model=recipe.scratch(
+                num_classes, size=recipe.input_size, scaling=recipe.scaling, seed=seed
+            )
+        )
     size = backbone_size or recipe.input_size
     if size not in recipe.sizes:
-        raise BackboneError(f"the {name} input size must be one of {', '.join(map(str, recipe.sizes))}, not {size}")
+        raise BackboneError(
+            f"the {name} input size must be one of {', '.join(map(str, recipe.sizes))}, not {size}"
+        )
     backbone, source = recipe.backbone(backbone_weights, size)
-    return models.transfer(name, backbone, recipe.scaling, num_classes, size=size, seed=seed, weights_source=source)
+    return models.transfer(
+        name, backbone, recipe.scaling, num_classes, size=size, seed=seed, weights_source=source
+    )
 
 
 def backbone_layer(model, arch: str):
@@ -128,5 +159,7 @@ def backbone_layer(model, arch: str):
         raise TrainingError(f"{arch} has no pretrained backbone")
     found = [layer for layer in model.layers if layer.name.startswith(recipe.backbone_name)]
     if len(found) != 1:
-        raise TrainingError(f"the model {model.name} has no {arch} backbone (a model of another architecture?)")
+        raise TrainingError(
+            f"the model {model.name} has no {arch} backbone (a model of another architecture?)"
+        )
     return found[0]

@@ -32,8 +32,12 @@ def classification_figures(true: np.ndarray, predicted: np.ndarray, labels: list
     }
 
 
-def unknown_figures(in_class_scores: np.ndarray, ood_scores: np.ndarray | None, threshold: float) -> dict:
-    figures = {"in_class_reject_rate": _rounded(scoring.rejected_fraction(in_class_scores, threshold))}
+def unknown_figures(
+    in_class_scores: np.ndarray, ood_scores: np.ndarray | None, threshold: float
+) -> dict:
+    figures = {
+        "in_class_reject_rate": _rounded(scoring.rejected_fraction(in_class_scores, threshold))
+    }
     if ood_scores is not None:
         figures["false_accept_rate"] = _rounded(scoring.accepted_fraction(ood_scores, threshold))
         figures["ood_images"] = int(len(ood_scores))
@@ -52,7 +56,11 @@ def compare_scores(val_logits, ood_logits, max_reject_rate: float, temperatures=
             val = scoring.confidence(val_logits, method, temperature)
             threshold = scoring.threshold_for_reject_rate(val, max_reject_rate)
             key = method if temperature == 1.0 else f"{method}@T={temperature:g}"
-            comparison[key] = _rounded(scoring.accepted_fraction(scoring.confidence(ood_logits, method, temperature), threshold))
+            comparison[key] = _rounded(
+                scoring.accepted_fraction(
+                    scoring.confidence(ood_logits, method, temperature), threshold
+                )
+            )
     return comparison
 
 
@@ -64,7 +72,10 @@ def format_table(figures: dict, labels: list[str]) -> str:
         row = figures["per_class"].get(label)
         if row is None:
             continue
-        cells = "  ".join(f"{_show(row[key]):>{size}}" for key, size in (("precision", 9), ("recall", 6), ("f1", 5)))
+        cells = "  ".join(
+            f"{_show(row[key]):>{size}}"
+            for key, size in (("precision", 9), ("recall", 6), ("f1", 5))
+        )
         lines.append(f"{label:<{width}}  {cells}  {row['support']:>6}")
     lines.append(f"accuracy: {_show(figures['accuracy'])} on {figures['images']} images")
     lines.append("confusion matrix (rows: true, columns: predicted):")
@@ -73,7 +84,9 @@ def format_table(figures: dict, labels: list[str]) -> str:
     for label, row in zip(labels, figures["confusion_matrix"]):
         lines.append(f"{label:<{width}}  " + " ".join(f"{count:>8}" for count in row))
     if "in_class_reject_rate" in figures:
-        lines.append(f"in-class images rejected as unknown: {_show(figures['in_class_reject_rate'])}")
+        lines.append(
+            f"in-class images rejected as unknown: {_show(figures['in_class_reject_rate'])}"
+        )
     if "false_accept_rate" in figures:
         lines.append(
             f"out-of-distribution photos accepted as a class: {_show(figures['false_accept_rate'])} "

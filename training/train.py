@@ -21,13 +21,21 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from classifier import scoring
-from classifier.card import CARD_FORMAT, CARD_FORMAT_VERSION, INPUT_SIZE, card_path, library_versions, sha256_file, write_card
+from classifier.card import (
+    CARD_FORMAT,
+    CARD_FORMAT_VERSION,
+    INPUT_SIZE,
+    card_path,
+    library_versions,
+    sha256_file,
+    write_card,
+)
 from training import data, heads, models, plots, recipes, report
 from training.distribute import STRATEGIES, make_strategy
 from training.errors import DataError, TrainingError
@@ -47,7 +55,9 @@ class TrainConfig:
     arch: str = recipes.DEFAULT  # a name in training.recipes
     backbone_weights: str = "imagenet"  # "imagenet", "none" or a path to a weights file
     backbone_size: int | None = None  # None: the recipe's input size
-    epochs: int | None = None  # transfer recipes: fine-tuning epochs (0: head only); others: all epochs. None: the recipe's
+    epochs: int | None = (
+        None  # transfer recipes: fine-tuning epochs (0: head only); others: all epochs. None: the recipe's
+    )
     head_epochs: int = 80  # phase 1 of transfer recipes, on cached features
     heads: int = 1  # transfer recipes without fine-tuning: cross-fitted heads (see training.heads)
     batch_size: int = 32
@@ -58,7 +68,9 @@ class TrainConfig:
     ood: Path | None = None
     ood_exposure_fraction: float = 0.5  # of the --ood photos used in training; the rest measure
     ood_weight: float = 1.0  # loss weight of an OOD photo relative to an average class photo
-    ood_as_class: bool = False  # OOD photos as one more class instead of uniform targets (folded away on saving)
+    ood_as_class: bool = (
+        False  # OOD photos as one more class instead of uniform targets (folded away on saving)
+    )
     score_method: str = "energy"
     temperature: float = 1.0
     # On validation; below the 5% product target because validation (small, and used for early
@@ -114,22 +126,40 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
     if config.heads > 1:
         log(f"phase 1: cross-fitting {config.heads} heads on cached {config.arch} features")
         class_arrays = _weighted_arrays(config, prepared.train, None, class_weights)
-        ood_arrays = _weighted_arrays(config, prepared.ood_exposure, None, class_weights) if config.ood else None
+        ood_arrays = (
+            _weighted_arrays(config, prepared.ood_exposure, None, class_weights)
+            if config.ood
+            else None
+        )
         fitted = heads.cross_fit(
             _with_features(built, class_arrays, config.batch_size),
-            _with_features(built, ood_arrays, config.batch_size) if ood_arrays is not None else None,
-            heads=config.heads, epochs=config.head_epochs, learning_rate=config.learning_rate,
-            seed=config.seed, strategy=strategy, log=log, progress=progress,
+            _with_features(built, ood_arrays, config.batch_size)
+            if ood_arrays is not None
+            else None,
+            heads=config.heads,
+            epochs=config.head_epochs,
+            learning_rate=config.learning_rate,
+            seed=config.seed,
+            strategy=strategy,
+            log=log,
+            progress=progress,
         )
         # Each head folded before they are averaged: the average of log-probabilities, as calibrated.
         model = models.ensemble(built, [_folded(config, head) for head in fitted.heads])
         history, fine_tune_kept = fitted.history, None
-        calibration_logits, ood_check_logits = _folded(config, fitted.class_logits), _folded(config, fitted.ood_logits)
+        calibration_logits, ood_check_logits = (
+            _folded(config, fitted.class_logits),
+            _folded(config, fitted.ood_logits),
+        )
     else:
-        history, fine_tune_kept = _fit(config, built, prepared, class_weights, strategy, checkpoint_dir, log, progress)
+        history, fine_tune_kept = _fit(
+            config, built, prepared, class_weights, strategy, checkpoint_dir, log, progress
+        )
         model = _folded(config, built.model)
         calibration_logits = predict(model, prepared.validation, config.batch_size)
-        ood_check_logits = predict(model, prepared.ood_validation, config.batch_size) if config.ood else None
+        ood_check_logits = (
+            predict(model, prepared.ood_validation, config.batch_size) if config.ood else None
+        )
 
     log("calibrating the unknown threshold and evaluating")
     _report(progress, "evaluating")
@@ -143,7 +173,7 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
         "format": CARD_FORMAT,
         "format_version": CARD_FORMAT_VERSION,
         "name": config.out.stem,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "labels": labels,
         "input_size": INPUT_SIZE,
         "output": OUTPUT_KIND,
@@ -168,7 +198,12 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
             "outlier_exposure_fraction": config.ood_exposure_fraction if config.ood else 0.0,
             "outlier_exposure_weight": config.ood_weight,
             "outlier_class": config.ood_as_class,
-            "augmentation": ["horizontal flip", "rotation ±18°", "zoom -15%..+10%", "contrast ±15%"],
+            "augmentation": [
+                "horizontal flip",
+                "rotation ±18°",
+                "zoom -15%..+10%",
+                "contrast ±15%",
+            ],
         },
         "h5_sha256": sha256_file(config.out),
         "h5_bytes": config.out.stat().st_size,
@@ -177,7 +212,9 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
     write_card(card, card_path(config.out))
     _write_outputs(config.out, history, test_metrics, labels)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
-    log(f"saved {config.out} ({card['h5_bytes'] / 1e6:.1f} MB) and {card_path(config.out)} in {wall_time:.0f} s")
+    log(
+        f"saved {config.out} ({card['h5_bytes'] / 1e6:.1f} MB) and {card_path(config.out)} in {wall_time:.0f} s"
+    )
     return card
 
 
@@ -190,7 +227,9 @@ def _folded(config: TrainConfig, model_or_logits):
     return models.fold_outlier_class(model_or_logits, int(model_or_logits.outputs[0].shape[-1]) - 1)
 
 
-def _calibrate(config: TrainConfig, model, prepared: Prepared, calibration_logits, ood_check_logits) -> dict:
+def _calibrate(
+    config: TrainConfig, model, prepared: Prepared, calibration_logits, ood_check_logits
+) -> dict:
     """The card's `unknown` block: the threshold from in-class logits the model did not train on
     (validation, or out-of-fold), the false-accept rate on held-out OOD photos."""
     val_scores = _scores(config, calibration_logits)
@@ -205,18 +244,24 @@ def _calibrate(config: TrainConfig, model, prepared: Prepared, calibration_logit
         "calibration_images": len(calibration_logits),
         "false_accept_rate": None,
         "ood_images": 0,
-        "outlier_exposure_images": len(prepared.ood_exposure) + len(prepared.ood_validation) if config.ood else 0,
+        "outlier_exposure_images": len(prepared.ood_exposure) + len(prepared.ood_validation)
+        if config.ood
+        else 0,
     }
     if ood_check_logits is not None and len(ood_check_logits):
         # Not trained on, only watched by early stopping: a fair check when comparing settings.
         val_ood_scores = _scores(config, ood_check_logits)
-        unknown["validation_false_accept_rate"] = round(scoring.accepted_fraction(val_ood_scores, threshold), 4)
+        unknown["validation_false_accept_rate"] = round(
+            scoring.accepted_fraction(val_ood_scores, threshold), 4
+        )
     if prepared.ood_heldout is not None and len(prepared.ood_heldout):
         ood_logits = predict(model, prepared.ood_heldout, config.batch_size)
         ood_scores = _scores(config, ood_logits)
         unknown["false_accept_rate"] = round(scoring.accepted_fraction(ood_scores, threshold), 4)
         unknown["ood_images"] = len(prepared.ood_heldout)
-        unknown["methods_compared"] = report.compare_scores(calibration_logits, ood_logits, config.max_reject_rate)
+        unknown["methods_compared"] = report.compare_scores(
+            calibration_logits, ood_logits, config.max_reject_rate
+        )
     return unknown
 
 
@@ -229,7 +274,9 @@ def _test_metrics(config: TrainConfig, model, prepared: Prepared, threshold: flo
     if prepared.test is None:
         return None
     logits = predict(model, prepared.test, config.batch_size)
-    metrics = report.classification_figures(prepared.test.labels, logits.argmax(axis=1), prepared.labels)
+    metrics = report.classification_figures(
+        prepared.test.labels, logits.argmax(axis=1), prepared.labels
+    )
     scores = _scores(config, logits)
     metrics["in_class_reject_rate"] = round(scoring.rejected_fraction(scores, threshold), 4)
     return metrics
@@ -241,17 +288,23 @@ def prepare_data(config: TrainConfig, labels: list[str], log, progress=None) -> 
     if config.heads > 1:  # cross-fitting: every fold is some head's validation
         train_examples, val_examples = examples, []
     else:
-        train_examples, val_examples = data.carve_validation(examples, config.validation_fraction, config.seed)
+        train_examples, val_examples = data.carve_validation(
+            examples, config.validation_fraction, config.seed
+        )
 
     test_examples = None
     if test_dir is None:
         log(f"warning: {config.data} has no test/ side; the card will have no test metrics")
     else:
         unknown_classes = sorted(
-            p.name for p in test_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in labels
+            p.name
+            for p in test_dir.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and p.name not in labels
         )
         if unknown_classes:
-            raise DataError(f"{test_dir} has a class folder that train/ lacks: {unknown_classes[0]}")
+            raise DataError(
+                f"{test_dir} has a class folder that train/ lacks: {unknown_classes[0]}"
+            )
         test_examples = data.labelled_examples(test_dir, labels)
 
     ood_parts = {"exposure": [], "validation": [], "heldout": []}
@@ -259,14 +312,25 @@ def prepare_data(config: TrainConfig, labels: list[str], log, progress=None) -> 
         for example in data.ood_examples(config.ood):
             part = data.ood_part(example.path, config.ood_exposure_fraction)
             # Cross-fitted heads stop early on their own fold of the exposure photos.
-            ood_parts["exposure" if config.heads > 1 and part == "validation" else part].append(example)
+            ood_parts["exposure" if config.heads > 1 and part == "validation" else part].append(
+                example
+            )
 
-    to_load = len(train_examples) + len(val_examples) + len(test_examples or []) + sum(map(len, ood_parts.values()))
+    to_load = (
+        len(train_examples)
+        + len(val_examples)
+        + len(test_examples or [])
+        + sum(map(len, ood_parts.values()))
+    )
     loaded_before = 0
 
     def load(examples: list, description: str) -> data.Images:
         nonlocal loaded_before
-        on_loaded = None if progress is None else lambda count: progress("loading", loaded_before + count, to_load, {})
+        on_loaded = (
+            None
+            if progress is None
+            else lambda count: progress("loading", loaded_before + count, to_load, {})
+        )
         images = data.load_images(examples, description, on_loaded=on_loaded)
         loaded_before += len(examples)
         return images
@@ -277,20 +341,28 @@ def prepare_data(config: TrainConfig, labels: list[str], log, progress=None) -> 
         validation=load(val_examples, "validation images"),
         test=load(test_examples, "test images") if test_examples is not None else None,
         ood_exposure=load(ood_parts["exposure"], "OOD photos (exposure)") if config.ood else None,
-        ood_validation=load(ood_parts["validation"], "OOD photos (validation)") if config.ood else None,
+        ood_validation=load(ood_parts["validation"], "OOD photos (validation)")
+        if config.ood
+        else None,
         ood_heldout=load(ood_parts["heldout"], "OOD photos (held out)") if config.ood else None,
     )
     for name in ("train", "validation", "test", "ood_exposure", "ood_validation", "ood_heldout"):
         images = getattr(prepared, name)
         if images is not None and images.skipped:
             path, problem = images.skipped[0]
-            log(f"warning: skipped {len(images.skipped)} unusable {name} file(s), e.g. {path}: {problem}")
+            log(
+                f"warning: skipped {len(images.skipped)} unusable {name} file(s), e.g. {path}: {problem}"
+            )
     for index, label in enumerate(labels):
         for name in ("train", "validation") if config.heads == 1 else ("train",):
             if not (getattr(prepared, name).labels == index).any():
-                raise DataError(f"the class {label} has no usable {name} images in {train_dir / label}")
+                raise DataError(
+                    f"the class {label} has no usable {name} images in {train_dir / label}"
+                )
         if (prepared.train.labels == index).sum() < config.heads:
-            raise DataError(f"--heads {config.heads} needs at least {config.heads} train images per class; {label} has fewer")
+            raise DataError(
+                f"--heads {config.heads} needs at least {config.heads} train images per class; {label} has fewer"
+            )
     log(
         f"{len(labels)} classes; {len(prepared.train)} train, {len(prepared.validation)} validation, "
         f"{len(prepared.test) if prepared.test else 0} test images"
@@ -304,15 +376,20 @@ def prepare_data(config: TrainConfig, labels: list[str], log, progress=None) -> 
     return prepared
 
 
-def _fit(config, built, prepared, class_weights, strategy, checkpoint_dir: Path, log, progress) -> tuple[list[dict], bool | None]:
+def _fit(
+    config, built, prepared, class_weights, strategy, checkpoint_dir: Path, log, progress
+) -> tuple[list[dict], bool | None]:
     """Run the training phases; return one history row per epoch, and whether fine-tuning was kept."""
     import keras
 
-    pixels, targets, weights = _weighted_arrays(config, prepared.train, prepared.ood_exposure, class_weights)
+    pixels, targets, weights = _weighted_arrays(
+        config, prepared.train, prepared.ood_exposure, class_weights
+    )
     # Validation checks both goals: right classes on class photos, flat outputs on OOD photos.
     replicas = strategy.num_replicas_in_sync
     val_pixels, val_targets, val_weights = even_for_replicas(
-        _weighted_arrays(config, prepared.validation, prepared.ood_validation, class_weights), replicas
+        _weighted_arrays(config, prepared.validation, prepared.ood_validation, class_weights),
+        replicas,
     )
     history: list[dict] = []
 
@@ -324,7 +401,11 @@ def _fit(config, built, prepared, class_weights, strategy, checkpoint_dir: Path,
             built.head,
             (predict(built.features, pixels, config.batch_size), targets, weights),
             (predict(built.features, val_pixels, config.batch_size), val_targets, val_weights),
-            epochs=config.head_epochs, seed=config.seed, replicas=replicas, phase="head", progress=progress,
+            epochs=config.head_epochs,
+            seed=config.seed,
+            replicas=replicas,
+            phase="head",
+            progress=progress,
         )
         best = history[int(np.argmin([row["val_loss"] for row in history]))]
         log(f"phase 1: {len(history)} epochs, best validation accuracy {best['val_accuracy']:.3f}")
@@ -343,17 +424,32 @@ def _fit(config, built, prepared, class_weights, strategy, checkpoint_dir: Path,
     callbacks = [
         # The log row first: an interruption between the two then repeats an epoch, never loses one.
         keras.callbacks.CSVLogger(str(checkpoint_dir / "history.csv"), append=True),
-        keras.callbacks.BackupAndRestore(str(checkpoint_dir), double_checkpoint=True, delete_checkpoint=False),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
+        keras.callbacks.BackupAndRestore(
+            str(checkpoint_dir), double_checkpoint=True, delete_checkpoint=False
+        ),
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=config.patience, restore_best_weights=True
+        ),
         *heads.epoch_progress(progress, phase, config.epochs),
     ]
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     built.model.fit(
         data.make_dataset(
-            pixels, targets, weights, batch_size=config.batch_size, shuffle=True, seed=config.seed, drop_remainder=replicas > 1
+            pixels,
+            targets,
+            weights,
+            batch_size=config.batch_size,
+            shuffle=True,
+            seed=config.seed,
+            drop_remainder=replicas > 1,
         ),
         validation_data=data.make_dataset(
-            val_pixels, val_targets, val_weights, batch_size=config.batch_size, shuffle=False, seed=config.seed
+            val_pixels,
+            val_targets,
+            val_weights,
+            batch_size=config.batch_size,
+            shuffle=False,
+            seed=config.seed,
         ),
         epochs=config.epochs,
         shuffle=False,  # the dataset shuffles itself
@@ -365,7 +461,10 @@ def _fit(config, built, prepared, class_weights, strategy, checkpoint_dir: Path,
         # A repeated epoch (see above) keeps its last row.
         rows = {int(row["epoch"]): row for row in csv.DictReader(handle)}
     fitted = [
-        {"phase": phase, **{key: float(value) for key, value in rows[epoch].items() if key != "epoch"}}
+        {
+            "phase": phase,
+            **{key: float(value) for key, value in rows[epoch].items() if key != "epoch"},
+        }
         for epoch in sorted(rows)
     ]
     history += fitted
@@ -375,7 +474,9 @@ def _fit(config, built, prepared, class_weights, strategy, checkpoint_dir: Path,
     tuned_loss = min(row["val_loss"] for row in fitted)
     if tuned_loss >= head_loss:
         built.model.set_weights(head_weights)
-        log(f"phase 2 did not improve the validation loss ({tuned_loss:.4f} vs {head_loss:.4f}); keeping the phase-1 model")
+        log(
+            f"phase 2 did not improve the validation loss ({tuned_loss:.4f} vs {head_loss:.4f}); keeping the phase-1 model"
+        )
         return history, False
     return history, True
 
@@ -385,7 +486,9 @@ def _with_features(built, arrays: tuple, batch_size: int) -> tuple:
     return (predict(built.features, arrays[0], batch_size), *arrays[1:])
 
 
-def _weighted_arrays(config, class_images: data.Images, ood_images: data.Images | None, class_weights) -> tuple:
+def _weighted_arrays(
+    config, class_images: data.Images, ood_images: data.Images | None, class_weights
+) -> tuple:
     """(pixels, targets, weights): class photos one-hot with class weights, OOD photos uniform."""
     parts = [class_images] + ([ood_images] if ood_images is not None and len(ood_images) else [])
     pixels = np.concatenate([part.pixels for part in parts])
@@ -397,18 +500,32 @@ def _weighted_arrays(config, class_images: data.Images, ood_images: data.Images 
     )
 
 
-def _write_outputs(out: Path, history: list[dict], test_metrics: dict | None, labels: list[str]) -> None:
+def _write_outputs(
+    out: Path, history: list[dict], test_metrics: dict | None, labels: list[str]
+) -> None:
     stem = out.with_suffix("")
     columns = ["epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy"]
     with open(f"{stem}.history.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(
+            handle, fieldnames=columns, extrasaction="ignore", lineterminator="\n"
+        )
         writer.writeheader()
         for epoch, row in enumerate(history, start=1):
-            writer.writerow({"epoch": epoch, **{k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()}})
-    plots.plot_curves(history, Path(f"{stem}.curves.png"), f"{out.name}: loss and accuracy per epoch")
+            writer.writerow(
+                {
+                    "epoch": epoch,
+                    **{k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()},
+                }
+            )
+    plots.plot_curves(
+        history, Path(f"{stem}.curves.png"), f"{out.name}: loss and accuracy per epoch"
+    )
     if test_metrics is not None:
         plots.plot_confusion_matrix(
-            test_metrics["confusion_matrix"], labels, Path(f"{stem}.confusion_matrix.png"), f"{out.name}: test confusion matrix"
+            test_metrics["confusion_matrix"],
+            labels,
+            Path(f"{stem}.confusion_matrix.png"),
+            f"{out.name}: test confusion matrix",
         )
 
 
@@ -416,7 +533,9 @@ def _checkpoint_dir(config: TrainConfig) -> Path:
     directory = config.out.with_suffix(".checkpoint")
     if config.resume:
         if not (directory / "latest.weights.h5").is_file():
-            raise TrainingError(f"nothing to resume: no checkpoint at {directory} (start without --resume)")
+            raise TrainingError(
+                f"nothing to resume: no checkpoint at {directory} (start without --resume)"
+            )
     else:
         shutil.rmtree(directory, ignore_errors=True)
     return directory
@@ -425,7 +544,11 @@ def _checkpoint_dir(config: TrainConfig) -> Path:
 def _backbone_summary(config: TrainConfig, built) -> dict | None:
     if built.backbone is None:
         return None
-    return {"name": config.arch, "input_size": config.backbone_size, "weights": built.weights_source}
+    return {
+        "name": config.arch,
+        "input_size": config.backbone_size,
+        "weights": built.weights_source,
+    }
 
 
 def _data_summary(config: TrainConfig, prepared: Prepared) -> dict:
@@ -444,7 +567,9 @@ def _data_summary(config: TrainConfig, prepared: Prepared) -> dict:
         "cross_fitting_folds": config.heads if config.heads > 1 else None,
         "images": images,
         "skipped_files": sum(
-            len(part.skipped) for part in (prepared.train, prepared.validation, prepared.test) if part is not None
+            len(part.skipped)
+            for part in (prepared.train, prepared.validation, prepared.test)
+            if part is not None
         ),
     }
     if config.ood:
@@ -460,18 +585,30 @@ def _data_summary(config: TrainConfig, prepared: Prepared) -> dict:
 def _with_defaults(config: TrainConfig) -> TrainConfig:
     """The config with the recipe's defaults in place of None."""
     recipe = recipes.get(config.arch)
-    defaults = {"backbone_size": recipe.input_size, "epochs": recipe.epochs, "learning_rate": recipe.learning_rate}
-    return dataclasses.replace(config, **{key: value for key, value in defaults.items() if getattr(config, key) is None})
+    defaults = {
+        "backbone_size": recipe.input_size,
+        "epochs": recipe.epochs,
+        "learning_rate": recipe.learning_rate,
+    }
+    return dataclasses.replace(
+        config, **{key: value for key, value in defaults.items() if getattr(config, key) is None}
+    )
 
 
 def _check_config(config: TrainConfig) -> None:
     recipe = recipes.get(config.arch)
     if config.strategy not in STRATEGIES:
-        raise TrainingError(f"unknown strategy {config.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        raise TrainingError(
+            f"unknown strategy {config.strategy!r}; choose one of {', '.join(STRATEGIES)}"
+        )
     if config.score_method not in scoring.SCORE_METHODS:
-        raise TrainingError(f"unknown score {config.score_method!r}; choose one of {', '.join(scoring.SCORE_METHODS)}")
+        raise TrainingError(
+            f"unknown score {config.score_method!r}; choose one of {', '.join(scoring.SCORE_METHODS)}"
+        )
     if config.strategy != "default" and config.batch_size % 2:
-        raise TrainingError("with --strategy mirrored or multiworker, the batch size must be even (split over devices)")
+        raise TrainingError(
+            "with --strategy mirrored or multiworker, the batch size must be even (split over devices)"
+        )
     if config.heads < 1:
         raise TrainingError("--heads must be at least 1")
     if config.heads > 1 and not recipe.transfer:
@@ -483,7 +620,9 @@ def _check_config(config: TrainConfig) -> None:
         # Fine-tuning would change the features under the out-of-fold logits the threshold comes from.
         raise TrainingError("--heads above 1 needs --epochs 0 (no fine-tuning)")
     if config.epochs < (0 if recipe.transfer else 1):
-        raise TrainingError(f"--epochs must be at least {0 if recipe.transfer else 1} for {config.arch}")
+        raise TrainingError(
+            f"--epochs must be at least {0 if recipe.transfer else 1} for {config.arch}"
+        )
     if config.epochs > 0 and recipe.transfer and recipe.fine_tune_from is None:
         raise TrainingError(f"{config.arch}'s backbone can't be fine-tuned; use --epochs 0")
     for name in ("head_epochs", "batch_size", "patience"):
@@ -492,7 +631,9 @@ def _check_config(config: TrainConfig) -> None:
     if config.ood_as_class and not config.ood:
         raise TrainingError("--ood-as-class needs --ood, the photos that make up that class")
     if not 0 <= config.ood_exposure_fraction < 1:
-        raise TrainingError("the outlier-exposure fraction must be in [0, 1): some OOD photos must stay held out")
+        raise TrainingError(
+            "the outlier-exposure fraction must be in [0, 1): some OOD photos must stay held out"
+        )
     if not 0 <= config.max_reject_rate < 1:
         raise TrainingError("the in-class reject rate must be in [0, 1)")
     if config.out.suffix != ".h5":
@@ -511,4 +652,3 @@ def _round_all(values) -> list[float]:
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-

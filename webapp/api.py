@@ -33,7 +33,12 @@ def model_card():
 @blueprint.get("/healthz")
 def health():
     engine = current_app.extensions["petclf_engine"]
-    return jsonify(status="ok", model=engine.card["name"], h5_sha256=engine.card["h5_sha256"], runtime=engine.runtime)
+    return jsonify(
+        status="ok",
+        model=engine.card["name"],
+        h5_sha256=engine.card["h5_sha256"],
+        runtime=engine.runtime,
+    )
 
 
 @blueprint.get("/metrics")
@@ -49,5 +54,7 @@ def _top() -> int:
     except ValueError:
         top = 0
     if not 1 <= top <= MAX_TOP:
-        raise UploadError(400, "invalid_top", f"top must be a whole number from 1 to {MAX_TOP}, not {text!r}.")
+        raise UploadError(
+            400, "invalid_top", f"top must be a whole number from 1 to {MAX_TOP}, not {text!r}."
+        )
     return top

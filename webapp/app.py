@@ -12,7 +12,17 @@ import store
 from classifier import load_engine
 from classifier.artifact import model_path
 from projects.errors import ProjectError
-from webapp import api, gallery, library_api, library_pages, openapi, original_api, pages, project_api, project_pages
+from webapp import (
+    api,
+    gallery,
+    library_api,
+    library_pages,
+    openapi,
+    original_api,
+    pages,
+    project_api,
+    project_pages,
+)
 from webapp.auth import admin_token, session_secret
 from webapp.context import page_context
 from webapp.errors import ConfigError, UploadError
@@ -30,7 +40,12 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-HTTP_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "upload_too_large"}
+HTTP_ERROR_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "upload_too_large",
+}
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +103,22 @@ def _upload_limit(value) -> float:
     try:
         limit = float(value)
     except ValueError:
-        raise ConfigError(f"PETCLF_MAX_UPLOAD_MB must be a number of megabytes, not {value!r}") from None
+        raise ConfigError(
+            f"PETCLF_MAX_UPLOAD_MB must be a number of megabytes, not {value!r}"
+        ) from None
     if not 0 < limit <= 1024:
-        raise ConfigError(f"PETCLF_MAX_UPLOAD_MB must be between 0 and 1024 megabytes, not {value!r}")
+        raise ConfigError(
+            f"PETCLF_MAX_UPLOAD_MB must be between 0 and 1024 megabytes, not {value!r}"
+        )
     return limit
 
 
 def _threads() -> int:
     value = os.environ.get("PETCLF_THREADS") or "4"
     if not value.isdigit() or int(value) < 1:
-        raise ConfigError(f"PETCLF_THREADS must be a whole number of threads, 1 or more, not {value!r}")
+        raise ConfigError(
+            f"PETCLF_THREADS must be a whole number of threads, 1 or more, not {value!r}"
+        )
     return int(value)
 
 
@@ -110,7 +131,12 @@ def _finish(response):
     started = g.get("started")
     if started is not None:
         metrics: Metrics = current_app.extensions["petclf_metrics"]
-        metrics.observe_request(request.endpoint or "unmatched", request.method, response.status_code, time.perf_counter() - started)
+        metrics.observe_request(
+            request.endpoint or "unmatched",
+            request.method,
+            response.status_code,
+            time.perf_counter() - started,
+        )
     return response
 
 
@@ -151,4 +177,6 @@ def _http_error(exc: HTTPException):
 
 def _unexpected_error(exc: Exception):
     log.exception("unexpected error answering %s %s", request.method, request.path)
-    return _upload_error(UploadError(500, "internal_error", "Something went wrong on our side; please try again."))
+    return _upload_error(
+        UploadError(500, "internal_error", "Something went wrong on our side; please try again.")
+    )

@@ -44,7 +44,9 @@ def session_secret(token: str) -> bytes:
 
 
 def token_matches(given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(given.encode(), current_app.config["PETCLF_ADMIN_TOKEN"].encode())
+    return bool(given) and hmac.compare_digest(
+        given.encode(), current_app.config["PETCLF_ADMIN_TOKEN"].encode()
+    )
 
 
 def is_admin() -> bool:
@@ -75,7 +77,11 @@ def api_admin(view):
     @functools.wraps(view)
     def guarded(*args, **kwargs):
         if not is_admin():
-            raise UploadError(401, "unauthorized", "This needs the admin token: send 'Authorization: Bearer <token>'.")
+            raise UploadError(
+                401,
+                "unauthorized",
+                "This needs the admin token: send 'Authorization: Bearer <token>'.",
+            )
         return view(*args, **kwargs)
 
     return guarded

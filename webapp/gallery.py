@@ -43,15 +43,30 @@ def gallery_page():
     with store.session() as db:
         known = {"classes": _shared_labels(db)}
         # Only class and tag: place and distance filters would let anyone find photos by where they were taken.
-        filters, page, per_page = filters_and_page({name: request.args.getlist(name) for name in GALLERY_FILTERS}, PER_PAGE)
+        filters, page, per_page = filters_and_page(
+            {name: request.args.getlist(name) for name in GALLERY_FILTERS}, PER_PAGE
+        )
         shared = where(select(LibraryPhoto), filters).where(LibraryPhoto.shared)
         total = db.scalar(select(func.count()).select_from(shared.subquery()))
-        rows = db.scalars(shared.order_by(LibraryPhoto.added_at.desc(), LibraryPhoto.id.desc()).offset((page - 1) * per_page).limit(per_page))
+        rows = db.scalars(
+            shared.order_by(LibraryPhoto.added_at.desc(), LibraryPhoto.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
         photos = [{"id": row.id, "label": row.label, "confidence": row.confidence} for row in rows]
-    query = {key: value for key, value in (("class", filters.classes), ("tag", filters.tags)) if value}
+    query = {
+        key: value for key, value in (("class", filters.classes), ("tag", filters.tags)) if value
+    }
     return render_template(
-        "gallery.html", chosen=chosen, photos=photos, total=total, page=page, pages=-(-total // per_page), filtered=bool(query),
-        page_address=lambda number: url_for(".gallery_page", **query, page=number), **known,
+        "gallery.html",
+        chosen=chosen,
+        photos=photos,
+        total=total,
+        page=page,
+        pages=-(-total // per_page),
+        filtered=bool(query),
+        page_address=lambda number: url_for(".gallery_page", **query, page=number),
+        **known,
     )
 
 
@@ -82,7 +97,9 @@ def delete(photo_id: int):
 def keep(name: str, data: bytes) -> Outcome:
     """Keep an upload of the home page in the gallery (the person ticked the box): its shareable
     copy goes through the library's ingest, which classifies and stores it."""
-    return library.ingest_upload(name, shareable_copy(data), shared=True, options=ingest_options(True))
+    return library.ingest_upload(
+        name, shareable_copy(data), shared=True, options=ingest_options(True)
+    )
 
 
 def shareable_copy(data: bytes) -> bytes:
@@ -106,4 +123,11 @@ def shareable_copy(data: bytes) -> bytes:
 
 
 def _shared_labels(db) -> list[str]:
-    return list(db.scalars(select(LibraryPhoto.label).where(LibraryPhoto.shared).distinct().order_by(LibraryPhoto.label)))
+    return list(
+        db.scalars(
+            select(LibraryPhoto.label)
+            .where(LibraryPhoto.shared)
+            .distinct()
+            .order_by(LibraryPhoto.label)
+        )
+    )

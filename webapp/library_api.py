@@ -18,7 +18,14 @@ from library.queries import matching_rows
 from projects.service import job, job_dict
 from store import LibraryPhoto, photo_path
 from webapp.auth import api_admin
-from webapp.library_requests import as_upload_error, counts, filters_and_page, receive, shared_flag, uploaded_files
+from webapp.library_requests import (
+    as_upload_error,
+    counts,
+    filters_and_page,
+    receive,
+    shared_flag,
+    uploaded_files,
+)
 
 blueprint = Blueprint("library_api", __name__, url_prefix="/api/v1/library")
 REPORT_NAME = "library-report.html"
@@ -38,7 +45,9 @@ def photos():
     with store.session() as db:
         rows, total = library.find(db, filters, page, per_page)
         listed = [with_links(library.summary(row)) for row in rows]
-    return jsonify(total=total, page=page, per_page=per_page, pages=-(-total // per_page), photos=listed)
+    return jsonify(
+        total=total, page=page, per_page=per_page, pages=-(-total // per_page), photos=listed
+    )
 
 
 @blueprint.post("/photos")
@@ -49,10 +58,15 @@ def add_photos():
     if received.job_id:
         with store.session() as db:
             return jsonify(job=job_dict(job(db, received.job_id))), 202
-    body = {"results": [outcome.to_dict() for outcome in received.outcomes], "summary": counts(received.outcomes)}
+    body = {
+        "results": [outcome.to_dict() for outcome in received.outcomes],
+        "summary": counts(received.outcomes),
+    }
     if all(outcome.status in NOT_ADDED for outcome in received.outcomes):
         first = received.outcomes[0]
-        return jsonify(error={"code": "rejected", "message": f"{first.name}: {first.reason}"}, **body), 422
+        return jsonify(
+            error={"code": "rejected", "message": f"{first.name}: {first.reason}"}, **body
+        ), 422
     return jsonify(body)
 
 
@@ -89,7 +103,11 @@ def view(photo_id: int):
 def original(photo_id: int):
     with store.session() as db:
         found = get(db, photo_id)
-        path, kind, name = photo_path(found.sha256), Image.MIME.get(found.format, "application/octet-stream"), found.original_name
+        path, kind, name = (
+            photo_path(found.sha256),
+            Image.MIME.get(found.format, "application/octet-stream"),
+            found.original_name,
+        )
     if not path.is_file():
         raise library.NotFound(f"The original of photo {photo_id} is missing from the store.")
     return send_file(path, mimetype=kind, download_name=name, max_age=0)
@@ -101,8 +119,11 @@ def points():
     filters, _, _ = filters_and_page(request.args)
     with store.session() as db:
         rows = matching_rows(db, filters, LibraryPhoto.label)
-    placed = [{"id": row.id, "latitude": row.latitude, "longitude": row.longitude, "label": row.label}
-              for row in rows if row.latitude is not None]
+    placed = [
+        {"id": row.id, "latitude": row.latitude, "longitude": row.longitude, "label": row.label}
+        for row in rows
+        if row.latitude is not None
+    ]
     return jsonify(total=len(placed), points=placed)
 
 
@@ -121,7 +142,9 @@ def report():
     with store.session() as db:
         library.write_report(db, filters, text)
     data = io.BytesIO(text.getvalue().encode())
-    return send_file(data, mimetype="text/html", as_attachment=True, download_name=REPORT_NAME, max_age=0)
+    return send_file(
+        data, mimetype="text/html", as_attachment=True, download_name=REPORT_NAME, max_age=0
+    )
 
 
 def with_links(photo: dict) -> dict:

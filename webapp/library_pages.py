@@ -6,7 +6,17 @@ JavaScript; library.js draws the map (a click sets the point to filter around) a
 upload's job.
 """
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import select
 
 import library
@@ -16,7 +26,13 @@ from store import LibraryPhoto, LibraryTag
 from webapp.auth import csrf_token, page_admin
 from webapp.context import page_context
 from webapp.errors import UploadError
-from webapp.library_requests import as_upload_error, filters_and_page, receive, shared_flag, uploaded_files
+from webapp.library_requests import (
+    as_upload_error,
+    filters_and_page,
+    receive,
+    shared_flag,
+    uploaded_files,
+)
 
 blueprint = Blueprint("library_pages", __name__)
 PER_PAGE = 60
@@ -26,12 +42,21 @@ SVG = "image/svg+xml"
 @blueprint.context_processor
 def page_state() -> dict:
     """What the library's and the gallery's templates know: the app, the admin's session, the login link."""
-    return {**page_context(), "admin": bool(session.get("admin")), "csrf_token": csrf_token, "login_url": login_url}
+    return {
+        **page_context(),
+        "admin": bool(session.get("admin")),
+        "csrf_token": csrf_token,
+        "login_url": login_url,
+    }
 
 
 def login_url() -> str:
     """The login form, coming back to this page (to the library after a form's post)."""
-    here = request.full_path.rstrip("?") if request.method == "GET" else url_for("library_pages.library_page")
+    here = (
+        request.full_path.rstrip("?")
+        if request.method == "GET"
+        else url_for("library_pages.library_page")
+    )
     return url_for("project_pages.login", next=here)
 
 
@@ -48,8 +73,16 @@ def library_page():
         photos = [library.summary(row) for row in rows]
     query = _query(filters)
     return render_template(
-        "library.html", chosen=chosen, photos=photos, total=total, page=page, pages=-(-total // per_page),
-        query=query, filtered=bool(query), page_address=lambda number: url_for(".library_page", **query, page=number), **known,
+        "library.html",
+        chosen=chosen,
+        photos=photos,
+        total=total,
+        page=page,
+        pages=-(-total // per_page),
+        query=query,
+        filtered=bool(query),
+        page_address=lambda number: url_for(".library_page", **query, page=number),
+        **known,
     )
 
 
@@ -82,7 +115,11 @@ def classes_plot():
 @blueprint.get("/library/upload")
 @page_admin
 def upload_page():
-    return render_template("library_upload.html", job_id=request.args.get("job", ""), inline_limit=library.QUEUE_FROM_FILES)
+    return render_template(
+        "library_upload.html",
+        job_id=request.args.get("job", ""),
+        inline_limit=library.QUEUE_FROM_FILES,
+    )
 
 
 @blueprint.post("/library/upload")
@@ -92,14 +129,23 @@ def upload():
     if received.job_id:
         return redirect(url_for(".upload_page", job=received.job_id))
     for outcome in received.outcomes:
-        flash(f"{outcome.name}: {outcome.reason or outcome.status}", "notice" if outcome.added else "error")
+        flash(
+            f"{outcome.name}: {outcome.reason or outcome.status}",
+            "notice" if outcome.added else "error",
+        )
     return redirect(url_for(".upload_page"))
 
 
 @blueprint.errorhandler(413)
 def _too_large(_exc):
     limit = current_app.config["MAX_UPLOAD_MB"]
-    return error_page(UploadError(413, "upload_too_large", f"The upload is larger than the {limit:g} MB limit; send fewer photos at a time."))
+    return error_page(
+        UploadError(
+            413,
+            "upload_too_large",
+            f"The upload is larger than the {limit:g} MB limit; send fewer photos at a time.",
+        )
+    )
 
 
 def error_page(exc: LibraryError | UploadError):
@@ -121,7 +167,10 @@ def _stats() -> dict:
 
 def _chosen(args) -> dict:
     """The filter form's fields as the person typed them (kept when they don't parse)."""
-    fields = {name: args.get(name, "") for name in ("tag", "from", "to", "near", "within_km", "place", "without_gps")}
+    fields = {
+        name: args.get(name, "")
+        for name in ("tag", "from", "to", "near", "within_km", "place", "without_gps")
+    }
     return {**fields, "classes": args.getlist("class")}
 
 

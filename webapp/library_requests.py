@@ -34,8 +34,14 @@ def filters_and_page(args, per_page: int = 50) -> tuple[Filters, int, int]:
 def uploaded_files(request: Request) -> list[tuple[str, bytes]]:
     """(name, bytes) of every file in multipart field "file"."""
     if request.mimetype and request.mimetype not in FORM_TYPES:
-        raise UploadError(415, "unsupported_media_type", f"Unsupported request type {request.mimetype}: {SEND_FILES}.")
-    files = [(upload.filename or "upload", upload.read()) for upload in request.files.getlist(FIELD)]
+        raise UploadError(
+            415,
+            "unsupported_media_type",
+            f"Unsupported request type {request.mimetype}: {SEND_FILES}.",
+        )
+    files = [
+        (upload.filename or "upload", upload.read()) for upload in request.files.getlist(FIELD)
+    ]
     if not files:
         raise UploadError(400, "no_file", f"No photo was sent: {SEND_FILES}.")
     return files
@@ -44,7 +50,9 @@ def uploaded_files(request: Request) -> list[tuple[str, bytes]]:
 def shared_flag(request: Request) -> bool:
     value = request.form.get("shared", "").strip().lower()
     if value not in TRUE + FALSE:
-        raise UploadError(400, "invalid_shared", f'"shared" must be true or false, not {value[:20]!r}.')
+        raise UploadError(
+            400, "invalid_shared", f'"shared" must be true or false, not {value[:20]!r}.'
+        )
     return value in TRUE
 
 
@@ -61,9 +69,15 @@ def receive(files: list[tuple[str, bytes]], *, shared: bool) -> Received:
     if len(files) > library.QUEUE_FROM_FILES:
         try:
             return Received(job_id=library.queue_uploads(files, shared=shared))
-        except Exception:  # the queue (or the staging folder) is out of reach: a server problem, said plainly
+        except (
+            Exception
+        ):  # the queue (or the staging folder) is out of reach: a server problem, said plainly
             current_app.logger.exception("could not queue a library upload")
-            raise UploadError(503, "queue_unavailable", "The job queue can't be reached right now; try again in a minute.") from None
+            raise UploadError(
+                503,
+                "queue_unavailable",
+                "The job queue can't be reached right now; try again in a minute.",
+            ) from None
     items = [library.Item(name=name, data=data) for name, data in files]
     return Received(outcomes=library.ingest(items, options=ingest_options(shared)))
 

@@ -25,7 +25,10 @@ class Metrics:
         disable_created_metrics()  # the *_created series only add noise here
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "petclf_http_requests", "HTTP requests answered", ["endpoint", "method", "status"], registry=self.registry
+            "petclf_http_requests",
+            "HTTP requests answered",
+            ["endpoint", "method", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
             "petclf_http_request_duration_seconds",
@@ -34,8 +37,15 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.predictions = Counter("petclf_predictions", "Images classified, by label given", ["label"], registry=self.registry)
-        self.errors = Counter("petclf_errors", "Requests refused, by error code", ["code"], registry=self.registry)
+        self.predictions = Counter(
+            "petclf_predictions",
+            "Images classified, by label given",
+            ["label"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "petclf_errors", "Requests refused, by error code", ["code"], registry=self.registry
+        )
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(endpoint, method, str(status)).inc()

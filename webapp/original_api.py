@@ -19,7 +19,15 @@ from store import Job, ModelVersion, Project
 from webapp.auth import api_admin
 from webapp.errors import UploadError
 from webapp.project_jobs import finished, queue_training, wait_for
-from webapp.project_uploads import as_upload_error, base64_photos, flag, in_order, json_object, shown, store_photos
+from webapp.project_uploads import (
+    as_upload_error,
+    base64_photos,
+    flag,
+    in_order,
+    json_object,
+    shown,
+    store_photos,
+)
 from webapp.uploads import decode_base64
 
 blueprint = Blueprint("original_api", __name__, url_prefix="/api")
@@ -32,7 +40,9 @@ BEFORE_THE_MODEL = ("", "preparing", "loading")  # job phases before a model is 
 @blueprint.after_request
 def _original_errors(response):
     """The app's error JSON, {"error": {"code", "message"}, …}, as the original's error_msg."""
-    body = response.get_json(silent=True) if response.status_code >= 400 and response.is_json else None
+    body = (
+        response.get_json(silent=True) if response.status_code >= 400 and response.is_json else None
+    )
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         message = body.pop("error")["message"]
         body = {"error_msg": [message] if request.endpoint in LISTED_ERRORS else message, **body}
@@ -48,7 +58,9 @@ def save_data():
     photo = Incoming(_file_name(body), decode_base64(body.get("image")))
     with store.session() as db:
         project = _project_to_fill(db, body.get("temple_id"))
-        [outcome] = store_photos(db, project, body.get("category"), [photo], side=side, source="save_data")
+        [outcome] = store_photos(
+            db, project, body.get("category"), [photo], side=side, source="save_data"
+        )
     answer = {"error_msg": "All OK"}
     if outcome.status == "duplicate":
         answer["duplicate"] = True
@@ -77,7 +89,9 @@ def predict():
     items, several = _images(body)
     with store.session() as db:
         project = service.get(db, body.get("temple_id"))
-        results = in_order(items, lambda readable: predict_many(db, project, [item.data for item in readable]))
+        results = in_order(
+            items, lambda readable: predict_many(db, project, [item.data for item in readable])
+        )
     if not several and not isinstance(results[0], Prediction):
         raise as_upload_error(results[0])
     answer = {"error_msg": [], "image_class": [], "class_confidence": []}
@@ -112,8 +126,14 @@ def _file_name(body: dict) -> str:
 
 def _wait_seconds(body: dict) -> float:
     seconds = body.get("timeout", DEFAULT_WAIT_SECONDS)
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= MAX_WAIT_SECONDS:
-        raise Invalid(f'"timeout" must be a number of seconds above 0 and at most {MAX_WAIT_SECONDS}, not {shown(seconds)}.')
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not 0 < seconds <= MAX_WAIT_SECONDS
+    ):
+        raise Invalid(
+            f'"timeout" must be a number of seconds above 0 and at most {MAX_WAIT_SECONDS}, not {shown(seconds)}.'
+        )
     return seconds
 
 
@@ -146,9 +166,19 @@ def _images(body: dict) -> tuple[list, bool]:
     """The photos of "image" (base64, or a list of them) named by "image_name", and whether it was a list."""
     images, names = body.get("image"), body.get("image_name")
     if isinstance(images, str):
-        return base64_photos([(names if isinstance(names, str) and names else "image", images)]), False
+        return base64_photos(
+            [(names if isinstance(names, str) and names else "image", images)]
+        ), False
     if not isinstance(images, list) or not images:
-        raise UploadError(400, "missing_image", 'No photo was sent: "image" must be base64 text or a list of them.')
-    if not (isinstance(names, list) and len(names) == len(images) and all(isinstance(name, str) for name in names)):
+        raise UploadError(
+            400,
+            "missing_image",
+            'No photo was sent: "image" must be base64 text or a list of them.',
+        )
+    if not (
+        isinstance(names, list)
+        and len(names) == len(images)
+        and all(isinstance(name, str) for name in names)
+    ):
         names = [f"image {number}" for number in range(1, len(images) + 1)]
     return base64_photos(list(zip(names, images))), True

@@ -30,9 +30,19 @@ def result_page():
     prediction = engine.predict_image(image)
     current_app.extensions["petclf_metrics"].predictions.labels(prediction.label).inc()
     # Kept only when the person ticked "keep this photo in the shared gallery" (off by default).
-    kept = gallery.keep(request.files[FIELD].filename or "upload", data) if request.form.get("keep") else None
+    kept = (
+        gallery.keep(request.files[FIELD].filename or "upload", data)
+        if request.form.get("keep")
+        else None
+    )
     response = current_app.make_response(
-        render_template("result.html", prediction=prediction, photo=_data_url(image), kept=kept, **page_context())
+        render_template(
+            "result.html",
+            prediction=prediction,
+            photo=_data_url(image),
+            kept=kept,
+            **page_context(),
+        )
     )
     response.headers["Cache-Control"] = "no-store"
     return response

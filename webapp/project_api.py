@@ -36,14 +36,18 @@ from webapp.uploads import FORM_TYPES
 blueprint = Blueprint("project_api", __name__, url_prefix="/api/v1")
 CANCEL_WAIT_SECONDS = 5.0
 OUTCOMES = ("stored", "duplicate", "rejected")
-SEND_PHOTOS = ('send multipart field "class" (and optionally "side") with one or more files in field "file", '
-               'or JSON {"class", "side", "images": [{"name", "image": "<base64>"}]}')
+SEND_PHOTOS = (
+    'send multipart field "class" (and optionally "side") with one or more files in field "file", '
+    'or JSON {"class", "side", "images": [{"name", "image": "<base64>"}]}'
+)
 SEND_IMAGES = 'send multipart field "file" (one or more), or JSON {"image": "<base64>"} or {"images": ["<base64>", …]}'
 
 
 @blueprint.errorhandler(PhotosRejected)
 def _photos_rejected(exc: PhotosRejected):
-    return jsonify(error={"code": exc.code, "message": exc.message}, results=exc.results), exc.status
+    return jsonify(
+        error={"code": exc.code, "message": exc.message}, results=exc.results
+    ), exc.status
 
 
 @blueprint.get("/projects")
@@ -66,7 +70,9 @@ def create_project():
 @blueprint.get("/projects/<name>")
 def project(name):
     with store.session() as db:
-        return jsonify({**service.project_dict(db, service.get(db, name)), "pool": service.pool_counts(db)})
+        return jsonify(
+            {**service.project_dict(db, service.get(db, name)), "pool": service.pool_counts(db)}
+        )
 
 
 @blueprint.delete("/projects/<name>")
@@ -75,7 +81,9 @@ def delete_project(name):
     with store.session() as db:
         found = service.get(db, name)
         if found.kind == "common":
-            raise Invalid("The common pool is shared by every project and can't be deleted; delete its photos instead.")
+            raise Invalid(
+                "The common pool is shared by every project and can't be deleted; delete its photos instead."
+            )
         service.delete(db, found)
     return "", 204
 
@@ -110,7 +118,9 @@ def photos(name):
         if side:
             query = query.where(Photo.side == side)
         if label is not None:
-            query = query.where(Photo.class_id.in_([key for key, value in class_names.items() if value == label]))
+            query = query.where(
+                Photo.class_id.in_([key for key, value in class_names.items() if value == label])
+            )
         listed = [_photo_dict(photo, class_names) for photo in db.scalars(query)]
         return jsonify(counts=service.class_counts(db, found), photos=listed)
 
@@ -168,7 +178,9 @@ def versions(name):
 def activate(name, number):
     with store.session() as db:
         found = service.get(db, name)
-        return jsonify(service.version_dict(service.activate(db, found, number), found.active_version))
+        return jsonify(
+            service.version_dict(service.activate(db, found, number), found.active_version)
+        )
 
 
 @blueprint.get("/projects/<name>/versions/<int:number>/confusion_matrix.png")
@@ -177,7 +189,9 @@ def confusion_matrix(name, number):
         chosen = service.version(db, service.get(db, name), number)
     picture = (home() / chosen.path).with_suffix(".confusion_matrix.png")
     if not picture.is_file():
-        raise NotFound(f"Version {number} of {name} has no confusion matrix: it had no test photos.")
+        raise NotFound(
+            f"Version {number} of {name} has no confusion matrix: it had no test photos."
+        )
     return send_file(picture, mimetype="image/png")
 
 
@@ -186,7 +200,9 @@ def predict(name):
     items, several = _images()
     with store.session() as db:
         found = service.get(db, name)
-        results = in_order(items, lambda readable: predict_many(db, found, [item.data for item in readable]))
+        results = in_order(
+            items, lambda readable: predict_many(db, found, [item.data for item in readable])
+        )
     if several:
         return jsonify(results=[_answer(result) for result in results])
     if not isinstance(results[0], Prediction):
@@ -202,7 +218,9 @@ def export(name):
         raise Invalid(f"version must be a version number, not {number!r}.")
     with store.session() as db:
         filename, data = export_zip(db, service.get(db, name), int(number) if number else None)
-    return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True, download_name=filename)
+    return send_file(
+        io.BytesIO(data), mimetype="application/zip", as_attachment=True, download_name=filename
+    )
 
 
 @blueprint.get("/projects/<name>/log")
@@ -220,9 +238,15 @@ def _named_images(entries) -> list[tuple[str, object]]:
     pairs = []
     for number, entry in enumerate(entries, 1):
         if not isinstance(entry, dict):
-            raise UploadError(400, "invalid_images", f'Photo {number} of "images" must be an object {{"name", "image"}}.')
+            raise UploadError(
+                400,
+                "invalid_images",
+                f'Photo {number} of "images" must be an object {{"name", "image"}}.',
+            )
         given = entry.get("name")
-        pairs.append((given if isinstance(given, str) and given else f"image {number}", entry.get("image")))
+        pairs.append(
+            (given if isinstance(given, str) and given else f"image {number}", entry.get("image"))
+        )
     return pairs
 
 
@@ -235,8 +259,12 @@ def _images() -> tuple[list, bool]:
     if "images" in body:
         texts = body["images"]
         if not isinstance(texts, list) or not texts:
-            raise UploadError(400, "missing_images", f'"images" must be a list of base64 photos: {SEND_IMAGES}.')
-        return base64_photos([(f"image {number}", text) for number, text in enumerate(texts, 1)]), True
+            raise UploadError(
+                400, "missing_images", f'"images" must be a list of base64 photos: {SEND_IMAGES}.'
+            )
+        return base64_photos(
+            [(f"image {number}", text) for number, text in enumerate(texts, 1)]
+        ), True
     if "image" not in body:
         raise UploadError(400, "missing_image", f"No photo was sent: {SEND_IMAGES}.")
     return base64_photos([("image", body["image"])]), False
@@ -262,4 +290,10 @@ def _photo_dict(photo: Photo, class_names: dict[int, str]) -> dict:
 
 
 def _log_dict(entry) -> dict:
-    return {"at": entry.at.isoformat(), "level": entry.level, "event": entry.event, "message": entry.message, "job_id": entry.job_id}
+    return {
+        "at": entry.at.isoformat(),
+        "level": entry.level,
+        "event": entry.event,
+        "message": entry.message,
+        "job_id": entry.job_id,
+    }

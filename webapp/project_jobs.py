@@ -5,8 +5,8 @@ import logging
 import time
 
 import jobs
-from jobs.errors import QueueUnavailable
 import store
+from jobs.errors import QueueUnavailable
 from projects import service
 from store import Job
 from store.models import FINISHED_STATES
@@ -25,7 +25,11 @@ def queue_training(name, *, forceful: bool) -> str:
         jobs.enqueue(job_id)  # only now: a worker must find the committed row
     except QueueUnavailable:
         log.exception("could not queue job %s", job_id)
-        raise UploadError(503, "queue_unavailable", "The job queue can't be reached right now; try again in a minute.") from None
+        raise UploadError(
+            503,
+            "queue_unavailable",
+            "The job queue can't be reached right now; try again in a minute.",
+        ) from None
     return job_id
 
 

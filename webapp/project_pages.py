@@ -9,7 +9,16 @@ batched uploads with a progress bar, live training progress, top-5 bars.
 
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 import store
 from preprocessing import ImageError
@@ -32,8 +41,11 @@ RECENT_LOG = 10
 @blueprint.context_processor
 def _page_state() -> dict:
     return {
-        **page_context(), "admin": bool(session.get("admin")),
-        "csrf_token": csrf_token, "api_base": api_base, "login_url": login_url,
+        **page_context(),
+        "admin": bool(session.get("admin")),
+        "csrf_token": csrf_token,
+        "api_base": api_base,
+        "login_url": login_url,
     }
 
 
@@ -83,12 +95,18 @@ def upload_photos(name: str):
         project = service.get(db, name)
         label = None if project.kind == "common" else request.form.get("class")
         # When every file is refused this raises, and the class the upload would have made is not kept.
-        outcomes = store_photos(db, project, label, items, side=request.form.get("side") or None, source="upload")
+        outcomes = store_photos(
+            db, project, label, items, side=request.form.get("side") or None, source="upload"
+        )
     counts = summary(outcomes)
     flash(", ".join(f"{counts.get(status, 0)} {status}" for status in OUTCOMES) + ".")
     for outcome in outcomes:
         if outcome.status != "stored" or outcome.near_duplicates:
-            looks_like = f" It looks very like {', '.join(outcome.near_duplicates)}." if outcome.near_duplicates else ""
+            looks_like = (
+                f" It looks very like {', '.join(outcome.near_duplicates)}."
+                if outcome.near_duplicates
+                else ""
+            )
             category = "error" if outcome.status == "rejected" else "notice"
             flash(f"{outcome.name}: {outcome.reason or 'stored.'}{looks_like}", category)
     return _back_to(name)
@@ -108,7 +126,11 @@ def cancel(name: str):
     with store.session() as db:
         running = service.active_job(db, service.get(db, name))
         state = service.cancel(db, running).state if running else None
-    flash({None: "Nothing was training.", "cancelled": "Training cancelled."}.get(state, "Stopping the training…"))
+    flash(
+        {None: "Nothing was training.", "cancelled": "Training cancelled."}.get(
+            state, "Stopping the training…"
+        )
+    )
     return _back_to(name)
 
 
@@ -138,7 +160,9 @@ def login():
     if request.method == "GET":
         return render_template("login.html", next=target)
     if not csrf_ok():
-        return render_template("login.html", next=target, error="This form has expired; try again."), 400
+        return render_template(
+            "login.html", next=target, error="This form has expired; try again."
+        ), 400
     if not token_matches(request.form.get("token", "").strip()):
         return render_template("login.html", next=target, error="That is not the admin token."), 403
     session["admin"] = True
@@ -165,14 +189,18 @@ def _upload_error(exc: UploadError):
 @blueprint.errorhandler(413)
 def _too_large(_exc):
     limit = current_app.config["MAX_UPLOAD_MB"]
-    message = f"The upload is larger than the {limit:g} MB limit; send fewer or smaller photos at a time."
+    message = (
+        f"The upload is larger than the {limit:g} MB limit; send fewer or smaller photos at a time."
+    )
     return _error_page(413, "upload_too_large", message)
 
 
 def _error_page(status: int, code: str, message: str):
     current_app.extensions["petclf_metrics"].errors.labels(code).inc()
     name = (request.view_args or {}).get("name")
-    back = url_for(".project_page", name=name) if name and status != 404 else url_for(".projects_page")
+    back = (
+        url_for(".project_page", name=name) if name and status != 404 else url_for(".projects_page")
+    )
     return render_template("project_error.html", message=message, back=back), status
 
 
@@ -182,10 +210,14 @@ def _project_page(name: str, status: int = 200, **extra):
         if project.kind == "common":
             return redirect(url_for(".projects_page", _anchor="common"))
         details = service.project_dict(db, project)
-        versions = [service.version_dict(version, project.active_version) for version in project.versions]
+        versions = [
+            service.version_dict(version, project.active_version) for version in project.versions
+        ]
         events = service.log_entries(db, project, limit=RECENT_LOG)
     active = next((version for version in versions if version["active"]), None)
-    page = render_template("project.html", project=details, versions=versions, active=active, events=events, **extra)
+    page = render_template(
+        "project.html", project=details, versions=versions, active=active, events=events, **extra
+    )
     return page, status
 
 

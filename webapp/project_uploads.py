@@ -44,7 +44,11 @@ def json_object(request: Request, *, required: bool = True, how: str = JSON_ONLY
     if not required and not request.get_data(cache=True):
         return {}
     if not request.is_json:
-        raise UploadError(415, "unsupported_media_type", f"Unsupported request type {request.mimetype or '(none)'}: {how}.")
+        raise UploadError(
+            415,
+            "unsupported_media_type",
+            f"Unsupported request type {request.mimetype or '(none)'}: {how}.",
+        )
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise UploadError(400, "invalid_json", f"The body is not a JSON object: {how}.")
@@ -68,7 +72,11 @@ def form_photos(request: Request) -> list[Item]:
     """Every file of multipart field "file"."""
     uploads = request.files.getlist(FIELD)
     if not uploads:
-        raise UploadError(400, "no_file", f'No photo was sent: add one or more files in multipart field "{FIELD}".')
+        raise UploadError(
+            400,
+            "no_file",
+            f'No photo was sent: add one or more files in multipart field "{FIELD}".',
+        )
     return [Incoming(upload.filename or "photo", upload.read()) for upload in uploads]
 
 
@@ -89,20 +97,30 @@ def in_order(items: list[Item], answer: Callable[[list[Incoming]], list]) -> lis
     return [next(answers) if isinstance(item, Incoming) else item.error for item in items]
 
 
-def store_photos(db: Session, project: Project, label, items: list[Item], *, side: str | None, source: str) -> list[Outcome]:
+def store_photos(
+    db: Session, project: Project, label, items: list[Item], *, side: str | None, source: str
+) -> list[Outcome]:
     """add_photos on the items, one Outcome each, in order. Raises PhotosRejected when none was kept:
     raised inside the store session, it rolls back the class or project the upload would have made."""
-    results = in_order(items, lambda readable: add_photos(db, project, label, readable, side=side, source=source))
+    results = in_order(
+        items, lambda readable: add_photos(db, project, label, readable, side=side, source=source)
+    )
     outcomes = [
-        result if isinstance(result, Outcome) else Outcome(item.name, "rejected", reason=result.message)
+        result
+        if isinstance(result, Outcome)
+        else Outcome(item.name, "rejected", reason=result.message)
         for result, item in zip(results, items)
     ]
     if all(outcome.status == "rejected" for outcome in outcomes):
         errors = [refusal(item, outcome) for item, outcome in zip(items, outcomes)]
         statuses = {error.status for error in errors}
         # 415 when none was an image at all, or whatever one reason they share; else 422.
-        status, code = (errors[0].status, errors[0].code) if len(statuses) == 1 else (422, "rejected")
-        raise PhotosRejected(status, code, errors[0].message, [outcome.to_dict() for outcome in outcomes])
+        status, code = (
+            (errors[0].status, errors[0].code) if len(statuses) == 1 else (422, "rejected")
+        )
+        raise PhotosRejected(
+            status, code, errors[0].message, [outcome.to_dict() for outcome in outcomes]
+        )
     return outcomes
 
 

@@ -12,7 +12,9 @@ from webapp.errors import UploadError
 FIELD = "file"
 DATA_URL_PREFIX = re.compile(r"^data:[\w/+.-]*;base64,", re.IGNORECASE)
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-HOW_TO_SEND = 'send the photo as multipart field "file", or as JSON {"image": "<base64 of the file>"}'
+HOW_TO_SEND = (
+    'send the photo as multipart field "file", or as JSON {"image": "<base64 of the file>"}'
+)
 
 
 class InMemoryRequest(Request):
@@ -21,7 +23,9 @@ class InMemoryRequest(Request):
     MAX_CONTENT_LENGTH bounds the size before any of it is read.
     """
 
-    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+    def _get_file_stream(
+        self, total_content_length, content_type, filename=None, content_length=None
+    ):
         return io.BytesIO()
 
 
@@ -49,7 +53,11 @@ def api_upload(request: Request) -> bytes:
         return _json_upload(request)
     if not request.mimetype and not request.content_length:
         raise UploadError(400, "no_file", f"No photo was sent: {HOW_TO_SEND}.")
-    raise UploadError(415, "unsupported_media_type", f"Unsupported request type {request.mimetype or '(none)'}: {HOW_TO_SEND}.")
+    raise UploadError(
+        415,
+        "unsupported_media_type",
+        f"Unsupported request type {request.mimetype or '(none)'}: {HOW_TO_SEND}.",
+    )
 
 
 def _json_upload(request: Request) -> bytes:
@@ -64,12 +72,16 @@ def _json_upload(request: Request) -> bytes:
 def decode_base64(text, field: str = 'The "image" field') -> bytes:
     """The photo's bytes from base64 text (a data: URL prefix and line breaks are fine)."""
     if not isinstance(text, str):
-        raise UploadError(400, "invalid_image_field", f"{field} must be a string holding the base64 of the photo.")
+        raise UploadError(
+            400, "invalid_image_field", f"{field} must be a string holding the base64 of the photo."
+        )
     text = DATA_URL_PREFIX.sub("", text.strip())
     try:
         data = base64.b64decode(re.sub(r"\s+", "", text), validate=True)
     except (binascii.Error, ValueError):
         raise UploadError(400, "invalid_base64", f"{field} is not valid base64.") from None
     if not data:
-        raise UploadError(400, "empty_file", f"{field} is empty: it must hold the base64 of the photo.")
+        raise UploadError(
+            400, "empty_file", f"{field} is empty: it must hold the base64 of the photo."
+        )
     return data

@@ -34,8 +34,13 @@ def photo(tmp_path_factory) -> Path:
 def predicted(photo) -> tuple[dict, str]:
     """(`petclf predict --json` answer, `petclf predict` text) for the photo; the first run builds the runtime."""
     runs = [
-        subprocess.run([sys.executable, "-m", "petclf", "predict", "--model", MODEL, *flags, photo],
-                       capture_output=True, text=True, timeout=600, cwd=REPO)
+        subprocess.run(
+            [sys.executable, "-m", "petclf", "predict", "--model", MODEL, *flags, photo],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=REPO,
+        )
         for flags in (["--json"], [])
     ]
     for run in runs:
@@ -47,7 +52,9 @@ def test_the_card_lists_the_imagenet_classes_and_marks_nothing_unknown():
     card = read_card(card_path(MODEL))
     assert len(card["labels"]) == 1000 and card["labels"][285] == "Egyptian_cat"
     assert card["unknown"]["method"] == "max_softmax" and card["unknown"]["threshold"] == 0.0
-    assert (REPO / "models" / "imagenet.LICENSE").read_text().startswith("Apache Software License 2.0")
+    assert (
+        (REPO / "models" / "imagenet.LICENSE").read_text().startswith("Apache Software License 2.0")
+    )
 
 
 def test_predict_prints_the_original_servers_five_lines(predicted, photo):
@@ -55,13 +62,18 @@ def test_predict_prints_the_original_servers_five_lines(predicted, photo):
     lines = text.splitlines()
     assert lines[0] == f"{photo}: {answer['predictions'][0]['label']}"
     assert len(lines) == 6 and all(LINE.match(line) for line in lines[1:]), text
-    assert lines[1:] == [f"{rank}. {p['label']} ({p['proba']:.4f})" for rank, p in enumerate(answer["predictions"], 1)]
+    assert lines[1:] == [
+        f"{rank}. {p['label']} ({p['proba']:.4f})"
+        for rank, p in enumerate(answer["predictions"], 1)
+    ]
     assert answer["unknown"] is False and answer["label"] == answer["predictions"][0]["label"]
     probas = [p["proba"] for p in answer["predictions"]]
     assert probas == sorted(probas, reverse=True) and 0 < sum(probas) <= 1.0001
 
 
-def test_the_tcp_server_answers_an_original_client_and_the_bot_replies_the_same_lines(predicted, photo, tmp_path):
+def test_the_tcp_server_answers_an_original_client_and_the_bot_replies_the_same_lines(
+    predicted, photo, tmp_path
+):
     answer, text = predicted
     server, port = start_tcp_server(MODEL, tmp_path / "server.log")
     try:
@@ -79,6 +91,8 @@ def test_the_api_serves_it_through_petclf_model(predicted, photo, monkeypatch):
     monkeypatch.setenv("PETCLF_MODEL", str(MODEL))
     client = create_app().test_client()
     by_form = client.post("/api/v1/predict", data={"file": (photo.open("rb"), photo.name)}).json
-    by_json = client.post("/api/v1/predict", json={"image": base64.b64encode(photo.read_bytes()).decode()}).json
+    by_json = client.post(
+        "/api/v1/predict", json={"image": base64.b64encode(photo.read_bytes()).decode()}
+    ).json
     assert {"file": str(photo), **by_form} == {"file": str(photo), **by_json} == predicted[0]
     assert len(client.get("/api/v1/model").json["labels"]) == 1000

@@ -31,7 +31,9 @@ def tcp_server(tiny_model, tmp_path_factory):
     Small limits (1 MB images, 3 s to send a request) keep the bad-request tests quick.
     """
     server, port = start_tcp_server(
-        tiny_model, tmp_path_factory.mktemp("tcp") / "server.log", extra=["--max-mb", "1", "--read-timeout", "3"]
+        tiny_model,
+        tmp_path_factory.mktemp("tcp") / "server.log",
+        extra=["--max-mb", "1", "--read-timeout", "3"],
     )
     server.port = port
     yield server
@@ -69,4 +71,3 @@ def web(tmp_path):
     yield Web()
     server.shutdown()
     server.server_close()
-

@@ -14,11 +14,17 @@ REPO = Path(__file__).resolve().parents[2]
 class PetclfProcess:
     def __init__(self, args: list[str], log_path: Path, env: dict[str, str]):
         self.log_path = log_path
-        self._log = open(log_path, "wb")
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PETCLF_", "TELEGRAM_"))}
+        self._log = open(log_path, "wb")  # noqa: SIM115 - open for the process's lifetime
+        full_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("PETCLF_", "TELEGRAM_"))
+        }
         full_env.update(env)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "petclf", *args], cwd=REPO, env=full_env, stdout=self._log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "petclf", *args],
+            cwd=REPO,
+            env=full_env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     @property
@@ -31,7 +37,9 @@ class PetclfProcess:
             if match := re.search(pattern, self.log):
                 return match
             if self.proc.poll() is not None:
-                raise AssertionError(f"exited with {self.proc.returncode} before logging {pattern!r}:\n{self.log}")
+                raise AssertionError(
+                    f"exited with {self.proc.returncode} before logging {pattern!r}:\n{self.log}"
+                )
             time.sleep(0.05)
         raise AssertionError(f"no {pattern!r} within {timeout}s:\n{self.log}")
 
@@ -51,9 +59,13 @@ class PetclfProcess:
         self._log.close()
 
 
-def start_tcp_server(model: Path, log_path: Path, *, port: int = 0, extra: list[str] = ()) -> tuple[PetclfProcess, int]:
+def start_tcp_server(
+    model: Path, log_path: Path, *, port: int = 0, extra: list[str] = ()
+) -> tuple[PetclfProcess, int]:
     server = PetclfProcess(
-        ["tcp-server", "--port", str(port), "--model", str(model), "--workers", "2", *extra], log_path, {}
+        ["tcp-server", "--port", str(port), "--model", str(model), "--workers", "2", *extra],
+        log_path,
+        {},
     )
     try:
         match = server.wait_for_log(r"listening on 127\.0\.0\.1:(\d+)")
@@ -63,7 +75,9 @@ def start_tcp_server(model: Path, log_path: Path, *, port: int = 0, extra: list[
     return server, int(match.group(1))
 
 
-def start_bot(api_url: str, token: str, tcp_port: int, log_path: Path, *, env: dict | None = None, args=()) -> PetclfProcess:
+def start_bot(
+    api_url: str, token: str, tcp_port: int, log_path: Path, *, env: dict | None = None, args=()
+) -> PetclfProcess:
     bot = PetclfProcess(
         ["bot", "--poll-timeout", "2", *args],
         log_path,
@@ -71,7 +85,9 @@ def start_bot(api_url: str, token: str, tcp_port: int, log_path: Path, *, env: d
             "TELEGRAM_TOKEN": token,
             "TELEGRAM_API_URL": api_url,
             "PETCLF_TCP_ADDR": f"127.0.0.1:{tcp_port}",
-            "PETCLF_HOME": str(log_path.parent / "home"),  # the spool: a restart that logs beside it finds it
+            "PETCLF_HOME": str(
+                log_path.parent / "home"
+            ),  # the spool: a restart that logs beside it finds it
             **(env or {}),
         },
     )

@@ -28,7 +28,12 @@ def capture(name: str) -> dict:
 class BotApiStandIn:
     def __init__(self, token: str):
         self.token = token
-        self.bot_user = {"id": 7000001, "is_bot": True, "first_name": "Pet classifier", "username": "petclf_test_bot"}
+        self.bot_user = {
+            "id": 7000001,
+            "is_bot": True,
+            "first_name": "Pet classifier",
+            "username": "petclf_test_bot",
+        }
         self._lock = threading.Condition()
         self._pending: list[dict] = []  # delivered until confirmed by a higher offset
         self._update_ids = itertools.count(500000001)
@@ -41,7 +46,9 @@ class BotApiStandIn:
         self.actions: list[dict] = []
         self.calls: dict[str, int] = {}
         self.pushed_at: dict[int, float] = {}  # update_id -> when it appeared
-        self.send_failures: list[tuple[int, dict]] = []  # (status, body) answered to the next sendMessage calls
+        self.send_failures: list[
+            tuple[int, dict]
+        ] = []  # (status, body) answered to the next sendMessage calls
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -90,8 +97,13 @@ class BotApiStandIn:
         deadline = time.monotonic() + timeout
         with self._lock:
             while len(found := [m for m in self.sent if m["chat_id"] == chat_id]) < count:
-                if not self._lock.wait(max(0.0, deadline - time.monotonic())) and time.monotonic() >= deadline:
-                    raise AssertionError(f"chat {chat_id}: {len(found)} of {count} replies after {timeout}s: {found}")
+                if (
+                    not self._lock.wait(max(0.0, deadline - time.monotonic()))
+                    and time.monotonic() >= deadline
+                ):
+                    raise AssertionError(
+                        f"chat {chat_id}: {len(found)} of {count} replies after {timeout}s: {found}"
+                    )
             return found
 
     def wait_for_calls(self, method: str, count: int, timeout: float = 30.0) -> None:
@@ -99,7 +111,9 @@ class BotApiStandIn:
         with self._lock:
             while self.calls.get(method, 0) < count:
                 if time.monotonic() >= deadline:
-                    raise AssertionError(f"{method} called {self.calls.get(method, 0)} times, expected {count}")
+                    raise AssertionError(
+                        f"{method} called {self.calls.get(method, 0)} times, expected {count}"
+                    )
                 self._lock.wait(0.1)
 
     def wait_until_confirmed(self, timeout: float = 30.0) -> None:
@@ -108,7 +122,9 @@ class BotApiStandIn:
         with self._lock:
             while self._pending:
                 if time.monotonic() >= deadline:
-                    raise AssertionError(f"updates {[u['update_id'] for u in self._pending]} unconfirmed after {timeout}s")
+                    raise AssertionError(
+                        f"updates {[u['update_id'] for u in self._pending]} unconfirmed after {timeout}s"
+                    )
                 self._lock.wait(0.1)
 
     def pending_update_ids(self) -> list[int]:
@@ -150,13 +166,24 @@ class BotApiStandIn:
         if method == "getFile":
             file_id = params.get("file_id", "")
             if file_id not in self.files:
-                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+                return 400, {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: invalid file_id",
+                }
             path, content = self.files[file_id]
-            result = {"file_id": file_id, "file_unique_id": "AQAD" + file_id[-8:], "file_size": len(content), "file_path": path}
+            result = {
+                "file_id": file_id,
+                "file_unique_id": "AQAD" + file_id[-8:],
+                "file_size": len(content),
+                "file_path": path,
+            }
             return 200, {"ok": True, "result": result}
         if method == "sendChatAction":
             with self._lock:
-                self.actions.append({"chat_id": int(params["chat_id"]), "action": params.get("action")})
+                self.actions.append(
+                    {"chat_id": int(params["chat_id"]), "action": params.get("action")}
+                )
             return 200, {"ok": True, "result": True}
         if method == "sendMessage" and self.send_failures:
             return self.send_failures.pop(0)
@@ -172,7 +199,12 @@ class BotApiStandIn:
             }
             with self._lock:
                 self.sent.append(
-                    {"chat_id": chat_id, "text": message["text"], "reply_to": reply.get("message_id"), "at": time.monotonic()}
+                    {
+                        "chat_id": chat_id,
+                        "text": message["text"],
+                        "reply_to": reply.get("message_id"),
+                        "at": time.monotonic(),
+                    }
                 )
                 self._lock.notify_all()
             return 200, {"ok": True, "result": message}
@@ -196,13 +228,17 @@ class BotApiStandIn:
                 params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
-                    params.update({k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()})
+                    params.update(
+                        {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                    )
                 segments = parts.path.strip("/").split("/", 2)
                 if segments[0] == "file" and len(segments) == 3:
                     return self._file(segments[1], segments[2])
                 if len(segments) == 2 and segments[0].startswith("bot"):
                     if segments[0] != f"bot{standin.token}":
-                        return self._json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+                        return self._json(
+                            401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+                        )
                     try:
                         return self._json(*standin._call(segments[1], params))
                     except ConnectionAbortedError:
@@ -213,7 +249,9 @@ class BotApiStandIn:
             def _file(self, bot_segment, file_path):
                 match = [c for p, c in standin.files.values() if p == file_path]
                 if bot_segment != f"bot{standin.token}" or not match:
-                    return self._json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                    return self._json(
+                        404, {"ok": False, "error_code": 404, "description": "Not Found"}
+                    )
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Content-Length", str(len(match[0])))
@@ -250,7 +288,15 @@ class Updates:
         message["message_id"] = next(self._message_ids)
         message["chat"]["id"] = chat_id
         message["from"]["id"] = chat_id
-        for key in ("photo", "caption", "text", "entities", "media_group_id", "reply_to_message", "quote"):
+        for key in (
+            "photo",
+            "caption",
+            "text",
+            "entities",
+            "media_group_id",
+            "reply_to_message",
+            "quote",
+        ):
             message.pop(key, None)
         return update
 
@@ -264,7 +310,9 @@ class Updates:
             # Only the largest size holds the real picture: a bot taking a smaller one gets junk.
             biggest = size is max(sizes, key=lambda s: s["width"] * s["height"])
             content = image if biggest else b"thumbnail, not the largest size"
-            size["file_id"], size["file_unique_id"] = self.standin.add_file(content, f"photos/file_{len(self.standin.files)}.jpg")
+            size["file_id"], size["file_unique_id"] = self.standin.add_file(
+                content, f"photos/file_{len(self.standin.files)}.jpg"
+            )
             size["file_size"] = len(content)
         return update
 
@@ -277,7 +325,9 @@ class Updates:
             message["message_id"] = next(self._message_ids)
             message["chat"]["id"] = message["from"]["id"] = chat_id
             for size in message["photo"]:
-                size["file_id"], size["file_unique_id"] = self.standin.add_file(image, f"photos/album_{len(self.standin.files)}.jpg")
+                size["file_id"], size["file_unique_id"] = self.standin.add_file(
+                    image, f"photos/album_{len(self.standin.files)}.jpg"
+                )
                 size["file_size"] = len(image)
             updates.append(update)
         return updates
@@ -310,10 +360,14 @@ class Updates:
 
     def text_with_url(self, chat_id: int, url: str, prefix: str = "what is this? ") -> dict:
         offset = len(prefix.encode("utf-16-le")) // 2  # Telegram counts UTF-16 code units
-        return self.text(chat_id, prefix + url, [{"offset": offset, "length": len(url), "type": "url"}])
+        return self.text(
+            chat_id, prefix + url, [{"offset": offset, "length": len(url), "type": "url"}]
+        )
 
     def text_link(self, chat_id: int, url: str, label: str = "my pet") -> dict:
-        return self.text(chat_id, label, [{"offset": 0, "length": len(label), "type": "text_link", "url": url}])
+        return self.text(
+            chat_id, label, [{"offset": 0, "length": len(label), "type": "text_link", "url": url}]
+        )
 
     def command(self, chat_id: int, command: str) -> dict:
         """The /start update of the real getUpdates capture."""

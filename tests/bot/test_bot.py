@@ -54,9 +54,16 @@ def test_album_photos_are_each_answered(chat):
 
 def test_non_image_document_gets_a_friendly_error(chat):
     standin, updates, bot = chat
-    standin.push(updates.document(1004, b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj", "invoice.pdf", "application/pdf"))
+    standin.push(
+        updates.document(
+            1004, b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj", "invoice.pdf", "application/pdf"
+        )
+    )
     [reply] = standin.wait_for_replies(1004)
-    assert reply["text"].startswith("Sorry, I can't use that as a photo.") and "PDF document" in reply["text"]
+    assert (
+        reply["text"].startswith("Sorry, I can't use that as a photo.")
+        and "PDF document" in reply["text"]
+    )
 
 
 def test_document_over_the_limit_is_refused_without_downloading(chat):
@@ -74,7 +81,11 @@ def test_text_commands_and_hints(chat):
     standin.push(updates.command(1006, "/start"))
     standin.push(updates.command(1006, "/help@petclf_test_bot"))
     standin.push(updates.text(1006, "Hai bot!"))
-    assert [m["text"] for m in standin.wait_for_replies(1006, 3)] == [replies.START, replies.HELP, replies.HINT]
+    assert [m["text"] for m in standin.wait_for_replies(1006, 3)] == [
+        replies.START,
+        replies.HELP,
+        replies.HINT,
+    ]
 
 
 def test_link_to_a_private_address_is_refused_by_default(chat, web):
@@ -82,17 +93,32 @@ def test_link_to_a_private_address_is_refused_by_default(chat, web):
     url = web.serve("/cat.jpg", jpeg("cat"))
     standin.push(updates.text_with_url(1007, url))
     [reply] = standin.wait_for_replies(1007)
-    assert reply["text"].startswith("Sorry, I couldn't download that image.") and "private or local" in reply["text"]
+    assert (
+        reply["text"].startswith("Sorry, I couldn't download that image.")
+        and "private or local" in reply["text"]
+    )
 
 
-def test_image_links_when_private_addresses_are_allowed(standin, updates, tcp_server, web, tmp_path):
-    bot = start_bot(standin.url, TOKEN, tcp_server.port, tmp_path / "bot.log", env={"PETCLF_BOT_ALLOW_PRIVATE_URLS": "1"})
+def test_image_links_when_private_addresses_are_allowed(
+    standin, updates, tcp_server, web, tmp_path
+):
+    bot = start_bot(
+        standin.url,
+        TOKEN,
+        tcp_server.port,
+        tmp_path / "bot.log",
+        env={"PETCLF_BOT_ALLOW_PRIVATE_URLS": "1"},
+    )
     try:
         cat, bird = jpeg("cat", 7), encode(shape_image("bird", 8), "PNG")
         cat_url = web.serve("/pets/cat.jpg", cat)
         standin.push(updates.text_with_url(2001, cat_url, prefix="🐱 what is this? "))
         standin.push(updates.text_link(2002, web.serve("/pets/bird.png", bird)))
-        standin.push(updates.text_with_url(2003, web.serve("/page.html", b"<!doctype html><p>hi", "text/html")))
+        standin.push(
+            updates.text_with_url(
+                2003, web.serve("/page.html", b"<!doctype html><p>hi", "text/html")
+            )
+        )
         standin.push(updates.text_with_url(2004, cat_url.replace("cat.jpg", "gone.jpg")))
         assert_prediction_text(standin.wait_for_replies(2001)[0]["text"], tcp_server.port, cat)
         assert_prediction_text(standin.wait_for_replies(2002)[0]["text"], tcp_server.port, bird)
@@ -128,12 +154,16 @@ def test_classifier_restart_mid_conversation_loses_nothing(standin, updates, tin
         server.stop()
     assert bot_exit == 0
     assert standin.pending_update_ids() == []  # every update was confirmed on the way out
-    assert all(len(standin.replies_to(chat_id)) == 1 for chat_id in [3000, *labels, 3005])  # no repeats
+    assert all(
+        len(standin.replies_to(chat_id)) == 1 for chat_id in [3000, *labels, 3005]
+    )  # no repeats
     assert SECRET not in bot.log
 
 
 def test_classifier_down_for_good_gets_an_apology(standin, updates, tmp_path):
-    bot = start_bot(standin.url, TOKEN, free_port(), tmp_path / "bot.log", args=["--retry-seconds", "1"])
+    bot = start_bot(
+        standin.url, TOKEN, free_port(), tmp_path / "bot.log", args=["--retry-seconds", "1"]
+    )
     try:
         for chat_id in (4001, 4002, 4003):
             standin.push(updates.photo(chat_id, jpeg("cat", chat_id)))
@@ -146,7 +176,15 @@ def test_classifier_down_for_good_gets_an_apology(standin, updates, tmp_path):
 def test_replies_survive_telegram_flood_control_and_server_errors(chat):
     standin, updates, bot = chat
     standin.send_failures += [
-        (429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}}),
+        (
+            429,
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},
+            },
+        ),
         (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}),
     ]
     standin.push(updates.text(1008, "hello?"))
@@ -154,7 +192,9 @@ def test_replies_survive_telegram_flood_control_and_server_errors(chat):
     assert standin.send_failures == []
 
 
-def test_sigterm_answers_everything_on_the_queues_and_leaves_the_rest_for_later(standin, updates, tcp_server, tmp_path):
+def test_sigterm_answers_everything_on_the_queues_and_leaves_the_rest_for_later(
+    standin, updates, tcp_server, tmp_path
+):
     bot = start_bot(standin.url, TOKEN, tcp_server.port, tmp_path / "bot.log")
     chats = list(range(5001, 5013))
     for chat_id in chats:
@@ -181,14 +221,24 @@ def test_sigterm_answers_everything_on_the_queues_and_leaves_the_rest_for_later(
 def test_second_bot_on_the_same_token_says_so_and_exits(standin, updates, tcp_server, tmp_path):
     first = start_bot(standin.url, TOKEN, tcp_server.port, tmp_path / "first.log")
     try:
-        standin.wait_for_calls("getUpdates", 2)  # one long poll completed: the first bot is established
+        standin.wait_for_calls(
+            "getUpdates", 2
+        )  # one long poll completed: the first bot is established
         # A long poll for the second bot: it is cut off by the first bot's next poll, not by its own timeout.
-        second = start_bot(standin.url, TOKEN, tcp_server.port, tmp_path / "second.log", args=["--poll-timeout", "60"])
+        second = start_bot(
+            standin.url,
+            TOKEN,
+            tcp_server.port,
+            tmp_path / "second.log",
+            args=["--poll-timeout", "60"],
+        )
         assert second.proc.wait(60) == 1
         assert "Another bot process is already polling updates for this token" in second.log
         assert "Traceback" not in second.log
         standin.push(updates.photo(6001, jpeg("dog", 6)))
-        assert_prediction_text(standin.wait_for_replies(6001)[0]["text"], tcp_server.port, jpeg("dog", 6))
+        assert_prediction_text(
+            standin.wait_for_replies(6001)[0]["text"], tcp_server.port, jpeg("dog", 6)
+        )
     finally:
         assert first.stop() == 0
     assert SECRET not in first.log + second.log
@@ -196,7 +246,9 @@ def test_second_bot_on_the_same_token_says_so_and_exits(standin, updates, tcp_se
 
 def test_token_stays_out_of_logs_when_the_api_is_flaky(tmp_path):
     standin = BotApiStandIn(TOKEN).start()
-    bot = start_bot(standin.url, TOKEN, free_port(), tmp_path / "bot.log", env={"PETCLF_DEBUG": "1"})
+    bot = start_bot(
+        standin.url, TOKEN, free_port(), tmp_path / "bot.log", env={"PETCLF_DEBUG": "1"}
+    )
     standin.close()  # getUpdates now fails with connection errors that quote the URL
     try:
         bot.wait_for_log(r"getUpdates failed \(Connection refused\); polling again")
@@ -210,8 +262,15 @@ def test_missing_token_or_bad_token_is_one_clear_line(standin, tmp_path):
 
     missing = PetclfProcess(["bot"], tmp_path / "missing.log", {"TELEGRAM_API_URL": standin.url})
     assert missing.proc.wait(60) == 1
-    assert missing.log.strip() == "petclf bot: error: TELEGRAM_TOKEN is not set; get a token from @BotFather and export it."
-    wrong = PetclfProcess(["bot"], tmp_path / "wrong.log", {"TELEGRAM_TOKEN": "1:wrongwrongwrong", "TELEGRAM_API_URL": standin.url})
+    assert (
+        missing.log.strip()
+        == "petclf bot: error: TELEGRAM_TOKEN is not set; get a token from @BotFather and export it."
+    )
+    wrong = PetclfProcess(
+        ["bot"],
+        tmp_path / "wrong.log",
+        {"TELEGRAM_TOKEN": "1:wrongwrongwrong", "TELEGRAM_API_URL": standin.url},
+    )
     assert wrong.proc.wait(60) == 1
     assert wrong.log.strip().endswith("Telegram rejected TELEGRAM_TOKEN (401 Unauthorized).")
     assert "wrongwrongwrong" not in wrong.log
@@ -222,7 +281,11 @@ def test_missing_token_or_bad_token_is_one_clear_line(standin, tmp_path):
 def test_malformed_token_is_refused_without_echoing_it(tmp_path):
     from tests.bot.processes import PetclfProcess
 
-    bad = PetclfProcess(["bot"], tmp_path / "bad.log", {"TELEGRAM_TOKEN": "my secret token", "TELEGRAM_API_URL": "http://127.0.0.1:9"})
+    bad = PetclfProcess(
+        ["bot"],
+        tmp_path / "bad.log",
+        {"TELEGRAM_TOKEN": "my secret token", "TELEGRAM_API_URL": "http://127.0.0.1:9"},
+    )
     try:
         assert bad.proc.wait(60) == 1
         assert bad.log.strip() == (

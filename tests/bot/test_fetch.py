@@ -62,7 +62,12 @@ def test_links_to_loopback_are_refused_by_default(site):
     with pytest.raises(BlockedAddress, match="private or local"):
         download(new_session(public_only=True), f"{site}/small", max_bytes=10_000, timeout=5)
     with pytest.raises(BlockedAddress):
-        download(new_session(public_only=True), f"http://localhost:{site.rsplit(':', 1)[1]}/small", max_bytes=10_000, timeout=5)
+        download(
+            new_session(public_only=True),
+            f"http://localhost:{site.rsplit(':', 1)[1]}/small",
+            max_bytes=10_000,
+            timeout=5,
+        )
 
 
 def test_links_are_fetched_when_private_addresses_are_allowed(site):
@@ -90,7 +95,9 @@ def test_errors_are_sentences_for_the_chat(site):
         download(session, "http://127.0.0.1:9/x.jpg", max_bytes=100, timeout=5)
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/cat.jpg", "file:///etc/passwd", "javascript:alert(1)", "http://"])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/cat.jpg", "file:///etc/passwd", "javascript:alert(1)", "http://"]
+)
 def test_only_web_links(url):
     with pytest.raises(FetchError, match="http"):
         check_link(url)

@@ -36,14 +36,26 @@ def stalling_site():
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    server.url, server.image, server.asked = f"http://127.0.0.1:{server.server_address[1]}/slow.jpg", image, asked
+    server.url, server.image, server.asked = (
+        f"http://127.0.0.1:{server.server_address[1]}/slow.jpg",
+        image,
+        asked,
+    )
     yield server
     release.set()
     server.shutdown()
 
 
-def test_a_stalled_link_delays_only_its_own_chat(standin, updates, tcp_server, stalling_site, tmp_path):
-    bot = start_bot(standin.url, TOKEN, tcp_server.port, tmp_path / "bot.log", env={"PETCLF_BOT_ALLOW_PRIVATE_URLS": "1"})
+def test_a_stalled_link_delays_only_its_own_chat(
+    standin, updates, tcp_server, stalling_site, tmp_path
+):
+    bot = start_bot(
+        standin.url,
+        TOKEN,
+        tcp_server.port,
+        tmp_path / "bot.log",
+        env={"PETCLF_BOT_ALLOW_PRIVATE_URLS": "1"},
+    )
     try:
         standin.push(updates.text_with_url(6001, stalling_site.url))
         assert stalling_site.asked.wait(30), "the bot never fetched the link"
@@ -83,5 +95,7 @@ def test_photos_confirmed_to_telegram_survive_kill_9(standin, updates, tiny_mode
     finally:
         assert restarted.stop() == 0
         server.stop()
-    assert all(len(standin.replies_to(chat_id)) == 1 for chat_id in chats)  # answered once, not again
+    assert all(
+        len(standin.replies_to(chat_id)) == 1 for chat_id in chats
+    )  # answered once, not again
     assert list(spool.glob("*.json")) == []

@@ -10,7 +10,11 @@ from tests.bot.conftest import TOKEN
 def restore_logging():
     """configure() rewires the root logger of the process; put pytest's back afterwards."""
     root = logging.getLogger()
-    saved = root.handlers[:], root.level, {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    saved = (
+        root.handlers[:],
+        root.level,
+        {name: logging.getLogger(name).level for name in QUIET_LOGGERS},
+    )
     yield
     root.handlers[:], root.level = saved[0], saved[1]
     for name, level in saved[2].items():
@@ -26,7 +30,9 @@ def test_token_is_scrubbed_from_messages_arguments_and_tracebacks(capsys, restor
         raise RuntimeError(f"Max retries exceeded with url: /bot{TOKEN}/getMe")
     except RuntimeError:
         logging.getLogger("petclf.bot").exception("boom")
-    logging.getLogger("urllib3.connectionpool").debug("Starting new HTTP connection %s", url)  # quietened
+    logging.getLogger("urllib3.connectionpool").debug(
+        "Starting new HTTP connection %s", url
+    )  # quietened
     err = capsys.readouterr().err
     secret = TOKEN.split(":")[1]
     assert secret not in err and err.count(MASK) == 3

@@ -18,7 +18,9 @@ def test_photo_takes_the_largest_size_not_the_last():
 
 
 def test_media_group_photo_and_library_capture_photo():
-    assert read_intent(message_of(capture("silikidi__MEDIAGROUP-PHOTO.json"))).file.file_size == 144400
+    assert (
+        read_intent(message_of(capture("silikidi__MEDIAGROUP-PHOTO.json"))).file.file_size == 144400
+    )
     message = {"update_id": 1, "message": capture("pyTelegramBotAPI__message_photo.json")}
     assert read_intent(message_of(message)).file.file_size == 53013
 
@@ -36,10 +38,14 @@ def test_commands_from_the_getupdates_capture():
 
 
 def test_plain_text_and_a_reply_quoting_a_link_have_no_image_source():
-    assert not read_intent(message_of(capture("pyTelegramBotAPI__update_text.json"))).has_image_source
+    assert not read_intent(
+        message_of(capture("pyTelegramBotAPI__update_text.json"))
+    ).has_image_source
     assert not read_intent(message_of(capture("silikidi__TEXT-REPLY.json"))).has_image_source
     # The link is in the quoted message, not in the user's own text.
-    assert not read_intent(message_of(capture("pyTelegramBotAPI__update_text_with_url_entity.json"))).has_image_source
+    assert not read_intent(
+        message_of(capture("pyTelegramBotAPI__update_text_with_url_entity.json"))
+    ).has_image_source
 
 
 def test_entity_offsets_count_utf16_units():

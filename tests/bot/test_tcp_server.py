@@ -41,11 +41,15 @@ def original_client(port: int, image: bytes, chat_id) -> dict:
 def assert_predictions(reply: dict, chat_id) -> None:
     assert reply["chat_id"] == chat_id, reply
     predictions = reply["predictions"]
-    assert [set(p) for p in predictions] == [{"label", "proba"}] * len(LABELS)  # top 5 of a 3-class model
+    assert [set(p) for p in predictions] == [{"label", "proba"}] * len(
+        LABELS
+    )  # top 5 of a 3-class model
     assert {p["label"] for p in predictions} == LABELS
     probas = [p["proba"] for p in predictions]
     assert probas == sorted(probas, reverse=True) and sum(probas) == pytest.approx(1, abs=1e-3)
-    assert reply["label"] in (predictions[0]["label"], "unknown") and reply["unknown"] == (reply["label"] == "unknown")
+    assert reply["label"] in (predictions[0]["label"], "unknown") and reply["unknown"] == (
+        reply["label"] == "unknown"
+    )
 
 
 def test_original_client_one_connection_per_request(tcp_server):
@@ -53,13 +57,22 @@ def test_original_client_one_connection_per_request(tcp_server):
     for n, label in enumerate(["cat", "dog", "bird"]):
         replies.append(original_client(tcp_server.port, jpeg(label, n), 1821266651 + n))
         assert_predictions(replies[-1], 1821266651 + n)
-    assert len({json.dumps(reply["predictions"]) for reply in replies}) == 3  # each image its own answer
-    assert original_client(tcp_server.port, jpeg("cat", 0), "again")["predictions"] == replies[0]["predictions"]
+    assert (
+        len({json.dumps(reply["predictions"]) for reply in replies}) == 3
+    )  # each image its own answer
+    assert (
+        original_client(tcp_server.port, jpeg("cat", 0), "again")["predictions"]
+        == replies[0]["predictions"]
+    )
 
 
 def test_several_requests_on_one_connection_including_pipelined(tcp_server):
     with socket.create_connection(("127.0.0.1", tcp_server.port), timeout=30) as sock:
-        request = lambda label, chat: json.dumps({"image": base64.b64encode(jpeg(label)).decode(), "chat_id": chat}).encode() + END
+
+        def request(label, chat):
+            body = {"image": base64.b64encode(jpeg(label)).decode(), "chat_id": chat}
+            return json.dumps(body).encode() + END
+
         sock.sendall(request("cat", "a"))
         assert_predictions(read_reply(sock), "a")
         sock.sendall(request("dog", "b") + request("bird", "c"))  # two at once: answered in order
@@ -67,9 +80,14 @@ def test_several_requests_on_one_connection_including_pipelined(tcp_server):
         while data.count(END) < 2:
             data += sock.recv(65536)
         first, second, _ = data.split(END)
-    for reply, label, chat_id in ((json.loads(first), "dog", "b"), (json.loads(second), "bird", "c")):
+    for reply, label, chat_id in (
+        (json.loads(first), "dog", "b"),
+        (json.loads(second), "bird", "c"),
+    ):
         assert_predictions(reply, chat_id)
-        assert reply["predictions"] == original_client(tcp_server.port, jpeg(label), 0)["predictions"]
+        assert (
+            reply["predictions"] == original_client(tcp_server.port, jpeg(label), 0)["predictions"]
+        )
 
 
 @pytest.mark.parametrize(
@@ -77,18 +95,52 @@ def test_several_requests_on_one_connection_including_pipelined(tcp_server):
     [
         (b"{this is not json" + END, "not valid JSON", None),
         (json.dumps({"chat_id": 77}).encode() + END, 'no "image"', 77),
-        (json.dumps({"image": "%%%not base64%%%", "chat_id": 78}).encode() + END, "not valid base64", 78),
-        (json.dumps({"image": base64.b64encode(b"%PDF-1.7 a document").decode(), "chat_id": 79}).encode() + END, "PDF", 79),
-        (json.dumps({"image": base64.b64encode(b"hello, world").decode(), "chat_id": 80}).encode() + END, "not a photo", 80),
-        (json.dumps({"image": base64.b64encode(jpeg("cat")[:300]).decode(), "chat_id": 81}).encode() + END, "damaged", 81),
+        (
+            json.dumps({"image": "%%%not base64%%%", "chat_id": 78}).encode() + END,
+            "not valid base64",
+            78,
+        ),
+        (
+            json.dumps(
+                {"image": base64.b64encode(b"%PDF-1.7 a document").decode(), "chat_id": 79}
+            ).encode()
+            + END,
+            "PDF",
+            79,
+        ),
+        (
+            json.dumps(
+                {"image": base64.b64encode(b"hello, world").decode(), "chat_id": 80}
+            ).encode()
+            + END,
+            "not a photo",
+            80,
+        ),
+        (
+            json.dumps(
+                {"image": base64.b64encode(jpeg("cat")[:300]).decode(), "chat_id": 81}
+            ).encode()
+            + END,
+            "damaged",
+            81,
+        ),
     ],
 )
-def test_bad_requests_get_an_error_reply_and_the_connection_stays_usable(tcp_server, payload, message, chat_id):
+def test_bad_requests_get_an_error_reply_and_the_connection_stays_usable(
+    tcp_server, payload, message, chat_id
+):
     with socket.create_connection(("127.0.0.1", tcp_server.port), timeout=30) as sock:
         sock.sendall(payload)
         reply = read_reply(sock)
-        assert set(reply) == {"error", "chat_id"} and message in reply["error"] and reply["chat_id"] == chat_id
-        sock.sendall(json.dumps({"image": base64.b64encode(jpeg("dog")).decode(), "chat_id": 5}).encode() + END)
+        assert (
+            set(reply) == {"error", "chat_id"}
+            and message in reply["error"]
+            and reply["chat_id"] == chat_id
+        )
+        sock.sendall(
+            json.dumps({"image": base64.b64encode(jpeg("dog")).decode(), "chat_id": 5}).encode()
+            + END
+        )
         assert_predictions(read_reply(sock), 5)
 
 
@@ -104,9 +156,10 @@ def test_no_delimiter_before_the_size_cap(tcp_server):
 
 
 def test_silent_clients_time_out_with_an_error_reply(tcp_server):
-    with socket.create_connection(("127.0.0.1", tcp_server.port), timeout=30) as quiet, socket.create_connection(
-        ("127.0.0.1", tcp_server.port), timeout=30
-    ) as stalled:
+    with (
+        socket.create_connection(("127.0.0.1", tcp_server.port), timeout=30) as quiet,
+        socket.create_connection(("127.0.0.1", tcp_server.port), timeout=30) as stalled,
+    ):
         stalled.sendall(b'{"image": "/9j/4AAQ')  # starts, then goes silent
         for sock in (quiet, stalled):
             assert "No complete request within 3 seconds" in read_reply(sock)["error"]
@@ -119,7 +172,9 @@ def test_disconnect_mid_message_and_reset_do_not_hurt_the_server(tcp_server):
         sock.sendall(b'{"image": "' + base64.b64encode(jpeg("cat"))[:500])
         sock.close()
     sock = socket.create_connection(("127.0.0.1", tcp_server.port))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST on close
+    sock.setsockopt(
+        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+    )  # RST on close
     sock.sendall(b'{"image"')
     sock.close()
     assert tcp_server.proc.poll() is None
@@ -128,7 +183,10 @@ def test_disconnect_mid_message_and_reset_do_not_hurt_the_server(tcp_server):
 
 def test_concurrent_clients_all_get_their_own_answer(tcp_server):
     jobs = [(label, n) for n in range(4) for label in ("cat", "dog", "bird")]
-    ask = lambda job: classify(("127.0.0.1", tcp_server.port), jpeg(*job), f"{job[0]}-{job[1]}")
+
+    def ask(job):
+        return classify(("127.0.0.1", tcp_server.port), jpeg(*job), f"{job[0]}-{job[1]}")
+
     alone = [ask(job) for job in jobs]
     with ThreadPoolExecutor(6) as pool:
         together = list(pool.map(ask, jobs))
@@ -140,10 +198,15 @@ def test_concurrent_clients_all_get_their_own_answer(tcp_server):
 def test_sigterm_finishes_the_request_in_flight_then_exits(tiny_model, tmp_path):
     server, port = start_tcp_server(tiny_model, tmp_path / "server.log")
     try:
-        request = json.dumps({"image": base64.b64encode(jpeg("dog")).decode(), "chat_id": 321}).encode() + END
+        request = (
+            json.dumps({"image": base64.b64encode(jpeg("dog")).decode(), "chat_id": 321}).encode()
+            + END
+        )
         with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
             sock.sendall(request[:1000])
-            time.sleep(1)  # the accept loop takes the connection at once; this is margin on a busy machine
+            time.sleep(
+                1
+            )  # the accept loop takes the connection at once; this is margin on a busy machine
             server.proc.terminate()
             server.wait_for_log("SIGTERM received")
             sock.sendall(request[1000:])
@@ -158,10 +221,16 @@ def test_sigterm_finishes_the_request_in_flight_then_exits(tiny_model, tmp_path)
 def test_missing_model_is_one_clear_line(tmp_path):
     from tests.bot.processes import PetclfProcess
 
-    server = PetclfProcess(["tcp-server", "--port", "0", "--model", str(tmp_path / "absent.h5")], tmp_path / "log", {})
+    server = PetclfProcess(
+        ["tcp-server", "--port", "0", "--model", str(tmp_path / "absent.h5")], tmp_path / "log", {}
+    )
     try:
         assert server.proc.wait(120) == 1
-        assert server.log.strip().splitlines()[-1].startswith(f"petclf tcp-server: error: the model file {tmp_path / 'absent.h5'}")
+        assert (
+            server.log.strip()
+            .splitlines()[-1]
+            .startswith(f"petclf tcp-server: error: the model file {tmp_path / 'absent.h5'}")
+        )
         assert "Traceback" not in server.log
     finally:
         server.kill()
@@ -170,12 +239,22 @@ def test_missing_model_is_one_clear_line(tmp_path):
 def test_port_in_use_is_one_clear_line(tcp_server, tiny_model, tmp_path):
     from tests.bot.processes import PetclfProcess
 
-    second = PetclfProcess(["tcp-server", "--port", str(tcp_server.port), "--model", str(tiny_model)], tmp_path / "log", {})
+    second = PetclfProcess(
+        ["tcp-server", "--port", str(tcp_server.port), "--model", str(tiny_model)],
+        tmp_path / "log",
+        {},
+    )
     try:
         assert second.proc.wait(120) == 1
-        assert second.log.strip().splitlines()[-1].startswith(
-            f"petclf tcp-server: error: can't listen on 127.0.0.1:{tcp_server.port}: Address already in use"
+        assert (
+            second.log.strip()
+            .splitlines()[-1]
+            .startswith(
+                f"petclf tcp-server: error: can't listen on 127.0.0.1:{tcp_server.port}: Address already in use"
+            )
         )
     finally:
         second.kill()
-    assert_predictions(original_client(tcp_server.port, jpeg("cat"), 1), 1)  # the first one is unharmed
+    assert_predictions(
+        original_client(tcp_server.port, jpeg("cat"), 1), 1
+    )  # the first one is unharmed

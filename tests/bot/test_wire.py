@@ -84,10 +84,17 @@ def test_frame_cap_admits_the_largest_allowed_image():
 
 
 def test_replies_round_trip():
-    prediction = {"predictions": [{"label": "cat", "proba": 0.9625}], "label": "cat", "unknown": False}
+    prediction = {
+        "predictions": [{"label": "cat", "proba": 0.9625}],
+        "label": "cat",
+        "unknown": False,
+    }
     reply = prediction_reply(prediction, 5)
     assert decode_reply(encode_reply(reply)[: -len(DELIMITER)]) == {**prediction, "chat_id": 5}
-    assert decode_reply(encode_reply(error_reply("bad", 5))[: -len(DELIMITER)]) == {"error": "bad", "chat_id": 5}
+    assert decode_reply(encode_reply(error_reply("bad", 5))[: -len(DELIMITER)]) == {
+        "error": "bad",
+        "chat_id": 5,
+    }
     with pytest.raises(ProtocolError):
         decode_reply(b'{"something": "else"}')
 
@@ -95,6 +102,12 @@ def test_replies_round_trip():
 def test_a_delimiter_inside_a_string_cannot_split_a_message():
     frame = encode_reply(error_reply("say ##END## twice ##END##", "chat ##END##"))
     assert frame.count(DELIMITER) == 1
-    assert decode_reply(frame[: -len(DELIMITER)]) == {"error": "say ##END## twice ##END##", "chat_id": "chat ##END##"}
+    assert decode_reply(frame[: -len(DELIMITER)]) == {
+        "error": "say ##END## twice ##END##",
+        "chat_id": "chat ##END##",
+    }
     request = encode_request(b"img", "##END##")
-    assert request.count(DELIMITER) == 1 and decode_request(request[: -len(DELIMITER)]) == (b"img", "##END##")
+    assert request.count(DELIMITER) == 1 and decode_request(request[: -len(DELIMITER)]) == (
+        b"img",
+        "##END##",
+    )

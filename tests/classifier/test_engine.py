@@ -33,7 +33,10 @@ def test_prediction_shape_and_order(engine):
     assert sum(probabilities) == pytest.approx(1.0, abs=1e-5)
     as_json = prediction.to_dict()
     assert set(as_json) == {"predictions", "label", "unknown"}
-    assert as_json["predictions"][0] == {"label": prediction.top[0][0], "proba": round(prediction.top[0][1], 4)}
+    assert as_json["predictions"][0] == {
+        "label": prediction.top[0][0],
+        "proba": round(prediction.top[0][1], 4),
+    }
     assert as_json["label"] == ("unknown" if prediction.unknown else prediction.top[0][0])
 
 
@@ -46,9 +49,13 @@ def test_engine_agrees_with_the_keras_model(engine, tiny_model):
 
     from classifier import scoring
 
-    images = [load_padded(encode(shape_image(label, seed))) for label in LABELS for seed in range(3)]
+    images = [
+        load_padded(encode(shape_image(label, seed))) for label in LABELS for seed in range(3)
+    ]
     batch = np.stack([to_array(image) for image in images])
-    expected = scoring.probabilities(np.asarray(keras.models.load_model(tiny_model, compile=False)(batch, training=False)))
+    expected = scoring.probabilities(
+        np.asarray(keras.models.load_model(tiny_model, compile=False)(batch, training=False))
+    )
     for prediction, row in zip(engine.predict_batch(images, top=3), expected):
         got = dict(prediction.top)
         assert max(abs(got[label] - row[i]) for i, label in enumerate(LABELS)) <= 1e-4
@@ -56,7 +63,9 @@ def test_engine_agrees_with_the_keras_model(engine, tiny_model):
 
 
 def test_tiny_model_recognises_shapes(engine):
-    images = [load_padded(encode(shape_image(label, 100 + seed))) for label in LABELS for seed in range(5)]
+    images = [
+        load_padded(encode(shape_image(label, 100 + seed))) for label in LABELS for seed in range(5)
+    ]
     truth = [label for label in LABELS for _ in range(5)]
     right = sum(p.top[0][0] == label for p, label in zip(engine.predict_batch(images), truth))
     assert right >= 10  # chance is 5 of 15
@@ -120,17 +129,24 @@ def _animated_gif():
     frames = [shape_image(label, 2) for label in ("cat", "dog", "bird")]
     buffer = io.BytesIO()
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100)
-    return buffer.getvalue(), Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")  # the first frame
+    return buffer.getvalue(), Image.open(io.BytesIO(buffer.getvalue())).convert(
+        "RGB"
+    )  # the first frame
 
 
 def _rotated_phone_jpeg():
     image = shape_image("dog", 4, size=(400, 300))
     exif = Image.Exif()
     exif[0x0112] = 6  # the phone was turned: show it rotated 90° clockwise
-    return encode(image, "JPEG", quality=95, exif=exif.tobytes()), image.transpose(Image.Transpose.ROTATE_270)
+    return encode(image, "JPEG", quality=95, exif=exif.tobytes()), image.transpose(
+        Image.Transpose.ROTATE_270
+    )
 
 
-@pytest.mark.parametrize("make", [_cmyk_jpeg, _sixteen_bit_png, _palette_transparent_png, _animated_gif, _rotated_phone_jpeg])
+@pytest.mark.parametrize(
+    "make",
+    [_cmyk_jpeg, _sixteen_bit_png, _palette_transparent_png, _animated_gif, _rotated_phone_jpeg],
+)
 def test_unusual_but_valid_photos_are_classified_as_the_picture_they_show(engine, make):
     data, picture = make()
     got, expected = engine.predict_bytes(data), engine.predict_bytes(encode(picture, "PNG"))
@@ -138,7 +154,9 @@ def test_unusual_but_valid_photos_are_classified_as_the_picture_they_show(engine
     assert dict(got.top) == pytest.approx(dict(expected.top), abs=0.03)  # JPEG's losses only
 
 
-@pytest.mark.parametrize("data", [b"", b"hello, not an image", b"<svg xmlns='http://www.w3.org/2000/svg'/>"])
+@pytest.mark.parametrize(
+    "data", [b"", b"hello, not an image", b"<svg xmlns='http://www.w3.org/2000/svg'/>"]
+)
 def test_bad_bytes_raise_image_errors(engine, data):
     with pytest.raises(ImageError):
         engine.predict_bytes(data)
@@ -215,10 +233,17 @@ print(json.dumps({"tensorflow": "tensorflow" in sys.modules, "runtime": engine.r
 
 def test_concurrent_processes_build_once_and_reuse_without_tensorflow(model_copy):
     starts = [
-        subprocess.Popen([sys.executable, "-c", LOAD_AND_REPORT, str(model_copy)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", LOAD_AND_REPORT, str(model_copy)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(3)
     ]
     outcomes = [process.communicate(timeout=300) for process in starts]
     assert all(process.returncode == 0 for process in starts), outcomes
     assert sum("Preparing the fast runtime" in stderr for _, stderr in outcomes) == 1
-    assert all(json.loads(stdout) == {"tensorflow": False, "runtime": "tflite"} for stdout, _ in outcomes)
+    assert all(
+        json.loads(stdout) == {"tensorflow": False, "runtime": "tflite"} for stdout, _ in outcomes
+    )

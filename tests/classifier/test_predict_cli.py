@@ -7,7 +7,13 @@ from tests.imagegen import encode, shape_image
 
 
 def petclf(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "petclf", *map(str, args)], capture_output=True, text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "petclf", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 def test_json_output_matches_the_engine(engine, tiny_model, tmp_path):
@@ -40,7 +46,10 @@ def test_bad_images_are_reported_one_line_each_and_the_rest_still_run(tiny_model
     assert "error" in lines[0] and "predictions" in lines[1] and "error" in lines[2]
     errors = done.stderr.strip().splitlines()
     assert len(errors) == 2  # one line per bad image, nothing else
-    assert errors[0] == f"petclf predict: {text}: This is plain text, not a photo; use JPEG, PNG, GIF, WebP, BMP or TIFF."
+    assert (
+        errors[0]
+        == f"petclf predict: {text}: This is plain text, not a photo; use JPEG, PNG, GIF, WebP, BMP or TIFF."
+    )
     assert errors[1] == f"petclf predict: {missing}: No such file or directory"
 
 

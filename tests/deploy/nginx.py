@@ -42,7 +42,9 @@ types {
 
 
 def nginx_binary() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
+    )
     if not found:
         raise RuntimeError("nginx is not installed: run scripts/install-system-deps.sh")
     return found
@@ -51,7 +53,11 @@ def nginx_binary() -> str:
 def render_template(template: Path, **values) -> str:
     """The template through deploy/render-template.sh, as install.sh renders it."""
     done = subprocess.run(
-        [str(DEPLOY / "render-template.sh"), str(template), *(f"{name}={value}" for name, value in values.items())],
+        [
+            str(DEPLOY / "render-template.sh"),
+            str(template),
+            *(f"{name}={value}" for name, value in values.items()),
+        ],
         capture_output=True,
         text=True,
     )
@@ -79,7 +85,9 @@ class NginxPrefix:
         if static_source is not None:
             shutil.copytree(static_source, self.path / "static", dirs_exist_ok=True)
         mime = Path("/etc/nginx/mime.types")
-        (self.path / "mime.types").write_text(mime.read_text() if mime.is_file() else FALLBACK_MIME_TYPES)
+        (self.path / "mime.types").write_text(
+            mime.read_text() if mime.is_file() else FALLBACK_MIME_TYPES
+        )
         self.site_path = self.path / "site.conf"
         self.site_path.write_text(site.replace("{prefix}", str(self.path)))
         self.conf_path = self.path / "nginx.conf"
@@ -92,14 +100,26 @@ class NginxPrefix:
         self.process: subprocess.Popen | None = None
 
     def command(self, *extra: str) -> list[str]:
-        return [nginx_binary(), "-p", str(self.path), "-c", str(self.conf_path), "-e", str(self.path / "logs/error.log"), *extra]
+        return [
+            nginx_binary(),
+            "-p",
+            str(self.path),
+            "-c",
+            str(self.conf_path),
+            "-e",
+            str(self.path / "logs/error.log"),
+            *extra,
+        ]
 
     def test_config(self) -> subprocess.CompletedProcess:
         return subprocess.run(self.command("-t"), capture_output=True, text=True, **self.drop)
 
     def start(self, port: int, timeout: float = 15.0) -> None:
         self.process = subprocess.Popen(
-            self.command("-g", "daemon off;"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **self.drop
+            self.command("-g", "daemon off;"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            **self.drop,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -23,7 +23,9 @@ MAX_UPLOAD_MB = 1
 STATIC = REPO / "webapp" / "static"
 
 
-def update_model(live_model: Path, new_h5: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+def update_model(
+    live_model: Path, new_h5: Path, *args: str, **env: str
+) -> subprocess.CompletedProcess:
     """deploy/update-model.sh as an operator runs it, with this interpreter's environment."""
     environment = {
         **os.environ,
@@ -109,7 +111,9 @@ class AccessLog:
 
 
 def predict(url: str, data: bytes, timeout: float = 60) -> requests.Response:
-    return requests.post(f"{url}/api/v1/predict", files={"file": ("pet.jpg", data, "image/jpeg")}, timeout=timeout)
+    return requests.post(
+        f"{url}/api/v1/predict", files={"file": ("pet.jpg", data, "image/jpeg")}, timeout=timeout
+    )
 
 
 def test_an_upload_through_nginx_gets_a_prediction(nginx, web, live_model):
@@ -119,7 +123,9 @@ def test_an_upload_through_nginx_gets_a_prediction(nginx, web, live_model):
     assert response.status_code == 200, response.text
     body = response.json()
     labels = json.loads(live_model.with_suffix(".json").read_text())["labels"]
-    assert [p["label"] for p in body["predictions"]] and all(p["label"] in labels for p in body["predictions"])
+    assert [p["label"] for p in body["predictions"]] and all(
+        p["label"] in labels for p in body["predictions"]
+    )
     assert body["label"] in [*labels, "unknown"]
     assert f"upstream=127.0.0.1:{web.port}" in log.line_for("POST /api/v1/predict")
 
@@ -131,7 +137,9 @@ def test_an_upload_over_the_limit_gets_nginx_413(nginx):
     response = predict(nginx.url, too_big)
 
     assert response.status_code == 413
-    assert response.headers["Content-Type"].startswith("text/html")  # nginx's page, not the app's JSON error
+    assert response.headers["Content-Type"].startswith(
+        "text/html"
+    )  # nginx's page, not the app's JSON error
     assert "413" in response.text
     assert "upstream=-" in log.line_for("POST /api/v1/predict")  # gunicorn never saw it
 
@@ -154,11 +162,15 @@ def test_static_files_come_from_nginx(nginx):
 def test_text_is_gzipped_static_and_proxied(nginx, live_model):
     stylesheet = STATIC / "style.css"
     assert stylesheet.stat().st_size > 1024  # above the site's gzip_min_length
-    response = requests.get(nginx.url + "/static/style.css", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    response = requests.get(
+        nginx.url + "/static/style.css", headers={"Accept-Encoding": "gzip"}, timeout=10
+    )
     assert response.headers.get("Content-Encoding") == "gzip"
     assert response.content == stylesheet.read_bytes()  # requests inflates it
 
-    response = requests.get(nginx.url + "/api/v1/model", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    response = requests.get(
+        nginx.url + "/api/v1/model", headers={"Accept-Encoding": "gzip"}, timeout=10
+    )
     assert response.headers.get("Content-Encoding") == "gzip"
     assert response.json()["h5_sha256"] == sha256_file(live_model)
 
@@ -170,7 +182,9 @@ class RequestStream:
         self.url = url
         self.outcomes: list[tuple[float, float, object]] = []  # (start, end, status or exception)
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(clients)]
+        self._threads = [
+            threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(clients)
+        ]
 
     def _run(self, n: int) -> None:
         image = jpeg(("cat", "dog", "bird")[n % 3], seed=n)
@@ -178,9 +192,15 @@ class RequestStream:
             while not self._stop.is_set():
                 start = time.monotonic()
                 try:
-                    response = session.post(f"{self.url}/api/v1/predict", files={"file": ("p.jpg", image)}, timeout=90)
+                    response = session.post(
+                        f"{self.url}/api/v1/predict", files={"file": ("p.jpg", image)}, timeout=90
+                    )
                     ok = response.status_code == 200 and bool(response.json().get("predictions"))
-                    outcome = response.status_code if ok else f"{response.status_code} {response.text[:200]}"
+                    outcome = (
+                        response.status_code
+                        if ok
+                        else f"{response.status_code} {response.text[:200]}"
+                    )
                 except Exception as exc:  # a dropped request is exactly what we look for
                     outcome = exc
                 self.outcomes.append((start, time.monotonic(), outcome))
@@ -215,10 +235,14 @@ def test_a_broken_model_is_refused_and_the_old_one_keeps_serving(nginx, live_mod
     card.update(h5_sha256=sha256_file(broken), h5_bytes=broken.stat().st_size)
     broken.with_suffix(".json").write_text(json.dumps(card))  # so it's the .h5 itself that fails
     mismatched = retrained_copy(live_model, tmp_path / "mismatch", "mismatched")
-    shutil.copy(live_model.with_suffix(".json"), mismatched.with_suffix(".json"))  # another model's card
+    shutil.copy(
+        live_model.with_suffix(".json"), mismatched.with_suffix(".json")
+    )  # another model's card
 
     for bad in (broken, mismatched):
-        done = update_model(live_model, bad, PETCLF_RELOAD_WEB="false", PETCLF_RESTART_TCP="", PETCLF_WEB_URL="")
+        done = update_model(
+            live_model, bad, PETCLF_RELOAD_WEB="false", PETCLF_RESTART_TCP="", PETCLF_WEB_URL=""
+        )
 
         assert done.returncode == 1
         assert f"refused {bad}" in done.stderr
@@ -252,11 +276,15 @@ def test_a_model_update_under_load_drops_no_request(nginx, web, live_model, tmp_
     assert "the web app serves the new model" in done.stdout
     failures = [outcome for _, _, outcome in stream.outcomes if outcome != 200]
     assert not failures, failures
-    during = [o for start, end, o in stream.outcomes if end >= update_started and start <= update_ended]
+    during = [
+        o for start, end, o in stream.outcomes if end >= update_started and start <= update_ended
+    ]
     assert len(during) >= 5, f"only {len(during)} requests overlapped the update"
     card = served_card(nginx.url)
     assert card["name"] == "pets-v2" and card["h5_sha256"] != old_card["h5_sha256"]
     assert web.process.poll() is None  # the same master: reloaded, not restarted
     assert not web.worker_pids() & old_workers  # every worker is a fresh one on the new model
     releases = live_model.parent.parent / "releases"
-    assert [path.name for path in releases.iterdir()] == [os.readlink(live_model.parent).split("/")[-1]]
+    assert [path.name for path in releases.iterdir()] == [
+        os.readlink(live_model.parent).split("/")[-1]
+    ]

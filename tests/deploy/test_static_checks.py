@@ -10,7 +10,16 @@ import pytest
 from tests.deploy.nginx import DEPLOY, REPO, SITE_TEMPLATE, NginxPrefix, render_template
 from tests.servers import free_port
 
-SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "Images", "Test_train_sets", "__pycache__", ".pytest_cache"}
+SKIPPED_DIRS = {
+    ".git",
+    ".venv",
+    "venv",
+    "node_modules",
+    "Images",
+    "Test_train_sets",
+    "__pycache__",
+    ".pytest_cache",
+}
 UNITS = ("petclf-web.service", "petclf-worker.service", "petclf-tcp.service", "petclf-bot.service")
 
 
@@ -37,7 +46,12 @@ def shell_scripts() -> list[Path]:
 def test_shellcheck_passes_on_every_shell_script():
     scripts = shell_scripts()
     names = {path.relative_to(REPO).as_posix() for path in scripts}
-    assert {"deploy/install.sh", "deploy/update-model.sh", ".ci/run", "scripts/install-system-deps.sh"} <= names
+    assert {
+        "deploy/install.sh",
+        "deploy/update-model.sh",
+        ".ci/run",
+        "scripts/install-system-deps.sh",
+    } <= names
     done = subprocess.run(
         ["shellcheck", "--external-sources", *(str(path.relative_to(REPO)) for path in scripts)],
         cwd=REPO,
@@ -77,8 +91,13 @@ def test_nginx_accepts_the_site(values):
 def test_a_broken_site_fails_nginx_t():
     """The nginx -t check can fail: a site missing a semicolon is rejected."""
     site = render_template(
-        SITE_TEMPLATE, LISTEN=f"127.0.0.1:{free_port()}", SERVER_NAME="_", UPSTREAM="127.0.0.1:8000", MAX_UPLOAD_KB="10240",
-        LOG_DIR="{prefix}/logs", STATIC_DIR="{prefix}/static",
+        SITE_TEMPLATE,
+        LISTEN=f"127.0.0.1:{free_port()}",
+        SERVER_NAME="_",
+        UPSTREAM="127.0.0.1:8000",
+        MAX_UPLOAD_KB="10240",
+        LOG_DIR="{prefix}/logs",
+        STATIC_DIR="{prefix}/static",
     ).replace("gzip on;", "gzip on")
     nginx = NginxPrefix(site)
     try:
@@ -89,7 +108,9 @@ def test_a_broken_site_fails_nginx_t():
 
 def test_render_template_refuses_a_missing_value(tmp_path):
     done = subprocess.run(
-        [str(DEPLOY / "render-template.sh"), str(SITE_TEMPLATE), "LISTEN=80"], capture_output=True, text=True
+        [str(DEPLOY / "render-template.sh"), str(SITE_TEMPLATE), "LISTEN=80"],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode != 0
     assert "@UPSTREAM@" in done.stderr and done.stdout == ""
@@ -119,12 +140,18 @@ def test_units_write_only_where_they_must():
     assert unit_settings("petclf-web.service")["ReadWritePaths"] == ["/var/lib/petclf"]
     assert unit_settings("petclf-tcp.service")["ReadWritePaths"] == ["/var/lib/petclf"]
     worker = unit_settings("petclf-worker.service")
-    assert worker["StateDirectory"] == ["petclf"] and "ReadWritePaths" not in worker  # /var/lib/petclf
+    assert (
+        worker["StateDirectory"] == ["petclf"] and "ReadWritePaths" not in worker
+    )  # /var/lib/petclf
     assert unit_settings("petclf-bot.service")["ReadWritePaths"] == ["/var/lib/petclf"]  # its spool
 
 
 def environment(unit: str) -> dict[str, str]:
-    return dict(pair.split("=", 1) for line in unit_settings(unit).get("Environment", []) for pair in line.split())
+    return dict(
+        pair.split("=", 1)
+        for line in unit_settings(unit).get("Environment", [])
+        for pair in line.split()
+    )
 
 
 @pytest.mark.parametrize("unit", ["petclf-web.service", "petclf-worker.service"])
@@ -145,7 +172,9 @@ def test_worker_unit_runs_the_worker_and_its_trainings_stop_with_it():
 
 def test_web_unit_runs_gunicorn_on_the_deploy_config_and_reloads_with_hup():
     web = unit_settings("petclf-web.service")
-    assert web["ExecStart"] == ['/opt/petclf/venv/bin/gunicorn -c /opt/petclf/app/deploy/gunicorn.conf.py "webapp:create_app()"']
+    assert web["ExecStart"] == [
+        '/opt/petclf/venv/bin/gunicorn -c /opt/petclf/app/deploy/gunicorn.conf.py "webapp:create_app()"'
+    ]
     assert web["ExecReload"] == ["/bin/kill -s HUP $MAINPID"]
     assert unit_settings("petclf-tcp.service")["ExecStart"] == ["/opt/petclf/bin/petclf tcp-server"]
 
@@ -167,7 +196,9 @@ def test_bot_wants_the_tcp_server_and_needs_a_token():
 
 def test_env_example_sets_what_the_services_read():
     text = (DEPLOY / "petclf.env.example").read_text()
-    settings = dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    settings = dict(
+        line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
     assert settings["PETCLF_MODEL"] == "/var/lib/petclf/models/current/pets.h5"
     assert settings["PETCLF_MAX_UPLOAD_MB"] == "10"
     assert settings["PETCLF_TCP_ADDR"] == "127.0.0.1:9999"
@@ -196,7 +227,10 @@ def test_update_model_explains_what_is_wrong(tmp_path, args, message):
     paths = {"h5": h5, "card": card}
     env = {**os.environ, "PETCLF_ENV_FILE": "/nonexistent", "PETCLF_MODEL": "relative/pets.h5"}
     done = subprocess.run(
-        [str(DEPLOY / "update-model.sh"), *(arg.format(**paths) for arg in args)], capture_output=True, text=True, env=env
+        [str(DEPLOY / "update-model.sh"), *(arg.format(**paths) for arg in args)],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert done.returncode != 0
     assert message.format(h5=h5, card=tmp_path / "new.json") in done.stderr

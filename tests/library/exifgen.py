@@ -16,12 +16,24 @@ def dms(value: float) -> tuple[IFDRational, IFDRational, IFDRational]:
     degrees = int(value)
     minutes = int((value - degrees) * 60)
     seconds = (value - degrees - minutes / 60) * 3600
-    return IFDRational(degrees, 1), IFDRational(minutes, 1), IFDRational(round(seconds * 10_000), 10_000)
+    return (
+        IFDRational(degrees, 1),
+        IFDRational(minutes, 1),
+        IFDRational(round(seconds * 10_000), 10_000),
+    )
 
 
-def make_exif(*, taken: str | datetime | None = None, datetime_tag: str | None = None, gps: tuple | None = None,
-              altitude: float | None = None, orientation: int | None = None, make: str | None = "Canon",
-              model: str | None = "EOS 5D", raw_gps: dict | None = None) -> Image.Exif:
+def make_exif(
+    *,
+    taken: str | datetime | None = None,
+    datetime_tag: str | None = None,
+    gps: tuple | None = None,
+    altitude: float | None = None,
+    orientation: int | None = None,
+    make: str | None = "Canon",
+    model: str | None = "EOS 5D",
+    raw_gps: dict | None = None,
+) -> Image.Exif:
     exif = Image.Exif()
     if make:
         exif[MAKE] = make
@@ -32,21 +44,32 @@ def make_exif(*, taken: str | datetime | None = None, datetime_tag: str | None =
     if datetime_tag:
         exif[DATETIME] = datetime_tag
     if taken:
-        exif.get_ifd(EXIF_IFD)[DATETIME_ORIGINAL] = taken if isinstance(taken, str) else f"{taken:%Y:%m:%d %H:%M:%S}"
+        exif.get_ifd(EXIF_IFD)[DATETIME_ORIGINAL] = (
+            taken if isinstance(taken, str) else f"{taken:%Y:%m:%d %H:%M:%S}"
+        )
     if gps:
         latitude, longitude = gps
         section = exif.get_ifd(GPS_IFD)
         section[1], section[2] = ("N" if latitude >= 0 else "S"), dms(latitude)
         section[3], section[4] = ("E" if longitude >= 0 else "W"), dms(longitude)
         if altitude is not None:
-            section[5], section[6] = (b"\x01" if altitude < 0 else b"\x00"), IFDRational(round(abs(altitude) * 100), 100)
+            section[5], section[6] = (
+                (b"\x01" if altitude < 0 else b"\x00"),
+                IFDRational(round(abs(altitude) * 100), 100),
+            )
     if raw_gps:
         exif.get_ifd(GPS_IFD).update(raw_gps)
     return exif
 
 
-def photo(label: str = "cat", seed: int = 0, size=(320, 240), fmt: str = "JPEG", exif: Image.Exif | None = None,
-          image: Image.Image | None = None) -> bytes:
+def photo(
+    label: str = "cat",
+    seed: int = 0,
+    size=(320, 240),
+    fmt: str = "JPEG",
+    exif: Image.Exif | None = None,
+    image: Image.Image | None = None,
+) -> bytes:
     """A generated picture encoded with the EXIF given (none when None)."""
     picture = image or shape_image(label, seed, size)
     buffer = io.BytesIO()

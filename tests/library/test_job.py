@@ -9,7 +9,10 @@ from tests.projects.helpers import start_worker, wait_for_job
 
 
 def test_a_queued_upload_is_ingested_by_the_worker_with_progress(library_home):
-    files = [(f"photo{n}.jpg", photo("dog", n, exif=make_exif(taken=f"2015:0{n + 1}:01 09:00:00"))) for n in range(5)]
+    files = [
+        (f"photo{n}.jpg", photo("dog", n, exif=make_exif(taken=f"2015:0{n + 1}:01 09:00:00")))
+        for n in range(5)
+    ]
     files += [("copy.jpg", files[0][1]), ("broken.jpg", b"\xff\xd8\xff not an image")]
     job_id = queue_uploads(files, shared=True)
     assert sorted(p.name for p in incoming_folder(job_id).iterdir()) == [str(n) for n in range(7)]
@@ -24,5 +27,7 @@ def test_a_queued_upload_is_ingested_by_the_worker_with_progress(library_home):
     with session() as db:
         photos = db.query(LibraryPhoto).order_by(LibraryPhoto.taken_at).all()
     assert [p.original_name for p in photos] == [f"photo{n}.jpg" for n in range(5)]
-    assert all(p.shared and p.source_path is None and p.date_source == "DateTimeOriginal" for p in photos)
+    assert all(
+        p.shared and p.source_path is None and p.date_source == "DateTimeOriginal" for p in photos
+    )
     assert not incoming_folder(job_id).exists()

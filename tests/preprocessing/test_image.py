@@ -32,9 +32,16 @@ def close(pixel, expected, tolerance=12) -> bool:
 
 def raw_png(width: int, height: int, bit_depth: int, colour_type: int, pixels: bytes) -> bytes:
     """A PNG written by hand, for layouts Pillow cannot save (48-bit RGB) or headers that lie."""
-    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([bit_depth, colour_type, 0, 0, 0])
+    header = (
+        width.to_bytes(4, "big")
+        + height.to_bytes(4, "big")
+        + bytes([bit_depth, colour_type, 0, 0, 0])
+    )
     return (
-        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(pixels)) + png_chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(pixels))
+        + png_chunk(b"IEND", b"")
     )
 
 
@@ -50,7 +57,11 @@ def content_box(image: Image.Image) -> tuple[int, int, int, int]:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(width=st.integers(1, 3000), height=st.integers(1, 3000), size=st.sampled_from([IMAGE_SIZE, 97, 32]))
+@given(
+    width=st.integers(1, 3000),
+    height=st.integers(1, 3000),
+    size=st.sampled_from([IMAGE_SIZE, 97, 32]),
+)
 def test_fit_and_pad_keeps_the_aspect_and_centres_on_a_white_square(width, height, size):
     padded = fit_and_pad(Image.new("RGB", (width, height), (200, 30, 60)), size)
 
@@ -59,14 +70,19 @@ def test_fit_and_pad_keeps_the_aspect_and_centres_on_a_white_square(width, heigh
     fitted_w, fitted_h = right - left, bottom - top
     scale = min(size / width, size / height)
     assert max(fitted_w, fitted_h) == size  # scaled up or down until it touches the square
-    assert abs(fitted_w - width * scale) <= 1 and abs(fitted_h - height * scale) <= 1  # aspect within a pixel
+    assert (
+        abs(fitted_w - width * scale) <= 1 and abs(fitted_h - height * scale) <= 1
+    )  # aspect within a pixel
     assert abs(left - (size - right)) <= 1 and abs(top - (size - bottom)) <= 1  # centred
     assert padded.getpixel((left + fitted_w // 2, top + fitted_h // 2)) == (200, 30, 60)
 
 
 @settings(max_examples=40, deadline=None)
-@given(mode=st.sampled_from(["RGB", "RGBA", "L", "LA", "P", "1", "CMYK", "I;16", "I", "F"]),
-       width=st.integers(1, 400), height=st.integers(1, 400))
+@given(
+    mode=st.sampled_from(["RGB", "RGBA", "L", "LA", "P", "1", "CMYK", "I;16", "I", "F"]),
+    width=st.integers(1, 400),
+    height=st.integers(1, 400),
+)
 def test_fit_and_pad_accepts_every_mode(mode, width, height):
     padded = fit_and_pad(Image.new(mode, (width, height)))
     assert padded.mode == "RGB" and padded.size == (IMAGE_SIZE, IMAGE_SIZE)
@@ -75,7 +91,7 @@ def test_fit_and_pad_accepts_every_mode(mode, width, height):
 def test_to_array_is_the_models_float_input():
     array = to_array(load_padded(encoded(photo(1))))
     assert array.dtype == np.float32 and array.shape == (IMAGE_SIZE, IMAGE_SIZE, 3)
-    assert 0 <= array.min() and array.max() <= 255 and array.max() > 1
+    assert array.min() >= 0 and array.max() <= 255 and array.max() > 1
 
 
 # ---------------------------------------------------------------- formats and modes
@@ -83,7 +99,14 @@ def test_to_array_is_the_models_float_input():
 
 @pytest.mark.parametrize(
     ("fmt", "params"),
-    [("JPEG", {"quality": 95}), ("PNG", {}), ("GIF", {}), ("WEBP", {"lossless": True}), ("BMP", {}), ("TIFF", {})],
+    [
+        ("JPEG", {"quality": 95}),
+        ("PNG", {}),
+        ("GIF", {}),
+        ("WEBP", {"lossless": True}),
+        ("BMP", {}),
+        ("TIFF", {}),
+    ],
 )
 def test_every_supported_format_decodes_from_bytes_and_paths(fmt, params, tmp_path: Path):
     picture = Image.new("RGB", (64, 48), BLUE)
@@ -96,7 +119,9 @@ def test_every_supported_format_decodes_from_bytes_and_paths(fmt, params, tmp_pa
         decoded = decode(source)
         assert decoded.format == fmt and decoded.original_size == (64, 48)
         assert decoded.image.mode == "RGB"
-        assert close(decoded.image.getpixel((4, 4)), RED, 40) and close(decoded.image.getpixel((50, 30)), BLUE, 40)
+        assert close(decoded.image.getpixel((4, 4)), RED, 40) and close(
+            decoded.image.getpixel((50, 30)), BLUE, 40
+        )
 
 
 def test_a_lying_extension_changes_nothing(tmp_path: Path):
@@ -114,7 +139,9 @@ def test_a_lying_extension_changes_nothing(tmp_path: Path):
 def test_gif_and_webp_animations_give_their_first_frame():
     frames = [Image.new("RGB", (32, 32), colour) for colour in (RED, GREEN, BLUE)]
     for fmt in ("GIF", "WEBP"):
-        data = encoded(frames[0], fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+        data = encoded(
+            frames[0], fmt, save_all=True, append_images=frames[1:], duration=100, loop=0
+        )
         assert close(decode(data).image.getpixel((16, 16)), RED, 20), fmt
 
 
@@ -147,26 +174,55 @@ MODE_CASES = [
     ("LA", lambda: encoded(la_image(), "PNG"), (90, 90, 90), WHITE),
     ("RGBA", lambda: encoded(rgba_image(), "PNG"), RED, WHITE),
     ("RGBA WebP", lambda: encoded(rgba_image(), "WEBP", lossless=True), RED, WHITE),
-    ("RGB with tRNS", lambda: encoded(Image.new("RGB", (20, 10), BLUE), "PNG", transparency=BLUE), WHITE, WHITE),
-    ("CMYK JPEG", lambda: encoded(Image.new("CMYK", (20, 10), (0, 255, 255, 0)), "JPEG", quality=95), RED, RED),
-    ("CMYK TIFF", lambda: encoded(Image.new("CMYK", (20, 10), (255, 0, 255, 0)), "TIFF"), GREEN, GREEN),
+    (
+        "RGB with tRNS",
+        lambda: encoded(Image.new("RGB", (20, 10), BLUE), "PNG", transparency=BLUE),
+        WHITE,
+        WHITE,
+    ),
+    (
+        "CMYK JPEG",
+        lambda: encoded(Image.new("CMYK", (20, 10), (0, 255, 255, 0)), "JPEG", quality=95),
+        RED,
+        RED,
+    ),
+    (
+        "CMYK TIFF",
+        lambda: encoded(Image.new("CMYK", (20, 10), (255, 0, 255, 0)), "TIFF"),
+        GREEN,
+        GREEN,
+    ),
     ("L", lambda: encoded(Image.new("L", (20, 10), 77), "PNG"), (77, 77, 77), (77, 77, 77)),
     ("1-bit", lambda: encoded(Image.new("1", (20, 10), 1), "PNG"), WHITE, WHITE),
     ("1-bit BMP", lambda: encoded(Image.new("1", (20, 10), 0), "BMP"), BLACK, BLACK),
     ("I;16 PNG", lambda: encoded(Image.new("I;16", (20, 10), 65535), "PNG"), WHITE, WHITE),
     ("I;16 dark PNG", lambda: encoded(Image.new("I;16", (20, 10), 200), "PNG"), BLACK, BLACK),
-    ("I;16 TIFF", lambda: encoded(Image.new("I;16", (20, 10), 32896), "TIFF"), (128, 128, 128), (128, 128, 128)),
-    ("48-bit RGB PNG", lambda: raw_png(2, 1, 16, 2, b"\0" + bytes.fromhex("ffff00000000" "00000000ffff")), RED, BLUE),
+    (
+        "I;16 TIFF",
+        lambda: encoded(Image.new("I;16", (20, 10), 32896), "TIFF"),
+        (128, 128, 128),
+        (128, 128, 128),
+    ),
+    (
+        "48-bit RGB PNG",
+        lambda: raw_png(2, 1, 16, 2, b"\0" + bytes.fromhex("ffff0000000000000000ffff")),
+        RED,
+        BLUE,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "make", "left", "right"), MODE_CASES, ids=[case[0] for case in MODE_CASES])
+@pytest.mark.parametrize(
+    ("name", "make", "left", "right"), MODE_CASES, ids=[case[0] for case in MODE_CASES]
+)
 def test_every_mode_becomes_rgb_with_transparency_on_white(name, make, left, right):
     image = decode(make()).image
     assert image.mode == "RGB"
     width, height = image.size
     assert close(image.getpixel((0, height // 2)), left), image.getpixel((0, height // 2))
-    assert close(image.getpixel((width - 1, height // 2)), right), image.getpixel((width - 1, height // 2))
+    assert close(image.getpixel((width - 1, height // 2)), right), image.getpixel(
+        (width - 1, height // 2)
+    )
     assert load_padded(make()).size == (IMAGE_SIZE, IMAGE_SIZE)
 
 
@@ -227,9 +283,15 @@ def test_damaged_exif_does_not_cost_the_photo():
     ("content", "words"),
     [
         (b"", "empty"),
-        (b"<!DOCTYPE html>\n<html><head><title>404</title></head><body>Not found</body></html>", "HTML"),
+        (
+            b"<!DOCTYPE html>\n<html><head><title>404</title></head><body>Not found</body></html>",
+            "HTML",
+        ),
         (b"  <html><body><img src='cat.jpg'></body></html>", "HTML"),
-        (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', "SVG"),
+        (
+            b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>',
+            "SVG",
+        ),
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj", "PDF"),
         (b"cat, dog, hamster\n" * 100, "text"),
         (("x" + "é" * 600).encode(), "text"),  # a character cut in two where the sniffing stops
@@ -253,7 +315,10 @@ def test_truncated_files_are_corrupt(fmt):
 @settings(max_examples=60, deadline=None)
 @given(cut=st.integers(0, 4000), data=st.data())
 def test_any_damage_gives_an_image_error_and_never_anything_else(cut, data):
-    original = encoded(photo(5, (64, 48)), data.draw(st.sampled_from(["JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP"])))
+    original = encoded(
+        photo(5, (64, 48)),
+        data.draw(st.sampled_from(["JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP"])),
+    )
     damaged = bytearray(original[: max(1, cut % (len(original) + 1))])
     for position in data.draw(st.lists(st.integers(0, len(damaged) - 1), max_size=4)):
         damaged[position] ^= 0xFF
@@ -296,7 +361,9 @@ def test_big_jpegs_decode_in_draft_mode():
     assert decode(data).image.size == (3200, 2400)
     padded = load_padded(data)
     assert padded.size == (IMAGE_SIZE, IMAGE_SIZE)
-    assert close(padded.getpixel((120, 120)), fit_and_pad(decode(data).image).getpixel((120, 120)), 8)
+    assert close(
+        padded.getpixel((120, 120)), fit_and_pad(decode(data).image).getpixel((120, 120)), 8
+    )
 
 
 def test_draft_mode_fits_the_long_side_so_ordinary_photos_decode_at_half_size():

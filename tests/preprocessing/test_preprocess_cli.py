@@ -64,7 +64,13 @@ def test_writes_numbered_padded_pngs_manifest_and_leaves_sources_alone(raw: Path
     result = run_petclf("preprocess", "--src", raw, "--dst", dst, "--workers", 2)
 
     assert sorted(tree_digest(dst)) == [
-        "cat/cat1.png", "cat/cat2.png", "cat/cat3.png", "dog/dog1.png", "dog/dog2.png", "manifest.csv", "rejected.csv"
+        "cat/cat1.png",
+        "cat/cat2.png",
+        "cat/cat3.png",
+        "dog/dog1.png",
+        "dog/dog2.png",
+        "manifest.csv",
+        "rejected.csv",
     ]
     for png in dst.glob("*/*.png"):
         with Image.open(png) as image:
@@ -72,21 +78,39 @@ def test_writes_numbered_padded_pngs_manifest_and_leaves_sources_alone(raw: Path
     manifest = read_csv(dst / "manifest.csv")
     # numbered in sorted source order
     assert [(row["file"], row["source"]) for row in manifest] == [
-        ("cat/cat1.png", "cat/a.png"), ("cat/cat2.png", "cat/b.jpg"), ("cat/cat3.png", "cat/c.webp"),
-        ("dog/dog1.png", "dog/x.gif"), ("dog/dog2.png", "dog/y.bmp"),
+        ("cat/cat1.png", "cat/a.png"),
+        ("cat/cat2.png", "cat/b.jpg"),
+        ("cat/cat3.png", "cat/c.webp"),
+        ("dog/dog1.png", "dog/x.gif"),
+        ("dog/dog2.png", "dog/y.bmp"),
     ]
-    assert [row["original_size"] for row in manifest] == ["100x300", "640x480", "240x240", "200x150", "90x90"]
+    assert [row["original_size"] for row in manifest] == [
+        "100x300",
+        "640x480",
+        "240x240",
+        "200x150",
+        "90x90",
+    ]
     digests = tree_digest(dst)
     assert all(digests[row["file"]] == row["sha256"] for row in manifest)
     assert all(len(row["phash"]) == 16 for row in manifest)
     assert read_csv(dst / "rejected.csv") == []
     # tall source: white bars left and right, picture in the middle
     with Image.open(dst / "cat" / "cat1.png") as tall:
-        assert tall.getpixel((5, 120)) == (255, 255, 255) and tall.getpixel((234, 120)) == (255, 255, 255)
+        assert tall.getpixel((5, 120)) == (255, 255, 255) and tall.getpixel((234, 120)) == (
+            255,
+            255,
+            255,
+        )
         assert tall.getpixel((120, 120)) != (255, 255, 255)
     assert "cat" in result.stdout and "kept" in result.stdout
-    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in raw.rglob("*") if p.is_file()} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["processed", "raw"]  # no staging left behind
+    assert {
+        p: (p.stat().st_mtime_ns, p.read_bytes()) for p in raw.rglob("*") if p.is_file()
+    } == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "processed",
+        "raw",
+    ]  # no staging left behind
 
 
 def test_broken_and_unsupported_files_are_listed_and_skipped(raw: Path, tmp_path: Path):
@@ -114,9 +138,9 @@ def test_broken_and_unsupported_files_are_listed_and_skipped(raw: Path, tmp_path
     assert "plain text" in rejected["cat/notes.jpg"]["reason"]
     assert "HTML" in rejected["cat/page.png"]["reason"]
     assert "megapixels" in rejected["cat/bomb.png"]["reason"]
-    assert [row["source"] for row in read_csv(dst / "manifest.csv") if row["file"].startswith("cat/")] == [
-        "cat/a.png", "cat/b.jpg", "cat/c.webp", "cat/real-png.jpg"
-    ]
+    assert [
+        row["source"] for row in read_csv(dst / "manifest.csv") if row["file"].startswith("cat/")
+    ] == ["cat/a.png", "cat/b.jpg", "cat/c.webp", "cat/real-png.jpg"]
     summary = next(line.split() for line in result.stdout.splitlines() if line.startswith("cat "))
     assert summary == ["cat", "10", "4", "6", "0", "0"]  # files kept broken duplicates conflicts
 
@@ -150,10 +174,15 @@ def test_the_same_picture_in_two_classes_is_a_conflict_left_out_of_both(raw: Pat
     result = run_petclf("preprocess", "--src", raw, "--dst", dst)
 
     rejected = {row["file"]: row for row in read_csv(dst / "rejected.csv")}
-    assert rejected["cat/b.jpg"]["category"] == rejected["dog/z.jpg"]["category"] == "label_conflict"
+    assert (
+        rejected["cat/b.jpg"]["category"] == rejected["dog/z.jpg"]["category"] == "label_conflict"
+    )
     assert "dog/z.jpg" in rejected["cat/b.jpg"]["reason"]
     assert [row["source"] for row in read_csv(dst / "manifest.csv")] == [
-        "cat/a.png", "cat/c.webp", "dog/x.gif", "dog/y.bmp"
+        "cat/a.png",
+        "cat/c.webp",
+        "dog/x.gif",
+        "dog/y.bmp",
     ]
     assert sorted(p.name for p in (dst / "cat").iterdir()) == ["cat1.png", "cat2.png"]
     conflicts = {line.split()[0]: line.split()[5] for line in result.stdout.splitlines()[1:3]}
@@ -204,8 +233,17 @@ def unwritable_parent(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    "case", ["missing src", "src is a file", "no class folders", "empty class", "nothing usable", "dst inside src",
-             "unwritable dst", "dst is a file"],
+    "case",
+    [
+        "missing src",
+        "src is a file",
+        "no class folders",
+        "empty class",
+        "nothing usable",
+        "dst inside src",
+        "unwritable dst",
+        "dst is a file",
+    ],
 )
 def test_bad_input_gives_one_clear_line_and_writes_nothing(case: str, raw: Path, tmp_path: Path):
     src, dst = raw, tmp_path / "out" / "processed"
@@ -256,10 +294,15 @@ def test_ctrl_c_mid_run_leaves_no_partial_output(tmp_path: Path):
     # a process group of its own, so the signal reaches the workers too, as Ctrl-C in a terminal does
     run = subprocess.Popen(
         [str(PETCLF), "preprocess", "--src", raw, "--dst", dst, "--workers", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, process_group=0,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        process_group=0,
     )
     deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".processed.partial-*/.work/*.png")) and time.monotonic() < deadline:
+    while (
+        not list(tmp_path.glob(".processed.partial-*/.work/*.png")) and time.monotonic() < deadline
+    ):
         time.sleep(0.01)
     os.killpg(run.pid, signal.SIGINT)
     _, stderr = run.communicate(timeout=120)
@@ -273,12 +316,17 @@ def test_a_write_failure_stops_the_run_and_leaves_nothing_behind(raw: Path, tmp_
     """A file-size limit makes every output write fail, as a full disk would."""
 
     def limit_file_size():
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write with EFBIG instead of killing
+        signal.signal(
+            signal.SIGXFSZ, signal.SIG_IGN
+        )  # fail the write with EFBIG instead of killing
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
     result = subprocess.run(
         [str(PETCLF), "preprocess", "--src", str(raw), "--dst", str(tmp_path / "processed")],
-        capture_output=True, text=True, timeout=300, preexec_fn=limit_file_size,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=limit_file_size,
     )
 
     assert_one_line_error(result, "Can't write the output", "File too large")

@@ -96,7 +96,9 @@ def test_adding_images_later_moves_none_of_the_split_ones(tmp_path: Path):
     for k, label in enumerate(["cat"] * 8 + ["dog"] * 8):
         (raw / label / f"aa-new{k}.png").write_bytes(encoded(photo(1000 + k)))
     run_petclf("preprocess", "--src", raw, "--dst", tmp_path / "processed", "--force")
-    result = run_petclf("split", "--src", tmp_path / "processed", "--dst", tmp_path / "sets", "--force")
+    result = run_petclf(
+        "split", "--src", tmp_path / "processed", "--dst", tmp_path / "sets", "--force"
+    )
 
     after = sides_by_sha(tmp_path / "sets")
     assert {sha: after[sha] for sha in before} == before
@@ -123,8 +125,19 @@ def test_check_finds_a_planted_cross_side_near_duplicate(processed: Path, tmp_pa
     assert counts["dog"] == ["7", "2"]
 
 
-@pytest.mark.parametrize("case", ["missing src", "empty class", "not empty", "forced on a foreign folder", "bad ratio", "check without split",
-                                  "broken image", "dst overlaps src"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing src",
+        "empty class",
+        "not empty",
+        "forced on a foreign folder",
+        "bad ratio",
+        "check without split",
+        "broken image",
+        "dst overlaps src",
+    ],
+)
 def test_bad_input_gives_one_clear_line(case: str, processed: Path, tmp_path: Path):
     src, dst, extra = tmp_path / "processed", tmp_path / "sets", []
     shutil.copytree(processed, src)

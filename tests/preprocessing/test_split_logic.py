@@ -26,7 +26,13 @@ def pseudo_phash(key: int) -> int:
 
 
 def make_item(n: int, label: str, phash: int, content: str) -> Item:
-    return Item(label, f"{n}.png", Path(f"{n}.png"), hashlib.sha256(content.encode()).hexdigest(), f"{phash:016x}")
+    return Item(
+        label,
+        f"{n}.png",
+        Path(f"{n}.png"),
+        hashlib.sha256(content.encode()).hexdigest(),
+        f"{phash:016x}",
+    )
 
 
 labels = st.sampled_from(["cat", "dog", "bird"])
@@ -42,7 +48,10 @@ labels = st.sampled_from(["cat", "dog", "bird"])
 def test_assignment_is_stratified_seeded_and_keeps_earlier_sides(first, later, seed, ratio):
     old = [make_item(n, label, pseudo_phash(n), f"old{n}") for n, label in enumerate(first)]
     sides_old, _ = _assign(old, near_duplicate_groups([i.phash for i in old], 6), {}, ratio, seed)
-    assert _assign(old, near_duplicate_groups([i.phash for i in old], 6), {}, ratio, seed)[0] == sides_old
+    assert (
+        _assign(old, near_duplicate_groups([i.phash for i in old], 6), {}, ratio, seed)[0]
+        == sides_old
+    )
 
     sizes = Counter(item.label for item in old)
     tests = Counter(item.label for item, side in zip(old, sides_old, strict=True) if side == "test")
@@ -59,7 +68,9 @@ def test_assignment_is_stratified_seeded_and_keeps_earlier_sides(first, later, s
             added.append(make_item(n, original.label, int(original.phash, 16) ^ 0b101, f"copy{n}"))
     grown = old + added
     previous = {item.sha256: side for item, side in zip(old, sides_old, strict=True)}
-    sides_new, _ = _assign(grown, near_duplicate_groups([i.phash for i in grown], 6), previous, ratio, seed)
+    sides_new, _ = _assign(
+        grown, near_duplicate_groups([i.phash for i in grown], 6), previous, ratio, seed
+    )
 
     assert sides_new[: len(old)] == sides_old  # nothing split before moves
     for n, (_, copy_of) in enumerate(later, start=len(old)):

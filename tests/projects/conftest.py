@@ -18,13 +18,18 @@ class TrainedProject:
     home: Path
     env: dict  # the environment of every process that works on it
     photos: Path  # the folder of class folders it was filled from
-    train: tuple[int, str, str]  # `petclf project train`: exit code, stdout, what the terminal showed
+    train: tuple[
+        int, str, str
+    ]  # `petclf project train`: exit code, stdout, what the terminal showed
 
 
 def project_env(home: Path, model: Path, **extra: str) -> dict:
     """The environment of a `petclf` process working on the store in `home`, on `model`'s backbone."""
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("PETCLF_DATABASE_URL", "PETCLF_QUEUE_URL", "PETCLF_ADMIN_TOKEN")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PETCLF_DATABASE_URL", "PETCLF_QUEUE_URL", "PETCLF_ADMIN_TOKEN")
+    }
     return {**env, "PETCLF_HOME": str(home), "PETCLF_MODEL": str(model), **extra}
 
 
@@ -33,7 +38,10 @@ def trained(tmp_path_factory, base_model) -> TrainedProject:
     root = tmp_path_factory.mktemp("trained")
     env = project_env(root / "home", base_model)
     photos = write_shape_folders(root / "photos", LABELS, per_class=8)
-    for command in (("create", "pets", "--class", "cat", "--class", "dog"), ("add", "pets", photos)):
+    for command in (
+        ("create", "pets", "--class", "cat", "--class", "dog"),
+        ("add", "pets", photos),
+    ):
         done = petclf("project", *command, env=env)
         assert done.returncode == 0, done.stderr
     train = Terminal("project", "train", "pets", env=env).finish()

@@ -21,7 +21,10 @@ from tests.imagegen import encode, shape_image
 
 
 def shape_photos(label: str, count: int, first_seed: int = 0) -> list[Incoming]:
-    return [Incoming(f"{label}{n}.png", encode(shape_image(label, seed=first_seed + n), "PNG")) for n in range(count)]
+    return [
+        Incoming(f"{label}{n}.png", encode(shape_image(label, seed=first_seed + n), "PNG"))
+        for n in range(count)
+    ]
 
 
 def add_shapes(db, project, labels, per_class: int = 8) -> None:
@@ -35,8 +38,11 @@ def start_worker(home: Path, env: dict | None = None, log_name: str = "worker.lo
     log_path = home.parent / log_name
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "petclf", "worker"], env={**os.environ, **(env or {})},
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", "petclf", "worker"],
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         yield process
@@ -55,7 +61,12 @@ def job_state(job_id: str) -> dict:
         return service.job_dict(db.get(Job, job_id))
 
 
-def wait_for_job(job_id: str, timeout: float, seen_phases: set | None = None, until=("done", "failed", "cancelled")) -> dict:
+def wait_for_job(
+    job_id: str,
+    timeout: float,
+    seen_phases: set | None = None,
+    until=("done", "failed", "cancelled"),
+) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = job_state(job_id)
@@ -80,10 +91,12 @@ def wait_until(condition, timeout: float, what: str):
 
 def wait_for_training(job_id: str, timeout: float = 300) -> dict:
     """The job's row once it is running a head phase: deep in training, before anything is published."""
+
     def training():
         job = job_state(job_id)
         assert job["state"] in ("queued", "running"), job  # it ended before training its heads
         return job if job["phase"].startswith("head") else None
+
     return wait_until(training, timeout, f"job {job_id} training its heads")
 
 
@@ -98,7 +111,13 @@ def write_shape_folders(root: Path, labels, per_class: int, first_seed: int = 0)
 
 def petclf(*args, env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
     """The real `petclf` console entry point in a process of its own."""
-    return subprocess.run([sys.executable, "-m", "petclf", *map(str, args)], env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "petclf", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 class Terminal:
@@ -107,10 +126,16 @@ class Terminal:
 
     def __init__(self, *args, env: dict):
         master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a new terminal is 0 columns wide
+        fcntl.ioctl(
+            slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0)
+        )  # a new terminal is 0 columns wide
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "petclf", *map(str, args)], env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=slave, start_new_session=True,
+            [sys.executable, "-m", "petclf", *map(str, args)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            start_new_session=True,
         )
         os.close(slave)
         self._screen = bytearray()
@@ -145,8 +170,10 @@ def child_pids(pid: int) -> list[int]:
 
 def training_child(parent_pid: int, timeout: float = 60) -> int:
     """The pid of the `python -m jobs.child` process a worker (or the CLI) runs a job in."""
+
     def find():
         return next((pid for pid in child_pids(parent_pid) if b"jobs.child" in _cmdline(pid)), None)
+
     return wait_until(find, timeout, f"the training process of {parent_pid}")
 
 

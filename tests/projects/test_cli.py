@@ -23,7 +23,17 @@ from tests.projects.helpers import (
     write_shape_folders,
 )
 
-SUBCOMMANDS = ("create", "list", "add", "common", "common add", "train", "status", "predict", "export")
+SUBCOMMANDS = (
+    "create",
+    "list",
+    "add",
+    "common",
+    "common add",
+    "train",
+    "status",
+    "predict",
+    "export",
+)
 
 
 @pytest.fixture
@@ -48,7 +58,11 @@ def status(name: str, env: dict) -> dict:
 def project_names(env: dict) -> list[str]:
     done = petclf("project", "list", env=env)
     assert done.returncode == 0, done.stderr
-    return [line.split()[0] for line in done.stdout.splitlines()[1:]] if done.stdout.startswith("name") else []
+    return (
+        [line.split()[0] for line in done.stdout.splitlines()[1:]]
+        if done.stdout.startswith("name")
+        else []
+    )
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)
@@ -75,26 +89,46 @@ def test_add_stores_each_photo_once_and_reports_every_rejected_file(env, tmp_pat
     assert code == 1  # some files were rejected; the others are stored
     assert out.splitlines()[0] == "pets: 13 stored, 1 duplicate, 2 rejected"
     notes, cut = out.splitlines()[1:]
-    assert notes == f"rejected {photos / 'cat' / 'notes.jpg'}: This is plain text, not a photo; use JPEG, PNG, GIF, WebP, BMP or TIFF."
-    assert re.fullmatch(rf"rejected {re.escape(str(photos / 'dog' / 'cut.png'))}: \w.+", cut), cut  # with its reason
-    assert re.search(r"adding: 100%\|.*\| 16/16", screen), screen  # the progress bar drew on the terminal
+    assert (
+        notes
+        == f"rejected {photos / 'cat' / 'notes.jpg'}: This is plain text, not a photo; use JPEG, PNG, GIF, WebP, BMP or TIFF."
+    )
+    assert re.fullmatch(rf"rejected {re.escape(str(photos / 'dog' / 'cut.png'))}: \w.+", cut), (
+        cut
+    )  # with its reason
+    assert re.search(r"adding: 100%\|.*\| 16/16", screen), (
+        screen
+    )  # the progress bar drew on the terminal
 
     stored = status("pets", env)
     assert stored["photos"] == 13
-    assert {label: sum(sides.values()) for label, sides in stored["classes"].items()} == {"cat": 7, "dog": 6}
+    assert {label: sum(sides.values()) for label, sides in stored["classes"].items()} == {
+        "cat": 7,
+        "dog": 6,
+    }
 
-    again = petclf("project", "add", "pets", photos / "dog", "--class", "dog", "--side", "test", env=env)
-    assert again.returncode == 1 and again.stdout.startswith("pets: 0 stored, 7 duplicate, 1 rejected")
+    again = petclf(
+        "project", "add", "pets", photos / "dog", "--class", "dog", "--side", "test", env=env
+    )
+    assert again.returncode == 1 and again.stdout.startswith(
+        "pets: 0 stored, 7 duplicate, 1 rejected"
+    )
     flat = write_shape_folders(tmp_path / "more", ("bird",), per_class=5)
-    added = petclf("project", "add", "pets", flat / "bird", "--class", "bird", "--side", "test", env=env)
-    assert added.returncode == 0 and added.stdout == "pets: 5 stored, 0 duplicate, 0 rejected\n", added.stderr
+    added = petclf(
+        "project", "add", "pets", flat / "bird", "--class", "bird", "--side", "test", env=env
+    )
+    assert added.returncode == 0 and added.stdout == "pets: 5 stored, 0 duplicate, 0 rejected\n", (
+        added.stderr
+    )
     assert status("pets", env)["classes"]["bird"] == {"train": 0, "test": 5}
 
 
 def test_common_add_fills_the_shared_pool(env, tmp_path):
     folder = write_shape_folders(tmp_path / "none", ("bird",), per_class=4)
     done = petclf("project", "common", "add", folder, "--side", "train", env=env)
-    assert done.returncode == 0 and done.stdout == "common: 4 stored, 0 duplicate, 0 rejected\n", done.stderr
+    assert done.returncode == 0 and done.stdout == "common: 4 stored, 0 duplicate, 0 rejected\n", (
+        done.stderr
+    )
     assert petclf("project", "create", "pets", env=env).returncode == 0
     assert status("pets", env)["common_pool"] == {"train": 4, "test": 0}
 
@@ -102,25 +136,41 @@ def test_common_add_fills_the_shared_pool(env, tmp_path):
 # bad input: one line on stderr, exit 1, nothing stored
 
 
-@pytest.mark.parametrize("command", [
-    ("status", "nope"), ("add", "nope", "."), ("train", "nope"), ("predict", "nope", "x.png"), ("export", "nope", "--out", "x.zip"),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("status", "nope"),
+        ("add", "nope", "."),
+        ("train", "nope"),
+        ("predict", "nope", "x.png"),
+        ("export", "nope", "--out", "x.zip"),
+    ],
+)
 def test_an_unknown_project_is_one_line(env, command):
     assert_one_error_line(petclf("project", *command, env=env), "There is no project named nope.")
     assert project_names(env) == []
 
 
 def test_bad_names_store_nothing(env, tmp_path):
-    assert_one_error_line(petclf("project", "create", "pets", "--class", "a/b", env=env), "The class name 'a/b' can't contain")
-    assert_one_error_line(petclf("project", "create", "x" * 65, env=env), "is 65 characters long; the limit is 64")
+    assert_one_error_line(
+        petclf("project", "create", "pets", "--class", "a/b", env=env),
+        "The class name 'a/b' can't contain",
+    )
+    assert_one_error_line(
+        petclf("project", "create", "x" * 65, env=env), "is 65 characters long; the limit is 64"
+    )
     assert project_names(env) == []  # the project of a refused class was not created either
 
     photos = write_shape_folders(tmp_path / "photos", ("cat",), per_class=5)
     (photos / "cat").rename(photos / ("y" * 65))
     write_shape_folders(photos, ("cat",), per_class=5, first_seed=10)
     assert petclf("project", "create", "pets", env=env).returncode == 0
-    assert_one_error_line(petclf("project", "add", "pets", photos, env=env), "The class name", "the limit is 64")
-    assert_one_error_line(petclf("project", "add", "pets", photos / "cat", "--class", "..", env=env), "can't contain")
+    assert_one_error_line(
+        petclf("project", "add", "pets", photos, env=env), "The class name", "the limit is 64"
+    )
+    assert_one_error_line(
+        petclf("project", "add", "pets", photos / "cat", "--class", "..", env=env), "can't contain"
+    )
     assert status("pets", env)["photos"] == 0  # not even the valid class's photos
 
 
@@ -142,7 +192,10 @@ def test_training_needs_enough_photos_and_one_job_at_a_time(env, tmp_path):
         photos = write_shape_folders(tmp_path / name, ("cat", "dog"), per_class=per_class)
         for command in (("create", name), ("add", name, photos)):
             assert petclf("project", *command, env=env).returncode == 0
-    assert_one_error_line(petclf("project", "train", "few", env=env), "The class cat has 3 photos; add at least 2 more.")
+    assert_one_error_line(
+        petclf("project", "train", "few", env=env),
+        "The class cat has 3 photos; add at least 2 more.",
+    )
     assert status("few", env)["job"] is None
 
     queued = petclf("project", "train", "pets", "--no-wait", env=env)
@@ -150,15 +203,23 @@ def test_training_needs_enough_photos_and_one_job_at_a_time(env, tmp_path):
     job_id = re.search(r"Queued job (\w+)", queued.stdout).group(1)
     assert status("pets", env)["job"]["id"] == job_id
     for flags in ((), ("--no-wait",)):
-        assert_one_error_line(petclf("project", "train", "pets", *flags, env=env), f"is training already (job {job_id}, queued)")
+        assert_one_error_line(
+            petclf("project", "train", "pets", *flags, env=env),
+            f"is training already (job {job_id}, queued)",
+        )
 
 
 def test_a_project_without_a_model_cannot_predict_or_export(env, tmp_path):
     photo = tmp_path / "cat.png"
     photo.write_bytes(encode(shape_image("cat", seed=1), "PNG"))
     assert petclf("project", "create", "pets", env=env).returncode == 0
-    assert_one_error_line(petclf("project", "predict", "pets", photo, env=env), "has no trained model yet")
-    assert_one_error_line(petclf("project", "export", "pets", "--out", tmp_path / "x.zip", env=env), "no trained model to export")
+    assert_one_error_line(
+        petclf("project", "predict", "pets", photo, env=env), "has no trained model yet"
+    )
+    assert_one_error_line(
+        petclf("project", "export", "pets", "--out", tmp_path / "x.zip", env=env),
+        "no trained model to export",
+    )
     assert not (tmp_path / "x.zip").exists()
 
 
@@ -168,7 +229,9 @@ def test_a_project_without_a_model_cannot_predict_or_export(env, tmp_path):
 def test_train_runs_here_and_its_bar_follows_the_job(trained):
     code, out, screen = trained.train
     assert code == 0, screen
-    assert re.fullmatch(r"v1 trained and activated: test accuracy \d+\.\d%, unknown threshold \d\.\d{4}\.\n", out)
+    assert re.fullmatch(
+        r"v1 trained and activated: test accuracy \d+\.\d%, unknown threshold \d\.\d{4}\.\n", out
+    )
     # The bar showed the job row's phases as the training child wrote them.
     assert re.search(r"head 1/\d: +\d+%\|", screen), screen
     assert "publishing" in screen
@@ -182,7 +245,10 @@ def test_status_and_list_show_the_active_version(trained):
     # An energy threshold is a log-sum-exp of logits: any finite number, its scale set by the backbone.
     assert 0 <= version["accuracy"] <= 1 and math.isfinite(version["threshold"])
     text = petclf("project", "status", trained.name, env=trained.env).stdout
-    assert f"v1 (active): accuracy {version['accuracy']:.1%}, unknown threshold {version['threshold']:.4f}" in text
+    assert (
+        f"v1 (active): accuracy {version['accuracy']:.1%}, unknown threshold {version['threshold']:.4f}"
+        in text
+    )
     listed = petclf("project", "list", env=trained.env).stdout.splitlines()
     assert listed[0].split() == ["name", "classes", "photos", "active", "job"]
     assert listed[1].split() == [trained.name, "cat,", "dog", "16", "v1", "-"]
@@ -196,31 +262,48 @@ def test_predict_answers_like_the_engine(trained, tmp_path):
     assert done.returncode == 1  # one image failed; the others answered
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     engine = load_engine(trained.home / "projects" / trained.name / "v1.h5", threads=1)
-    assert lines[:2] == [{"file": str(path), **engine.predict_bytes(path.read_bytes()).to_dict()} for path in photos]
-    assert lines[2]["file"] == str(broken) and lines[2]["error"]["message"].startswith("This is plain text")
+    assert lines[:2] == [
+        {"file": str(path), **engine.predict_bytes(path.read_bytes()).to_dict()} for path in photos
+    ]
+    assert lines[2]["file"] == str(broken) and lines[2]["error"]["message"].startswith(
+        "This is plain text"
+    )
     assert done.stderr == f"petclf project predict: {broken}: {lines[2]['error']['message']}\n"
 
     text = petclf("project", "predict", trained.name, photos[0], env=trained.env)
     assert text.returncode == 0, text.stderr
     header, *ranked = text.stdout.splitlines()
     assert header.startswith(f"{photos[0]}: {lines[0]['label']}")
-    assert ranked == [f"{rank}. {item['label']} ({item['proba']:.4f})" for rank, item in enumerate(lines[0]["predictions"], 1)]
+    assert ranked == [
+        f"{rank}. {item['label']} ({item['proba']:.4f})"
+        for rank, item in enumerate(lines[0]["predictions"], 1)
+    ]
 
 
 def test_export_writes_the_version_zip(trained, tmp_path):
     out = tmp_path / "pets.zip"
-    done = petclf("project", "export", trained.name, "--version", "1", "--out", out, env=trained.env)
+    done = petclf(
+        "project", "export", trained.name, "--version", "1", "--out", out, env=trained.env
+    )
     assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(io.BytesIO(out.read_bytes())) as archive:
         assert sorted(archive.namelist()) == ["labels.txt", "v1.h5", "v1.json", "v1.tflite"]
         assert archive.read("labels.txt") == b"cat\ndog\n"
-        assert archive.read("v1.h5") == (trained.home / "projects" / trained.name / "v1.h5").read_bytes()
-    assert_one_error_line(petclf("project", "export", trained.name, "--version", "7", "--out", out, env=trained.env),
-                          "has no version 7")
+        assert (
+            archive.read("v1.h5")
+            == (trained.home / "projects" / trained.name / "v1.h5").read_bytes()
+        )
+    assert_one_error_line(
+        petclf("project", "export", trained.name, "--version", "7", "--out", out, env=trained.env),
+        "has no version 7",
+    )
 
 
 def test_no_forceful_keeps_the_existing_model(trained):
-    assert_one_error_line(petclf("project", "train", trained.name, "--no-forceful", env=trained.env), "has a model already (v1)")
+    assert_one_error_line(
+        petclf("project", "train", trained.name, "--no-forceful", env=trained.env),
+        "has a model already (v1)",
+    )
     assert status(trained.name, trained.env)["job"] is None
 
 
@@ -232,6 +315,7 @@ def test_ctrl_c_cancels_the_training_and_v1_keeps_serving(in_trained_home):
         with session() as db:
             job = service.active_job(db, service.get(db, trained.name))
             return job and job.id
+
     job = wait_for_training(wait_until(job_id, 120, "the train command's job"))
     child = training_child(terminal.process.pid)
     terminal.interrupt()
@@ -241,8 +325,14 @@ def test_ctrl_c_cancels_the_training_and_v1_keeps_serving(in_trained_home):
     assert "Cancelled: Cancelled; the previous version keeps serving." in screen and out == ""
     assert not is_running(child)
     shown = status(trained.name, trained.env)
-    assert shown["job"] is None and shown["active_version"] == 1 and [v["number"] for v in shown["versions"]] == [1]
+    assert (
+        shown["job"] is None
+        and shown["active_version"] == 1
+        and [v["number"] for v in shown["versions"]] == [1]
+    )
     with session() as db:
         assert service.job(db, job["id"]).state == "cancelled"
-    cat = petclf("project", "predict", trained.name, trained.photos / "cat" / "cat2.png", env=trained.env)
+    cat = petclf(
+        "project", "predict", trained.name, trained.photos / "cat" / "cat2.png", env=trained.env
+    )
     assert cat.returncode == 0 and cat.stdout.splitlines()[1].startswith("1. cat ("), cat.stdout

@@ -25,7 +25,10 @@ def test_two_workers_train_two_projects_from_one_redis_queue(petclf_home, redis_
     assert isinstance(huey(), RedisHuey) and huey().pending_count() == 2
 
     # Both jobs wait in Redis; each worker runs one job at a time, so each takes one.
-    with start_worker(petclf_home, log_name="worker-a.log") as first, start_worker(petclf_home, log_name="worker-b.log") as second:
+    with (
+        start_worker(petclf_home, log_name="worker-a.log") as first,
+        start_worker(petclf_home, log_name="worker-b.log") as second,
+    ):
         jobs = [wait_for_job(job_id, timeout=900) for job_id in job_ids]
 
     assert [job["state"] for job in jobs] == ["done", "done"], jobs

@@ -1,6 +1,5 @@
 """A project trained end to end: photos in the store → a queued job → a real `petclf worker` → an active version."""
 
-
 from jobs import enqueue
 from projects import predict, service
 from store import session

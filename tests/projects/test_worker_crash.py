@@ -34,7 +34,9 @@ def assert_v1_still_serves(trained) -> None:
         project = service.get(db, trained.name)
         assert project.active_version == 1
         assert [version.number for version in project.versions] == [1]
-        [answer] = predict.predict_many(db, project, [(trained.photos / "cat" / "cat4.png").read_bytes()])
+        [answer] = predict.predict_many(
+            db, project, [(trained.photos / "cat" / "cat4.png").read_bytes()]
+        )
     assert answer.top[0][0] == "cat"
     published = sorted(path.name for path in service.model_folder(trained.name).iterdir())
     assert not [name for name in published if name.startswith("v2")], published
@@ -54,7 +56,10 @@ def test_kill_9_of_the_worker_leaves_v1_serving_and_the_next_worker_fails_the_jo
     assert_v1_still_serves(trained)
     with session() as db:
         row = service.job(db, job_id)
-        assert (row.state, row.worker) == ("running", f"{socket.gethostname()}:{worker.pid}")  # nobody has noticed yet
+        assert (row.state, row.worker) == (
+            "running",
+            f"{socket.gethostname()}:{worker.pid}",
+        )  # nobody has noticed yet
 
     with start_worker(trained.home, log_name="next-worker.log"):
         job = wait_for_job(job_id, timeout=120)
@@ -70,12 +75,17 @@ def test_cancel_stops_the_training_within_5_s_and_v1_keeps_serving(in_trained_ho
         child = training_child(worker.pid)
         with session() as db:  # what DELETE /api/v1/jobs/<id> does
             service.cancel(db, service.job(db, job_id))
-        job = wait_for_job(job_id, timeout=5)  # the promise: a cancelled job stops within 5 s
+        job = wait_for_job(
+            job_id, timeout=5
+        )  # the promise: a cancelled job stops within 5 s
         assert job["state"] == "cancelled", job
         assert not is_running(child)
         assert worker.poll() is None  # the worker itself goes on taking jobs
 
     assert_v1_still_serves(trained)
     with session() as db:
-        events = [(entry.event, entry.job_id) for entry in service.log_entries(db, service.get(db, trained.name))]
+        events = [
+            (entry.event, entry.job_id)
+            for entry in service.log_entries(db, service.get(db, trained.name))
+        ]
     assert ("job_cancelled", job_id) in events

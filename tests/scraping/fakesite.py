@@ -117,31 +117,59 @@ class FakeSite:
     def flickr_page(self, page: int) -> str:
         page = min(page, self.pages)  # like Flickr, past the end it shows the last page again
         tiles = self.tiles[(page - 1) * self.per_page : page * self.per_page]
-        body = "".join(tile.html for tile in tiles).replace("//live.staticflickr.com/", f"//{self.url.split('//')[1]}/")
+        body = "".join(tile.html for tile in tiles).replace(
+            "//live.staticflickr.com/", f"//{self.url.split('//')[1]}/"
+        )
         return f'<html><head><title>Search | Flickr</title></head><body><div class="view photo-list-view">{body}</div></body></html>'
 
     def flickr_api(self, query: dict) -> dict:
         if query.get("api_key") != [self.api_key]:
-            return {"stat": "fail", "code": 100, "message": "Invalid API Key (Key has invalid format)"}
+            return {
+                "stat": "fail",
+                "code": 100,
+                "message": "Invalid API Key (Key has invalid format)",
+            }
         page = int(query.get("page", ["1"])[0])
         tiles = self.tiles[(page - 1) * self.per_page : page * self.per_page]
         photos = []
         for tile in tiles:
             style_url = re.search(r"//live\.staticflickr\.com(/\d+/\d+_[0-9a-f]+)", tile.html)[1]
-            photos.append({
-                "id": tile.photo_id, "owner": tile.owner, "secret": "x", "server": "1", "farm": 1, "title": "",
-                "license": "4", "ownername": f"Owner of {tile.photo_id}", "pathalias": tile.owner,
-                "url_b": f"{self.url}{style_url}_b.jpg", "url_m": f"{self.url}{style_url}_m.jpg",
-            })
-        return {"photos": {"page": page, "pages": self.pages, "perpage": self.per_page,
-                           "total": len(self.tiles), "photo": photos}, "stat": "ok"}
+            photos.append(
+                {
+                    "id": tile.photo_id,
+                    "owner": tile.owner,
+                    "secret": "x",
+                    "server": "1",
+                    "farm": 1,
+                    "title": "",
+                    "license": "4",
+                    "ownername": f"Owner of {tile.photo_id}",
+                    "pathalias": tile.owner,
+                    "url_b": f"{self.url}{style_url}_b.jpg",
+                    "url_m": f"{self.url}{style_url}_m.jpg",
+                }
+            )
+        return {
+            "photos": {
+                "page": page,
+                "pages": self.pages,
+                "perpage": self.per_page,
+                "total": len(self.tiles),
+                "photo": photos,
+            },
+            "stat": "ok",
+        }
 
     def imgur_search(self, query: str) -> str:
         """Our posts for any query but "nothing", which finds none."""
-        posts = "" if query == "nothing" else "".join(
-            f'<div class="post"><a class="image-list-link" href="/gallery/{self.imgur_hash(n)}">'
-            f'<img alt="" src="//{self.url.split("//")[1]}/{self.imgur_hash(n)}b.jpg"></a></div>'
-            for n in range(self.imgur_posts)
+        posts = (
+            ""
+            if query == "nothing"
+            else "".join(
+                f'<div class="post"><a class="image-list-link" href="/gallery/{self.imgur_hash(n)}">'
+                f'<img alt="" src="//{self.url.split("//")[1]}/{self.imgur_hash(n)}b.jpg"></a></div>'
+                for n in range(self.imgur_posts)
+            )
         )
         return f'<html><head><title>Imgur search</title></head><body><div class="cards">{posts}</div></body></html>'
 
@@ -149,11 +177,31 @@ class FakeSite:
         """Gallery search: page 0 holds one album (a photo and a video) and single photos; then nothing."""
         if authorization != f"Client-ID {self.api_key}":
             return 403, {"data": {"error": "Invalid client_id"}, "success": False, "status": 403}
-        image = lambda n: {"id": self.imgur_hash(n), "type": "image/jpeg", "animated": False,  # noqa: E731
-                           "link": f"{self.url}/{self.imgur_hash(n)}.jpg"}
-        posts = [{"id": "album01", "is_album": True, "link": f"{self.url}/a/album01", "account_url": "ann",
-                  "images": [image(0), {"id": "vid0001", "type": "video/mp4", "link": f"{self.url}/vid0001.mp4"}]}]
-        posts += [{**image(n), "is_album": False, "account_url": "bob"} for n in range(1, self.imgur_posts)]
+
+        def image(n):
+            return {
+                "id": self.imgur_hash(n),
+                "type": "image/jpeg",
+                "animated": False,
+                "link": f"{self.url}/{self.imgur_hash(n)}.jpg",
+            }
+
+        posts = [
+            {
+                "id": "album01",
+                "is_album": True,
+                "link": f"{self.url}/a/album01",
+                "account_url": "ann",
+                "images": [
+                    image(0),
+                    {"id": "vid0001", "type": "video/mp4", "link": f"{self.url}/vid0001.mp4"},
+                ],
+            }
+        ]
+        posts += [
+            {**image(n), "is_album": False, "account_url": "bob"}
+            for n in range(1, self.imgur_posts)
+        ]
         return 200, {"data": posts if page == 0 else [], "success": True, "status": 200}
 
     @staticmethod
@@ -204,7 +252,12 @@ def _handler(site: FakeSite):
             path = parts.path
             status, headers, body = 404, {"Content-Type": "text/html"}, HTML_ERROR
             if path == "/robots.txt":
-                record.kind, status, headers, body = "robots", 200, {"Content-Type": "text/plain"}, ROBOTS.encode()
+                record.kind, status, headers, body = (
+                    "robots",
+                    200,
+                    {"Content-Type": "text/plain"},
+                    ROBOTS.encode(),
+                )
             elif path in ("/search/", "/private/search/"):
                 record.kind = "page"
                 status, headers = 200, {"Content-Type": "text/html; charset=utf-8"}
@@ -213,12 +266,22 @@ def _handler(site: FakeSite):
                 record.kind, status, headers = "api", 200, {"Content-Type": "application/json"}
                 body = json.dumps(site.flickr_api(query)).encode()
             elif path == "/search":
-                record.kind, status, headers = "page", 200, {"Content-Type": "text/html; charset=utf-8"}
+                record.kind, status, headers = (
+                    "page",
+                    200,
+                    {"Content-Type": "text/html; charset=utf-8"},
+                )
                 blocked = query.get("q") == ["blocked"]
-                body = IMGUR_GEOBLOCK.read_bytes() if blocked else site.imgur_search(query["q"][0]).encode()
+                body = (
+                    IMGUR_GEOBLOCK.read_bytes()
+                    if blocked
+                    else site.imgur_search(query["q"][0]).encode()
+                )
             elif match := IMGUR_API_SEARCH.match(path):
                 record.kind, headers = "api", {"Content-Type": "application/json"}
-                status, answer = site.imgur_api(int(match[1]), self.headers.get("Authorization", ""))
+                status, answer = site.imgur_api(
+                    int(match[1]), self.headers.get("Authorization", "")
+                )
                 body = json.dumps(answer).encode()
             elif path == "/images/photo_unavailable.png":
                 record.kind, status, headers = "image", 200, {"Content-Type": "image/png"}
@@ -228,7 +291,9 @@ def _handler(site: FakeSite):
                 if match[2] in site.index_of:
                     if site.image_delay:
                         time.sleep(site.image_delay)
-                    status, headers, body = site._image_response(site.index_of[match[2]], match[4] or "")
+                    status, headers, body = site._image_response(
+                        site.index_of[match[2]], match[4] or ""
+                    )
             elif match := IMGUR_IMAGE.match(path):
                 record.kind, status, headers = "image", 200, {"Content-Type": "image/jpeg"}
                 body = site.image_bytes(500 + int(match[1][2:]))

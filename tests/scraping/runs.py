@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 # Tile index -> how its image misbehaves; every other tile serves a distinct good photo.
 MISBEHAVIOUR = {
     10: "dup_of:0",  # the same bytes as tile 0
@@ -26,13 +25,34 @@ PETCLF = [str(Path(sys.executable).with_name("petclf"))]  # the installed consol
 
 def scrape_command(site_url: str, out: Path, *extra: str) -> list[str]:
     """The command line of a quick single-query Flickr run against the fake site."""
-    return [*PETCLF, "scrape", "--source", "flickr", "--query", "random", "--class", "cat",
-            "--out", str(out), "--base-url", site_url, "--pages-per-second", "20", "--retries", "1", *extra]
+    return [
+        *PETCLF,
+        "scrape",
+        "--source",
+        "flickr",
+        "--query",
+        "random",
+        "--class",
+        "cat",
+        "--out",
+        str(out),
+        "--base-url",
+        site_url,
+        "--pages-per-second",
+        "20",
+        "--retries",
+        "1",
+        *extra,
+    ]
 
 
 def run_petclf(args: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k not in ("FLICKR_API_KEY", "IMGUR_CLIENT_ID")}
-    return subprocess.run(args, capture_output=True, text=True, timeout=120, env={**environment, **(env or {})})
+    environment = {
+        k: v for k, v in os.environ.items() if k not in ("FLICKR_API_KEY", "IMGUR_CLIENT_ID")
+    }
+    return subprocess.run(
+        args, capture_output=True, text=True, timeout=120, env={**environment, **(env or {})}
+    )
 
 
 def summary_of(result: subprocess.CompletedProcess) -> dict:

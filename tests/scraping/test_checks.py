@@ -19,7 +19,11 @@ from tests.scraping.fakesite import HTML_ERROR, photo_image
         (encode(photo_image(1))[:400], "https://x/a.jpg", "corrupt"),
         (encode(photo_image(1, size=(300, 80))), "https://x/a.jpg", "too_small"),
         (encode(Image.new("RGB", (400, 300), (250, 250, 250))), "https://x/a.jpg", "blank"),
-        (encode(photo_image(1)), "https://s.yimg.com/pw/images/en-us/photo_unavailable_l.png", "placeholder"),
+        (
+            encode(photo_image(1)),
+            "https://s.yimg.com/pw/images/en-us/photo_unavailable_l.png",
+            "placeholder",
+        ),
         (encode(photo_image(1)), "https://i.imgur.com/removed.png", "placeholder"),
     ],
 )

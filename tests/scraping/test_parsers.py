@@ -32,7 +32,9 @@ def capture_photos(capture_html):
 
 
 def test_flickr_capture_yields_every_tile_photo(capture_html, capture_photos):
-    styles = re.findall(r"background-image: url\(&quot;//live\.staticflickr\.com/\d+/(\d+)_", capture_html)
+    styles = re.findall(
+        r"background-image: url\(&quot;//live\.staticflickr\.com/\d+/(\d+)_", capture_html
+    )
     assert len(set(styles)) == FLICKR_CAPTURE_PHOTOS
     assert len(capture_photos) == FLICKR_CAPTURE_PHOTOS
     assert {photo.photo_id for photo in capture_photos} == set(styles)
@@ -47,19 +49,37 @@ def test_flickr_capture_photos_are_large_with_page_and_owner(capture_photos):
     assert first.photo_page_url == "https://www.flickr.com/photos/angelwerx/49052701512/"
     assert first.owner == "Bryce Sun <https://www.flickr.com/photos/angelwerx/>"
     assert all(photo.image_url.endswith("_b.jpg") for photo in capture_photos)
-    assert all(photo.photo_page_url.startswith("https://www.flickr.com/photos/") for photo in capture_photos)
+    assert all(
+        photo.photo_page_url.startswith("https://www.flickr.com/photos/")
+        for photo in capture_photos
+    )
 
 
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
         ("//live.staticflickr.com/1/2_ab_m.jpg", "//live.staticflickr.com/1/2_ab_b.jpg"),
-        ("https://farm1.staticflickr.com/1/2_ab_n.jpg", "https://farm1.staticflickr.com/1/2_ab_b.jpg"),
-        ("https://live.staticflickr.com/1/2_ab_q.jpg", "https://live.staticflickr.com/1/2_ab_b.jpg"),
-        ("https://live.staticflickr.com/1/2_ab_s.jpg", "https://live.staticflickr.com/1/2_ab_b.jpg"),
-        ("https://live.staticflickr.com/1/2_ab_t.jpg", "https://live.staticflickr.com/1/2_ab_b.jpg"),
+        (
+            "https://farm1.staticflickr.com/1/2_ab_n.jpg",
+            "https://farm1.staticflickr.com/1/2_ab_b.jpg",
+        ),
+        (
+            "https://live.staticflickr.com/1/2_ab_q.jpg",
+            "https://live.staticflickr.com/1/2_ab_b.jpg",
+        ),
+        (
+            "https://live.staticflickr.com/1/2_ab_s.jpg",
+            "https://live.staticflickr.com/1/2_ab_b.jpg",
+        ),
+        (
+            "https://live.staticflickr.com/1/2_ab_t.jpg",
+            "https://live.staticflickr.com/1/2_ab_b.jpg",
+        ),
         ("https://live.staticflickr.com/1/2_ab.jpg", "https://live.staticflickr.com/1/2_ab_b.jpg"),
-        ("https://live.staticflickr.com/1/2_ab_k.jpg", "https://live.staticflickr.com/1/2_ab_k.jpg"),
+        (
+            "https://live.staticflickr.com/1/2_ab_k.jpg",
+            "https://live.staticflickr.com/1/2_ab_k.jpg",
+        ),
         ("https://example.com/logo.png", "https://example.com/logo.png"),
     ],
 )
@@ -72,16 +92,51 @@ def test_flickr_img_srcset_form():
       srcset="https://live.staticflickr.com/9/123_ff_m.jpg 240w, https://live.staticflickr.com/9/123_ff_n.jpg 320w"></a>
       <img src="https://combo.staticflickr.com/pw/images/buddyicon.gif"></div>"""
     [photo] = parse_search_page(html, PAGE)
-    assert photo.image_urls == ("https://live.staticflickr.com/9/123_ff_b.jpg", "https://live.staticflickr.com/9/123_ff_n.jpg")
+    assert photo.image_urls == (
+        "https://live.staticflickr.com/9/123_ff_b.jpg",
+        "https://live.staticflickr.com/9/123_ff_n.jpg",
+    )
     assert photo.photo_page_url == "https://www.flickr.com/photos/someone/123/"
 
 
 def test_flickr_embedded_json_model_form():
-    model = {"main": {"search-photos-lite-models": [{"data": {"photos": {"data": {"_data": [
-        {"id": "456", "secret": "ee", "server": "7", "license": 4, "ownerNsid": "1@N00", "pathAlias": "pat",
-         "realname": "Pat", "sizes": {"data": {"m": {"data": {"url": "//live.staticflickr.com/7/456_ee_m.jpg"}}}}},
-    ]}}}}]}}
-    html = f"<html><body><script>modelExport: {json.dumps(model)}, auth: {{}}</script></body></html>"
+    model = {
+        "main": {
+            "search-photos-lite-models": [
+                {
+                    "data": {
+                        "photos": {
+                            "data": {
+                                "_data": [
+                                    {
+                                        "id": "456",
+                                        "secret": "ee",
+                                        "server": "7",
+                                        "license": 4,
+                                        "ownerNsid": "1@N00",
+                                        "pathAlias": "pat",
+                                        "realname": "Pat",
+                                        "sizes": {
+                                            "data": {
+                                                "m": {
+                                                    "data": {
+                                                        "url": "//live.staticflickr.com/7/456_ee_m.jpg"
+                                                    }
+                                                }
+                                            }
+                                        },
+                                    },
+                                ]
+                            }
+                        }
+                    }
+                }
+            ]
+        }
+    }
+    html = (
+        f"<html><body><script>modelExport: {json.dumps(model)}, auth: {{}}</script></body></html>"
+    )
     [photo] = parse_search_page(html, PAGE)
     assert photo.image_url == "https://live.staticflickr.com/7/456_ee_b.jpg"
     assert photo.photo_page_url == "https://www.flickr.com/photos/pat/456/"
@@ -90,11 +145,23 @@ def test_flickr_embedded_json_model_form():
 
 
 def test_flickr_api_answer():
-    entries = [{"id": "9", "owner": "1@N00", "pathalias": "", "ownername": "Ann", "license": "9",
-                "url_m": "https://live.staticflickr.com/1/9_a_m.jpg", "url_b": "https://live.staticflickr.com/1/9_a_b.jpg"},
-               {"id": "10", "owner": "1@N00", "license": "0"}]  # no URL extras: nothing to download
+    entries = [
+        {
+            "id": "9",
+            "owner": "1@N00",
+            "pathalias": "",
+            "ownername": "Ann",
+            "license": "9",
+            "url_m": "https://live.staticflickr.com/1/9_a_m.jpg",
+            "url_b": "https://live.staticflickr.com/1/9_a_b.jpg",
+        },
+        {"id": "10", "owner": "1@N00", "license": "0"},
+    ]  # no URL extras: nothing to download
     [photo] = photos_from_search(entries, "https://api.flickr.com/services/rest/?api_key=REDACTED")
-    assert photo.image_urls == ("https://live.staticflickr.com/1/9_a_b.jpg", "https://live.staticflickr.com/1/9_a_m.jpg")
+    assert photo.image_urls == (
+        "https://live.staticflickr.com/1/9_a_b.jpg",
+        "https://live.staticflickr.com/1/9_a_m.jpg",
+    )
     assert photo.license == "CC0 1.0"
     assert photo.photo_page_url == "https://www.flickr.com/photos/1@N00/9/"
 
@@ -122,21 +189,56 @@ def test_imgur_saved_post_page_is_parsed():
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("abcdefgb.jpg", ("abcdefg", "jpg")), ("abcdefg.png", ("abcdefg", "png")), ("abcdeh.gif", ("abcde", "gif")),
-     ("rPP4Cud_d.webp", ("rPP4Cud", "webp")), ("favicon-32x32.png", None), ("px.gif", None), ("abcdefgz.jpg", None)],
+    [
+        ("abcdefgb.jpg", ("abcdefg", "jpg")),
+        ("abcdefg.png", ("abcdefg", "png")),
+        ("abcdeh.gif", ("abcde", "gif")),
+        ("rPP4Cud_d.webp", ("rPP4Cud", "webp")),
+        ("favicon-32x32.png", None),
+        ("px.gif", None),
+        ("abcdefgz.jpg", None),
+    ],
 )
 def test_imgur_image_hashes(name, expected):
     assert image_hash(f"https://i.imgur.com/{name}") == expected
 
 
 def test_imgur_api_keeps_still_images_only():
-    payload = {"success": True, "data": [
-        {"id": "post1", "is_album": True, "link": "https://imgur.com/a/post1", "account_url": "ann", "images": [
-            {"id": "aaaaaaa", "type": "image/jpeg", "link": "https://i.imgur.com/aaaaaaa.jpg"},
-            {"id": "bbbbbbb", "type": "video/mp4", "link": "https://i.imgur.com/bbbbbbb.mp4"},
-            {"id": "ccccccc", "type": "image/gif", "animated": True, "link": "https://i.imgur.com/ccccccc.gif"}]},
-        {"id": "ddddddd", "is_album": False, "type": "image/png", "link": "https://i.imgur.com/ddddddd.png"},
-    ]}
+    payload = {
+        "success": True,
+        "data": [
+            {
+                "id": "post1",
+                "is_album": True,
+                "link": "https://imgur.com/a/post1",
+                "account_url": "ann",
+                "images": [
+                    {
+                        "id": "aaaaaaa",
+                        "type": "image/jpeg",
+                        "link": "https://i.imgur.com/aaaaaaa.jpg",
+                    },
+                    {
+                        "id": "bbbbbbb",
+                        "type": "video/mp4",
+                        "link": "https://i.imgur.com/bbbbbbb.mp4",
+                    },
+                    {
+                        "id": "ccccccc",
+                        "type": "image/gif",
+                        "animated": True,
+                        "link": "https://i.imgur.com/ccccccc.gif",
+                    },
+                ],
+            },
+            {
+                "id": "ddddddd",
+                "is_album": False,
+                "type": "image/png",
+                "link": "https://i.imgur.com/ddddddd.png",
+            },
+        ],
+    }
     photos = parse_api_search(payload, "https://api.imgur.com/3/gallery/search/time/all/0?q=cat")
     assert [p.photo_id for p in photos] == ["aaaaaaa", "ddddddd"]
     assert photos[0].owner == "ann <https://imgur.com/user/ann>"
@@ -146,7 +248,9 @@ def test_imgur_api_keeps_still_images_only():
 def test_consent_and_login_walls_are_recognised(capture_html):
     consent = "<html><head><title>Before you continue</title></head><body><form action='/save'></form></body></html>"
     assert isinstance(find_wall(consent, "https://www.flickr.com/search/?text=cat"), ConsentWall)
-    assert isinstance(find_wall("", "https://consent.yahoo.com/v2/collectConsent?sessionId=1"), ConsentWall)
+    assert isinstance(
+        find_wall("", "https://consent.yahoo.com/v2/collectConsent?sessionId=1"), ConsentWall
+    )
     login = "<html><head><title>Sign in | Flickr</title></head><body><input type='password'></body></html>"
     assert isinstance(find_wall(login, "https://www.flickr.com/search/?text=cat"), LoginWall)
     assert isinstance(find_wall("", "https://imgur.com/signin?redirect=%2Fsearch"), LoginWall)
@@ -157,6 +261,8 @@ def test_paging_stops_on_empty_or_repeated_page():
     def page(*ids):
         return [PhotoRef("flickr", i, (f"https://x/{i}.jpg",), "https://x/s") for i in ids]
 
-    assert [len(p) for p in distinct_pages(iter([page("1", "2"), page("3"), page("3"), page("4")]))] == [2, 1]
+    assert [
+        len(p) for p in distinct_pages(iter([page("1", "2"), page("3"), page("3"), page("4")]))
+    ] == [2, 1]
     assert [len(p) for p in distinct_pages(iter([page("1"), [], page("2")]))] == [1]
     assert [len(p) for p in distinct_pages(iter([page("1", "2"), page("2", "5")]))] == [2, 1]

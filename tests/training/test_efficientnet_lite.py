@@ -23,25 +23,35 @@ def torch_state(seed: int = 0) -> dict[str, np.ndarray]:
         shapes = [tuple(weight.shape) for weight in network.get_layer(name).weights]
         if name.endswith("_bn"):
             for key, shape in zip(("weight", "bias", "running_mean", "running_var"), shapes):
-                state[f"{prefix}.{key}"] = rng.uniform(0.5, 1.5, shape) if key in ("weight", "running_var") else rng.normal(0, 0.1, shape)
-        elif name.endswith("_depthwise_conv"):  # Keras (kh, kw, channels, 1) ← PyTorch (channels, 1, kh, kw)
+                state[f"{prefix}.{key}"] = (
+                    rng.uniform(0.5, 1.5, shape)
+                    if key in ("weight", "running_var")
+                    else rng.normal(0, 0.1, shape)
+                )
+        elif name.endswith(
+            "_depthwise_conv"
+        ):  # Keras (kh, kw, channels, 1) ← PyTorch (channels, 1, kh, kw)
             state[f"{prefix}.weight"] = rng.normal(0, 0.3, shapes[0]).transpose(2, 3, 0, 1)
         else:  # Keras (kh, kw, in, out) ← PyTorch (out, in, kh, kw)
             state[f"{prefix}.weight"] = rng.normal(0, 0.3, shapes[0]).transpose(3, 2, 0, 1)
     return {key: value.astype(np.float32) for key, value in state.items()}
 
 
-def conv_nchw(x: np.ndarray, weight: np.ndarray, stride: int, depthwise: bool = False) -> np.ndarray:
+def conv_nchw(
+    x: np.ndarray, weight: np.ndarray, stride: int, depthwise: bool = False
+) -> np.ndarray:
     """PyTorch's conv2d (cross-correlation, NCHW, weight (out, in, kh, kw), or (channels, 1, kh, kw)
     when depthwise) with TF "same" padding."""
     side, kernel = x.shape[2], weight.shape[-1]
     out = -(-side // stride)
     total = max((out - 1) * stride + kernel - side, 0)
-    padded = np.pad(x, ((0, 0), (0, 0), (total // 2, total - total // 2), (total // 2, total - total // 2)))
+    padded = np.pad(
+        x, ((0, 0), (0, 0), (total // 2, total - total // 2), (total // 2, total - total // 2))
+    )
     result = np.zeros((x.shape[0], weight.shape[0], out, out), np.float64)
     for i in range(kernel):
         for j in range(kernel):
-            patch = padded[:, :, i:i + stride * out:stride, j:j + stride * out:stride]
+            patch = padded[:, :, i : i + stride * out : stride, j : j + stride * out : stride]
             if depthwise:  # each output channel sees only its own input channel
                 result += patch * weight[:, 0, i, j].reshape(1, -1, 1, 1)
             else:
@@ -51,7 +61,10 @@ def conv_nchw(x: np.ndarray, weight: np.ndarray, stride: int, depthwise: bool = 
 
 def batch_norm(x: np.ndarray, state: dict, prefix: str) -> np.ndarray:
     shape = (1, -1, 1, 1)
-    mean, var = state[f"{prefix}.running_mean"].reshape(shape), state[f"{prefix}.running_var"].reshape(shape)
+    mean, var = (
+        state[f"{prefix}.running_mean"].reshape(shape),
+        state[f"{prefix}.running_var"].reshape(shape),
+    )
     scale, bias = state[f"{prefix}.weight"].reshape(shape), state[f"{prefix}.bias"].reshape(shape)
     return (x - mean) / np.sqrt(var + efficientnet_lite.BN_EPSILON) * scale + bias
 
@@ -68,18 +81,44 @@ def test_pytorch_weights_land_in_the_right_layers_layer_by_layer(tmp_path):
     np.savez(tmp_path / "lite0.npz", **state)
     network = efficientnet_lite.backbone(SIDE)
     efficientnet_lite.load_npz(network, tmp_path / "lite0.npz")
-    names = ["stem_relu", "block0_project_bn", "block1_expand_relu", "block1_depthwise_relu", "block1_project_bn"]
+    names = [
+        "stem_relu",
+        "block0_project_bn",
+        "block1_expand_relu",
+        "block1_depthwise_relu",
+        "block1_project_bn",
+    ]
     taps = keras.Model(network.input, [network.get_layer(name).output for name in names])
     x = np.random.default_rng(1).uniform(-1, 1, (2, SIDE, SIDE, 3)).astype(np.float32)
     ours = [np.asarray(output).transpose(0, 3, 1, 2) for output in taps.predict(x, verbose=0)]
 
     nchw = x.transpose(0, 3, 1, 2).astype(np.float64)
     stem = relu6(batch_norm(conv_nchw(nchw, state["_conv_stem.weight"], 2), state, "_bn0"))
-    block0 = relu6(batch_norm(conv_nchw(stem, state["_blocks.0._depthwise_conv.weight"], 1, depthwise=True), state, "_blocks.0._bn1"))
-    block0 = batch_norm(conv_nchw(block0, state["_blocks.0._project_conv.weight"], 1), state, "_blocks.0._bn2")
-    expand = relu6(batch_norm(conv_nchw(block0, state["_blocks.1._expand_conv.weight"], 1), state, "_blocks.1._bn0"))
-    depthwise = relu6(batch_norm(conv_nchw(expand, state["_blocks.1._depthwise_conv.weight"], 2, depthwise=True), state, "_blocks.1._bn1"))
-    project = batch_norm(conv_nchw(depthwise, state["_blocks.1._project_conv.weight"], 1), state, "_blocks.1._bn2")
+    block0 = relu6(
+        batch_norm(
+            conv_nchw(stem, state["_blocks.0._depthwise_conv.weight"], 1, depthwise=True),
+            state,
+            "_blocks.0._bn1",
+        )
+    )
+    block0 = batch_norm(
+        conv_nchw(block0, state["_blocks.0._project_conv.weight"], 1), state, "_blocks.0._bn2"
+    )
+    expand = relu6(
+        batch_norm(
+            conv_nchw(block0, state["_blocks.1._expand_conv.weight"], 1), state, "_blocks.1._bn0"
+        )
+    )
+    depthwise = relu6(
+        batch_norm(
+            conv_nchw(expand, state["_blocks.1._depthwise_conv.weight"], 2, depthwise=True),
+            state,
+            "_blocks.1._bn1",
+        )
+    )
+    project = batch_norm(
+        conv_nchw(depthwise, state["_blocks.1._project_conv.weight"], 1), state, "_blocks.1._bn2"
+    )
 
     for name, mine, expected in zip(names, ours, [stem, block0, expand, depthwise, project]):
         assert mine.shape == expected.shape, name
@@ -117,8 +156,27 @@ def test_a_tiny_lite0_trains_through_the_cli(capsys, tmp_path):
     ood = write_ood(tmp_path / "ood", count=8)
     out = tmp_path / "lite0.h5"
     code, _, err = run_cli(
-        capsys, "train", "--data", split, "--out", out, "--arch", "efficientnet_lite0", "--backbone-weights", "none",
-        "--backbone-size", "96", "--epochs", "0", "--heads", "2", "--head-epochs", "2", "--ood", ood, "--quiet",
+        capsys,
+        "train",
+        "--data",
+        split,
+        "--out",
+        out,
+        "--arch",
+        "efficientnet_lite0",
+        "--backbone-weights",
+        "none",
+        "--backbone-size",
+        "96",
+        "--epochs",
+        "0",
+        "--heads",
+        "2",
+        "--head-epochs",
+        "2",
+        "--ood",
+        ood,
+        "--quiet",
     )
     assert code == 0, err
     card = read_card(card_path(out))
@@ -133,23 +191,70 @@ def test_a_truncated_npz_is_one_clear_line(capsys, tmp_path):
     data = (tmp_path / "whole.npz").read_bytes()
     (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
     split = write_split(tmp_path / "split", train_per_class=4, test_per_class=1)
-    code, _, err = run_cli(capsys, "train", "--data", split, "--out", tmp_path / "m.h5", "--arch", "efficientnet_lite0",
-                           "--backbone-weights", tmp_path / "cut.npz", "--epochs", "0")
-    assert_one_clear_line(code, err, "train", "can't read the weights file", "cut.npz", "truncated or damaged")
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--data",
+        split,
+        "--out",
+        tmp_path / "m.h5",
+        "--arch",
+        "efficientnet_lite0",
+        "--backbone-weights",
+        tmp_path / "cut.npz",
+        "--epochs",
+        "0",
+    )
+    assert_one_clear_line(
+        code, err, "train", "can't read the weights file", "cut.npz", "truncated or damaged"
+    )
 
 
 def test_weights_of_another_architecture_are_one_clear_line(capsys, tmp_path):
     split = write_split(tmp_path / "split", train_per_class=4, test_per_class=1)
     mobilenet = recipes.build("mobilenet_v2", 3, backbone_weights="none", backbone_size=96).backbone
     mobilenet.save_weights(tmp_path / "mobilenet.weights.h5")
-    code, _, err = run_cli(capsys, "train", "--data", split, "--out", tmp_path / "m.h5", "--arch", "efficientnet_lite0",
-                           "--backbone-weights", tmp_path / "mobilenet.weights.h5", "--epochs", "0")
-    assert_one_clear_line(code, err, "train", "mobilenet.weights.h5", "efficientnet_lite0 backbone", "another architecture")
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--data",
+        split,
+        "--out",
+        tmp_path / "m.h5",
+        "--arch",
+        "efficientnet_lite0",
+        "--backbone-weights",
+        tmp_path / "mobilenet.weights.h5",
+        "--epochs",
+        "0",
+    )
+    assert_one_clear_line(
+        code,
+        err,
+        "train",
+        "mobilenet.weights.h5",
+        "efficientnet_lite0 backbone",
+        "another architecture",
+    )
 
     np.savez(tmp_path / "other.npz", **{"conv1.weight": np.zeros((32, 3, 3, 3), np.float32)})
-    code, _, err = run_cli(capsys, "train", "--data", split, "--out", tmp_path / "m.h5", "--arch", "efficientnet_lite0",
-                           "--backbone-weights", tmp_path / "other.npz", "--epochs", "0")
-    assert_one_clear_line(code, err, "train", "is not EfficientNet-Lite0 weights", "_conv_stem.weight")
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--data",
+        split,
+        "--out",
+        tmp_path / "m.h5",
+        "--arch",
+        "efficientnet_lite0",
+        "--backbone-weights",
+        tmp_path / "other.npz",
+        "--epochs",
+        "0",
+    )
+    assert_one_clear_line(
+        code, err, "train", "is not EfficientNet-Lite0 weights", "_conv_stem.weight"
+    )
 
 
 def test_a_wrongly_shaped_npz_names_the_array(tmp_path):
@@ -162,6 +267,16 @@ def test_a_wrongly_shaped_npz_names_the_array(tmp_path):
 
 def test_the_imagenet_weights_are_not_downloaded(capsys, tmp_path):
     split = write_split(tmp_path / "split", train_per_class=4, test_per_class=1)
-    code, _, err = run_cli(capsys, "train", "--data", split, "--out", tmp_path / "m.h5", "--arch", "efficientnet_lite0",
-                           "--epochs", "0")
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--data",
+        split,
+        "--out",
+        tmp_path / "m.h5",
+        "--arch",
+        "efficientnet_lite0",
+        "--epochs",
+        "0",
+    )
     assert_one_clear_line(code, err, "train", "not downloaded", "--backbone-weights", ".npz")

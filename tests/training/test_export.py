@@ -35,7 +35,10 @@ def test_a_failed_save_keeps_the_previous_model(tiny_model, tmp_path):
     )
     result = subprocess.run(
         [sys.executable, "-c", save_again, str(target)],
-        capture_output=True, text=True, timeout=300, preexec_fn=_limit_file_size,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_limit_file_size,
     )
     assert result.returncode != 0
     assert "ModelFileError" in result.stderr

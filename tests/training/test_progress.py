@@ -12,7 +12,16 @@ def test_train_reports_loading_each_epoch_evaluating_and_saving(tmp_path):
     ood = write_ood(tmp_path / "ood", count=6)
     calls = []
     train(
-        TrainConfig(data=split, out=tmp_path / "m.h5", arch="tiny_cnn", epochs=3, batch_size=8, patience=5, ood=ood, verbose=0),
+        TrainConfig(
+            data=split,
+            out=tmp_path / "m.h5",
+            arch="tiny_cnn",
+            epochs=3,
+            batch_size=8,
+            patience=5,
+            ood=ood,
+            verbose=0,
+        ),
         log=lambda message: None,
         progress=lambda *call: calls.append(call),
     )
@@ -36,13 +45,29 @@ def test_cross_fit_reports_each_heads_epochs_as_head_k_of_k():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(len(TINY_LABELS)), 6)
     features = rng.normal(size=(len(labels), 8)).astype(np.float32) + labels[:, None]
-    arrays = (features, data.soft_targets(labels, len(TINY_LABELS)), np.ones(len(labels), np.float32))
+    arrays = (
+        features,
+        data.soft_targets(labels, len(TINY_LABELS)),
+        np.ones(len(labels), np.float32),
+    )
     calls = []
 
-    heads.cross_fit(arrays, None, heads=2, epochs=3, learning_rate=1e-2, seed=1, progress=lambda *call: calls.append(call))
+    heads.cross_fit(
+        arrays,
+        None,
+        heads=2,
+        epochs=3,
+        learning_rate=1e-2,
+        seed=1,
+        progress=lambda *call: calls.append(call),
+    )
 
     assert [call[:3] for call in calls] == [
-        ("head 1/2", 1, 3), ("head 1/2", 2, 3), ("head 1/2", 3, 3),
-        ("head 2/2", 1, 3), ("head 2/2", 2, 3), ("head 2/2", 3, 3),
+        ("head 1/2", 1, 3),
+        ("head 1/2", 2, 3),
+        ("head 1/2", 3, 3),
+        ("head 2/2", 1, 3),
+        ("head 2/2", 2, 3),
+        ("head 2/2", 3, 3),
     ]
     assert all("val_loss" in call[3] for call in calls)

@@ -23,7 +23,9 @@ def probe() -> np.ndarray:
 @pytest.mark.parametrize("name", recipes.names())
 def test_every_architecture_builds_and_outputs_one_logit_per_class(name):
     recipe = recipes.get(name)
-    built = recipes.build(name, len(TINY_LABELS), backbone_weights="none", backbone_size=SMALLEST, seed=1)
+    built = recipes.build(
+        name, len(TINY_LABELS), backbone_weights="none", backbone_size=SMALLEST, seed=1
+    )
     assert built.model.output.shape[-1] == len(TINY_LABELS)
     assert np.isfinite(built.model.predict(probe(), verbose=0)).all()
     if recipe.transfer:
@@ -36,17 +38,28 @@ def test_every_architecture_builds_and_outputs_one_logit_per_class(name):
 
 @pytest.mark.parametrize("name", [name for name in recipes.names() if recipes.get(name).transfer])
 def test_the_backbone_of_a_saved_model_loads_back_as_backbone_weights(name, tmp_path):
-    built = recipes.build(name, len(TINY_LABELS), backbone_weights="none", backbone_size=SMALLEST, seed=1)
+    built = recipes.build(
+        name, len(TINY_LABELS), backbone_weights="none", backbone_size=SMALLEST, seed=1
+    )
     save_h5(built.model, tmp_path / "model.h5")
     loaded = keras.models.load_model(tmp_path / "model.h5", compile=False)
 
     recipes.backbone_layer(loaded, name).save_weights(tmp_path / "backbone.weights.h5")
-    rebuilt = recipes.build(name, len(TINY_LABELS), backbone_weights=str(tmp_path / "backbone.weights.h5"),
-                            backbone_size=SMALLEST, seed=2)
+    rebuilt = recipes.build(
+        name,
+        len(TINY_LABELS),
+        backbone_weights=str(tmp_path / "backbone.weights.h5"),
+        backbone_size=SMALLEST,
+        seed=2,
+    )
 
     # Random weights of another seed would differ everywhere; these are the saved model's.
-    np.testing.assert_allclose(rebuilt.features.predict(probe(), verbose=0), built.features.predict(probe(), verbose=0),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        rebuilt.features.predict(probe(), verbose=0),
+        built.features.predict(probe(), verbose=0),
+        rtol=1e-5,
+        atol=1e-5,
+    )
     assert rebuilt.weights_source == "file:backbone.weights.h5"
 
 
@@ -54,10 +67,14 @@ def test_backbone_layer_names_the_problem():
     tiny = recipes.build("tiny_cnn", 3).model
     with pytest.raises(TrainingError, match="tiny_cnn has no pretrained backbone"):
         recipes.backbone_layer(tiny, "tiny_cnn")
-    lite = recipes.build("efficientnet_lite0", 3, backbone_weights="none", backbone_size=SMALLEST).model
+    lite = recipes.build(
+        "efficientnet_lite0", 3, backbone_weights="none", backbone_size=SMALLEST
+    ).model
     with pytest.raises(TrainingError, match="has no mobilenet_v2 backbone"):
         recipes.backbone_layer(lite, "mobilenet_v2")
-    with pytest.raises(TrainingError, match="unknown architecture 'resnet50'; petclf knows mobilenet_v2"):
+    with pytest.raises(
+        TrainingError, match="unknown architecture 'resnet50'; petclf knows mobilenet_v2"
+    ):
         recipes.backbone_layer(lite, "resnet50")
 
 
@@ -68,36 +85,78 @@ def test_a_card_naming_an_unknown_architecture_is_one_clear_error(tiny_model, tm
     write_card(card, tmp_path / "card.json")
     arch = read_card(tmp_path / "card.json")["architecture"]
     with pytest.raises(TrainingError) as raised:
-        train(TrainConfig(data=tmp_path / "absent", out=tmp_path / "m.h5", arch=arch), log=lambda message: None)
-    assert str(raised.value) == f"unknown architecture 'resnet50'; petclf knows {', '.join(recipes.names())}"
+        train(
+            TrainConfig(data=tmp_path / "absent", out=tmp_path / "m.h5", arch=arch),
+            log=lambda message: None,
+        )
+    assert (
+        str(raised.value)
+        == f"unknown architecture 'resnet50'; petclf knows {', '.join(recipes.names())}"
+    )
 
 
 def test_heads_with_an_architecture_that_cannot_cross_fit(capsys, tmp_path):
     split = write_split(tmp_path / "split", train_per_class=4, test_per_class=1)
-    code, _, err = run_cli(capsys, "train", "--data", split, "--out", tmp_path / "m.h5", "--arch", "tiny_cnn",
-                           "--heads", "3")
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--data",
+        split,
+        "--out",
+        tmp_path / "m.h5",
+        "--arch",
+        "tiny_cnn",
+        "--heads",
+        "3",
+    )
     assert_one_clear_line(code, err, "train", "--heads", "tiny_cnn has none")
     assert not (tmp_path / "m.h5").exists()
 
 
 def test_the_combined_backbone_cannot_be_fine_tuned(capsys, tmp_path):
     split = write_split(tmp_path / "split", train_per_class=4, test_per_class=1)
-    code, _, err = run_cli(capsys, "train", "--data", split, "--out", tmp_path / "m.h5",
-                           "--arch", recipes.COMBINED.name, "--backbone-weights", "none", "--epochs", "1")
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--data",
+        split,
+        "--out",
+        tmp_path / "m.h5",
+        "--arch",
+        recipes.COMBINED.name,
+        "--backbone-weights",
+        "none",
+        "--epochs",
+        "1",
+    )
     assert_one_clear_line(code, err, "train", "can't be fine-tuned", "--epochs 0")
 
 
 def test_the_combined_backbone_takes_one_weights_source_per_part(capsys, tmp_path):
     split = write_split(tmp_path / "split", train_per_class=4, test_per_class=1)
-    code, _, err = run_cli(capsys, "train", "--data", split, "--out", tmp_path / "m.h5", "--arch", recipes.COMBINED.name,
-                           "--backbone-weights", "none,none,none", "--epochs", "0")
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--data",
+        split,
+        "--out",
+        tmp_path / "m.h5",
+        "--arch",
+        recipes.COMBINED.name,
+        "--backbone-weights",
+        "none,none,none",
+        "--epochs",
+        "0",
+    )
     assert_one_clear_line(code, err, "train", "2 comma-separated weights sources", "got 3")
 
 
 def test_defaults_come_from_the_recipe(tmp_path):
     split = write_split(tmp_path / "split", train_per_class=4, test_per_class=1)
     ood = write_ood(tmp_path / "ood", count=4)
-    card = train(TrainConfig(data=split, out=tmp_path / "m.h5", arch="tiny_cnn", ood=ood, verbose=0),
-                 log=lambda message: None)
+    card = train(
+        TrainConfig(data=split, out=tmp_path / "m.h5", arch="tiny_cnn", ood=ood, verbose=0),
+        log=lambda message: None,
+    )
     assert card["training"]["max_epochs"] == recipes.TINY_CNN.epochs
     assert card["training"]["learning_rate"] == recipes.TINY_CNN.learning_rate

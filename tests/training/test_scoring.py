@@ -34,12 +34,17 @@ def test_energy_lies_between_max_logit_and_max_logit_plus_log_k():
 
 
 def test_temperature_flattens_the_softmax():
-    assert (scoring.confidence(LOGITS, "max_softmax", 5.0) < scoring.confidence(LOGITS, "max_softmax", 1.0)).all()
+    assert (
+        scoring.confidence(LOGITS, "max_softmax", 5.0)
+        < scoring.confidence(LOGITS, "max_softmax", 1.0)
+    ).all()
 
 
 def test_probability_outputs_give_the_same_softmax_score_as_their_logits():
     probs = scoring.probabilities(LOGITS)
-    assert np.allclose(scoring.confidence(probs, "max_softmax", output_kind="probabilities"), probs.max(axis=1))
+    assert np.allclose(
+        scoring.confidence(probs, "max_softmax", output_kind="probabilities"), probs.max(axis=1)
+    )
 
 
 def test_unknown_is_strictly_below_the_threshold():
@@ -47,7 +52,10 @@ def test_unknown_is_strictly_below_the_threshold():
 
 
 def test_score_outputs_follows_the_card():
-    card = {"output": "logits", "unknown": {"method": "max_softmax", "temperature": 1.0, "threshold": 0.9}}
+    card = {
+        "output": "logits",
+        "unknown": {"method": "max_softmax", "temperature": 1.0, "threshold": 0.9},
+    }
     probs, scores, unknown = scoring.score_outputs(LOGITS, card)
     assert np.allclose(scores, probs.max(axis=1))
     assert unknown.tolist() == [False, True, True]

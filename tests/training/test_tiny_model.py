@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from classifier import scoring
-from classifier.card import CardError, card_path, check_output_size, read_card, sha256_file, validate_card
+from classifier.card import (
+    CardError,
+    card_path,
+    check_output_size,
+    read_card,
+    sha256_file,
+    validate_card,
+)
 from preprocessing import load_padded, to_array
 from tests.imagegen import encode, shape_image
 from training.train import TrainConfig
@@ -61,8 +68,14 @@ def test_h5_round_trip_reproduces_the_test_metrics(keras_model, card, tiny_train
     """Loaded back with plain Keras, the model scores exactly what training measured."""
     split, _ = tiny_training_data
     labels = card["labels"]
-    paths = [(index, path) for index, label in enumerate(labels) for path in sorted((split / "test" / label).iterdir())]
-    outputs = keras_model.predict(np.stack([to_array(load_padded(path)) for _, path in paths]), verbose=0)
+    paths = [
+        (index, path)
+        for index, label in enumerate(labels)
+        for path in sorted((split / "test" / label).iterdir())
+    ]
+    outputs = keras_model.predict(
+        np.stack([to_array(load_padded(path)) for _, path in paths]), verbose=0
+    )
     accuracy = float(np.mean(outputs.argmax(axis=1) == np.asarray([index for index, _ in paths])))
     assert accuracy == pytest.approx(card["test_metrics"]["accuracy"], abs=1e-4)
 

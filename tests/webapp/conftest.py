@@ -48,8 +48,18 @@ BAD_FILES = {
     # name: (bytes, status, code, words the message must contain)
     "empty": (b"", 400, "empty_file", "empty"),
     "text renamed .jpg": (b"hello, this is not a photo\n", 415, "unsupported_image", "plain text"),
-    "html renamed .jpg": (b"<!doctype html><html><body>404</body></html>", 415, "unsupported_image", "HTML page"),
-    "svg renamed .jpg": (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', 415, "unsupported_image", "SVG"),
+    "html renamed .jpg": (
+        b"<!doctype html><html><body>404</body></html>",
+        415,
+        "unsupported_image",
+        "HTML page",
+    ),
+    "svg renamed .jpg": (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>',
+        415,
+        "unsupported_image",
+        "SVG",
+    ),
     "truncated jpeg": (truncated_jpeg(), 422, "corrupt_image", "damaged"),
     "pixel bomb": (pixel_bomb(), 422, "too_many_pixels", "megapixels"),
 }

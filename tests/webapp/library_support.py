@@ -60,11 +60,19 @@ def files(named: dict[str, bytes]) -> list[tuple[io.BytesIO, str]]:
 def add_shots(web, shots=SHOTS, **fields) -> dict[str, dict]:
     """Upload the shots through the API (as the admin); {file name: its details from the API}."""
     named = {shot.name: shot.data(seed) for seed, shot in enumerate(shots)}
-    answer = web.post("/api/v1/library/photos", headers=ADMIN, data={"file": files(named), **fields})
+    answer = web.post(
+        "/api/v1/library/photos", headers=ADMIN, data={"file": files(named), **fields}
+    )
     assert answer.status_code == 200, answer.json
-    added = {result["name"]: result["photo_id"] for result in answer.json["results"] if result["status"] == "added"}
+    added = {
+        result["name"]: result["photo_id"]
+        for result in answer.json["results"]
+        if result["status"] == "added"
+    }
     assert sorted(added) == sorted(named)
-    return {name: web.get(f"/api/v1/library/photos/{photo_id}").json for name, photo_id in added.items()}
+    return {
+        name: web.get(f"/api/v1/library/photos/{photo_id}").json for name, photo_id in added.items()
+    }
 
 
 def gps_of(data: bytes) -> dict:

@@ -64,5 +64,9 @@ def add_version(home: Path, name: str, model: Path, number: int) -> None:
     with store.session() as db:
         project = db.scalar(select(Project).where(Project.name == name)) or service.create(db, name)
         card = json.loads(h5.with_suffix(".json").read_text())
-        db.add(ModelVersion(project_id=project.id, number=number, path=str(h5.relative_to(home)), card=card))
+        db.add(
+            ModelVersion(
+                project_id=project.id, number=number, path=str(h5.relative_to(home)), card=card
+            )
+        )
         project.active_version = number

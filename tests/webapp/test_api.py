@@ -40,21 +40,29 @@ def test_predict_json_base64_gives_the_same_answer(client):
     assert client.post("/api/v1/predict", json={"image": encoded}).json == by_form
     data_url = "data:image/jpeg;base64," + encoded
     assert client.post("/api/v1/predict", json={"image": data_url, "chat_id": 7}).json == by_form
-    wrapped = base64.encodebytes(cat_jpeg()).decode()  # MIME style: a line break every 76 characters
+    wrapped = base64.encodebytes(
+        cat_jpeg()
+    ).decode()  # MIME style: a line break every 76 characters
     assert client.post("/api/v1/predict", json={"image": wrapped}).json == by_form
 
 
 def test_top_parameter(client):
     body = client.post("/api/v1/predict?top=1", data=multipart(cat_jpeg())).json
     assert len(body["predictions"]) == 1
-    assert_error(client.post("/api/v1/predict?top=0", data=multipart(cat_jpeg())), 400, "invalid_top")
-    assert_error(client.post("/api/v1/predict?top=many", data=multipart(cat_jpeg())), 400, "invalid_top")
+    assert_error(
+        client.post("/api/v1/predict?top=0", data=multipart(cat_jpeg())), 400, "invalid_top"
+    )
+    assert_error(
+        client.post("/api/v1/predict?top=many", data=multipart(cat_jpeg())), 400, "invalid_top"
+    )
 
 
 def test_model_card(client, tiny_model):
     import json
 
-    assert client.get("/api/v1/model").json == json.loads(tiny_model.with_suffix(".json").read_text())
+    assert client.get("/api/v1/model").json == json.loads(
+        tiny_model.with_suffix(".json").read_text()
+    )
 
 
 def test_healthz(client, app):
@@ -97,18 +105,24 @@ def test_bad_files_multipart_and_base64(client, name):
     if data:
         as_json = client.post("/api/v1/predict", json={"image": base64.b64encode(data).decode()})
         assert assert_error(as_json, status, code) == error
-    assert client.post("/api/v1/predict", data=multipart(cat_jpeg())).status_code == 200  # still serving
+    assert (
+        client.post("/api/v1/predict", data=multipart(cat_jpeg())).status_code == 200
+    )  # still serving
 
 
 def test_no_file(client):
     assert_error(client.post("/api/v1/predict", data={"other": "field"}), 400, "no_file")
-    assert_error(client.post("/api/v1/predict", data={}, content_type="multipart/form-data"), 400, "no_file")
+    assert_error(
+        client.post("/api/v1/predict", data={}, content_type="multipart/form-data"), 400, "no_file"
+    )
     assert_error(client.post("/api/v1/predict"), 400, "no_file")
 
 
 def test_upload_over_the_limit_is_413(client):
     too_big = b"\xff\xd8" + bytes(1024 * 1024 + 1)  # the app fixture allows 1 MB
-    error = assert_error(client.post("/api/v1/predict", data=multipart(too_big)), 413, "upload_too_large")
+    error = assert_error(
+        client.post("/api/v1/predict", data=multipart(too_big)), 413, "upload_too_large"
+    )
     assert "1 MB" in error["message"]
     encoded = base64.b64encode(too_big).decode()
     assert_error(client.post("/api/v1/predict", json={"image": encoded}), 413, "upload_too_large")
@@ -117,7 +131,11 @@ def test_upload_over_the_limit_is_413(client):
 def test_upload_limit_from_environment(tiny_model, monkeypatch):
     monkeypatch.setenv("PETCLF_MAX_UPLOAD_MB", "0.01")
     client = create_app(model=tiny_model).test_client()
-    assert_error(client.post("/api/v1/predict", data=multipart(cat_jpeg() + bytes(20_000))), 413, "upload_too_large")
+    assert_error(
+        client.post("/api/v1/predict", data=multipart(cat_jpeg() + bytes(20_000))),
+        413,
+        "upload_too_large",
+    )
 
 
 @pytest.mark.parametrize(
@@ -133,11 +151,17 @@ def test_upload_limit_from_environment(tiny_model, monkeypatch):
     ],
 )
 def test_bad_json(client, body, code):
-    assert_error(client.post("/api/v1/predict", data=body, content_type="application/json"), 400, code)
+    assert_error(
+        client.post("/api/v1/predict", data=body, content_type="application/json"), 400, code
+    )
 
 
 def test_wrong_content_type(client):
-    assert_error(client.post("/api/v1/predict", data=cat_jpeg(), content_type="image/jpeg"), 415, "unsupported_media_type")
+    assert_error(
+        client.post("/api/v1/predict", data=cat_jpeg(), content_type="image/jpeg"),
+        415,
+        "unsupported_media_type",
+    )
 
 
 def test_wrong_method(client):
@@ -152,7 +176,12 @@ def test_unknown_api_path(client):
 
 
 def test_unknown_label_in_json(unknown_model):
-    body = create_app(model=unknown_model).test_client().post("/api/v1/predict", data=multipart(cat_jpeg())).json
+    body = (
+        create_app(model=unknown_model)
+        .test_client()
+        .post("/api/v1/predict", data=multipart(cat_jpeg()))
+        .json
+    )
     assert body["label"] == "unknown" and body["unknown"] is True
     assert {p["label"] for p in body["predictions"]} == LABELS
 

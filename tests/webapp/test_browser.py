@@ -14,7 +14,9 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="module")
 def server(tiny_model, tmp_path_factory):
-    with GunicornServer(tiny_model, tmp_path_factory.mktemp("browser-gunicorn"), workers=1, threads=2) as running:
+    with GunicornServer(
+        tiny_model, tmp_path_factory.mktemp("browser-gunicorn"), workers=1, threads=2
+    ) as running:
         yield running
 
 
@@ -46,7 +48,9 @@ def open_page(browser, url, **context_options):
 
 
 def test_upload_shows_top_bars_on_a_phone_screen(browser, server, photo, tmp_path):
-    context, page, problems = open_page(browser, server.url, viewport={"width": 390, "height": 844}, is_mobile=True)
+    context, page, problems = open_page(
+        browser, server.url, viewport={"width": 390, "height": 844}, is_mobile=True
+    )
     page.set_input_files("#file", str(photo))
     page.wait_for_selector("#preview:not([hidden])")  # JS preview of the chosen file
     page.click("#submit")

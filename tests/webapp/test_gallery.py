@@ -51,16 +51,22 @@ def test_the_pictures_it_serves_have_no_gps(web, shared):
 
 def test_browse_by_class_and_tag(web, shared):
     label = shared["paris.jpg"]["label"]
-    expected = sorted((photo["id"] for photo in shared.values() if photo["label"] == label), reverse=True)
+    expected = sorted(
+        (photo["id"] for photo in shared.values() if photo["label"] == label), reverse=True
+    )
     assert grid(html(web.get(f"/gallery?class={label}"))) == expected
     with store.session() as db:  # what a tags model would write; none exists yet
         db.add(LibraryTag(photo_id=shared["versailles.jpg"]["id"], tag="garden", proba=0.9))
     assert grid(html(web.get("/gallery?tag=garden"))) == [shared["versailles.jpg"]["id"]]
     assert grid(html(web.get("/gallery?tag=beach"))) == []
     bad = web.get("/gallery?tag=" + "x" * 100)
-    assert bad.status_code == 400 and "'tag' must be printable text" in html(bad).replace("&#39;", "'")
+    assert bad.status_code == 400 and "'tag' must be printable text" in html(bad).replace(
+        "&#39;", "'"
+    )
     # The gallery has no date, place or distance filters: they would tell where a photo was taken.
-    assert grid(html(web.get("/gallery?near=48.85,2.35&within_km=1"))) == grid(html(web.get("/gallery")))
+    assert grid(html(web.get("/gallery?near=48.85,2.35&within_km=1"))) == grid(
+        html(web.get("/gallery"))
+    )
 
 
 def test_only_the_admin_deletes(web, shared):
@@ -72,7 +78,11 @@ def test_only_the_admin_deletes(web, shared):
     csrf = log_in(web)
     assert 'class="link delete"' in html(web.get("/gallery"))
     refused = web.post(f"/gallery/{photo_id}/delete")  # a form without its token
-    assert refused.status_code == 400 and "This form has expired" in html(refused) and 'id="back"' in html(refused)
+    assert (
+        refused.status_code == 400
+        and "This form has expired" in html(refused)
+        and 'id="back"' in html(refused)
+    )
     assert web.get(f"/gallery/{photo_id}.jpg").status_code == 200
     done = web.post(f"/gallery/{photo_id}/delete", data={"csrf_token": csrf}, follow_redirects=True)
     assert f"Photo {photo_id} deleted." in html(done) and photo_id not in grid(html(done))
@@ -80,5 +90,10 @@ def test_only_the_admin_deletes(web, shared):
     assert web.get(f"/api/v1/library/photos/{photo_id}").status_code == 404
 
     not_shared = web.get("/api/v1/library/photos?place=Sydney").json["photos"][0]["id"]
-    assert web.post(f"/gallery/{not_shared}/delete", data={"csrf_token": csrf}).status_code == 404  # not the gallery's to delete
-    assert re.search(r"No shared photo", html(web.post(f"/gallery/{not_shared}/delete", data={"csrf_token": csrf})))
+    assert (
+        web.post(f"/gallery/{not_shared}/delete", data={"csrf_token": csrf}).status_code == 404
+    )  # not the gallery's to delete
+    assert re.search(
+        r"No shared photo",
+        html(web.post(f"/gallery/{not_shared}/delete", data={"csrf_token": csrf})),
+    )

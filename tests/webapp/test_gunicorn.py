@@ -1,8 +1,8 @@
 """The app under a real gunicorn with deploy/gunicorn.conf.py, over real HTTP."""
 
 import base64
-import os
 import json
+import os
 import subprocess
 import sys
 
@@ -16,12 +16,20 @@ from tests.webapp.conftest import BAD_FILES, cat_jpeg
 
 @pytest.fixture(scope="module")
 def server(tiny_model, tmp_path_factory):
-    with GunicornServer(tiny_model, tmp_path_factory.mktemp("gunicorn"), workers=2, threads=2, env={"PETCLF_MAX_UPLOAD_MB": "1"}) as running:
+    with GunicornServer(
+        tiny_model,
+        tmp_path_factory.mktemp("gunicorn"),
+        workers=2,
+        threads=2,
+        env={"PETCLF_MAX_UPLOAD_MB": "1"},
+    ) as running:
         yield running
 
 
 def predict(server, data: bytes) -> requests.Response:
-    return requests.post(f"{server.url}/api/v1/predict", files={"file": ("photo.jpg", data)}, timeout=30)
+    return requests.post(
+        f"{server.url}/api/v1/predict", files={"file": ("photo.jpg", data)}, timeout=30
+    )
 
 
 def test_serves_page_and_api(server):
@@ -49,7 +57,11 @@ def test_bad_input_never_kills_a_worker(server):
 
 
 def test_oversized_upload_gets_413_over_http(server):
-    response = requests.post(f"{server.url}/api/v1/predict", json={"image": base64.b64encode(bytes(2 * 1024 * 1024)).decode()}, timeout=30)
+    response = requests.post(
+        f"{server.url}/api/v1/predict",
+        json={"image": base64.b64encode(bytes(2 * 1024 * 1024)).decode()},
+        timeout=30,
+    )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "upload_too_large"
     assert predict(server, cat_jpeg()).status_code == 200
@@ -70,7 +82,9 @@ def _count(text: str) -> float:
         sample.value
         for family in text_string_to_metric_families(text)
         for sample in family.samples
-        if sample.name == "petclf_http_requests_total" and sample.labels["endpoint"] == "api.predict" and sample.labels["status"] == "200"
+        if sample.name == "petclf_http_requests_total"
+        and sample.labels["endpoint"] == "api.predict"
+        and sample.labels["status"] == "200"
     )
 
 

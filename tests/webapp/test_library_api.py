@@ -12,8 +12,17 @@ from sqlalchemy import select
 from library import QUEUE_FROM_FILES
 from store import Job, photo_path, session
 from tests.projects.helpers import start_worker, wait_for_job
-from tests.webapp.library_support import ADMIN, PARIS, SHOTS, add_shots, files, gps_of, library_home, web  # noqa: F401
 from tests.webapp.conftest import truncated_jpeg
+from tests.webapp.library_support import (  # noqa: F401
+    ADMIN,
+    PARIS,
+    SHOTS,
+    add_shots,
+    files,
+    gps_of,
+    library_home,
+    web,
+)
 
 WORKER_TIMEOUT_S = 600  # a shared 2-core machine; nothing here measures speed
 
@@ -30,25 +39,49 @@ def names(answer) -> list[str]:
 
 def test_an_upload_answers_each_file_and_keeps_what_it_read(web):
     good = SHOTS[1].data(seed=1)
-    answer = web.post("/api/v1/library/photos", headers=ADMIN, data={"file": files({
-        "paris.jpg": good, "cut.jpg": truncated_jpeg(), "notes.jpg": b"not a photo at all\n"})})
+    answer = web.post(
+        "/api/v1/library/photos",
+        headers=ADMIN,
+        data={
+            "file": files(
+                {
+                    "paris.jpg": good,
+                    "cut.jpg": truncated_jpeg(),
+                    "notes.jpg": b"not a photo at all\n",
+                }
+            )
+        },
+    )
     assert answer.status_code == 200
     statuses = {result["name"]: result["status"] for result in answer.json["results"]}
     assert statuses == {"paris.jpg": "added", "cut.jpg": "damaged", "notes.jpg": "damaged"}
     reasons = {result["name"]: result.get("reason", "") for result in answer.json["results"]}
     assert "damaged" in reasons["cut.jpg"] and "text" in reasons["notes.jpg"]
-    assert answer.json["summary"] == {"added": 1, "near_duplicate": 0, "duplicate": 0, "damaged": 2, "skipped": 0}
+    assert answer.json["summary"] == {
+        "added": 1,
+        "near_duplicate": 0,
+        "duplicate": 0,
+        "damaged": 2,
+        "skipped": 0,
+    }
 
-    again = web.post("/api/v1/library/photos", headers=ADMIN, data={"file": files({"copy.jpg": good})})
+    again = web.post(
+        "/api/v1/library/photos", headers=ADMIN, data={"file": files({"copy.jpg": good})}
+    )
     assert again.status_code == 200
     assert again.json["results"][0]["status"] == "duplicate"
     assert web.get("/api/v1/library/photos").json["total"] == 1
 
 
 def test_an_upload_of_nothing_usable_is_refused_with_each_reason(web):
-    answer = web.post("/api/v1/library/photos", headers=ADMIN, data={"file": files({"notes.jpg": b"hello\n"})})
+    answer = web.post(
+        "/api/v1/library/photos", headers=ADMIN, data={"file": files({"notes.jpg": b"hello\n"})}
+    )
     assert answer.status_code == 422
-    assert answer.json["error"]["code"] == "rejected" and "notes.jpg" in answer.json["error"]["message"]
+    assert (
+        answer.json["error"]["code"] == "rejected"
+        and "notes.jpg" in answer.json["error"]["message"]
+    )
     assert answer.json["results"][0]["status"] == "damaged"
 
 
@@ -66,7 +99,9 @@ def test_an_upload_of_nothing_usable_is_refused_with_each_reason(web):
 def test_bad_uploads_are_refused_and_add_nothing(web, headers, data, content_type, status, code):
     if isinstance(data, dict) and "file" in data:
         data["file"] = files({"paris.jpg": SHOTS[1].data(seed=1)})
-    answer = web.post("/api/v1/library/photos", headers=headers, data=data, content_type=content_type)
+    answer = web.post(
+        "/api/v1/library/photos", headers=headers, data=data, content_type=content_type
+    )
     assert answer.status_code == status
     assert answer.json["error"]["code"] == code
     assert web.get("/api/v1/library/photos").json["total"] == 0
@@ -77,7 +112,12 @@ def test_photos_come_in_time_order_a_page_at_a_time(web, shots):
     assert everything["total"] == len(SHOTS) and everything["pages"] == 1
     assert [photo["name"] for photo in everything["photos"]] == [shot.name for shot in SHOTS]
     second = web.get("/api/v1/library/photos?per_page=4&page=2").json
-    assert (second["total"], second["page"], second["per_page"], second["pages"]) == (len(SHOTS), 2, 4, 2)
+    assert (second["total"], second["page"], second["per_page"], second["pages"]) == (
+        len(SHOTS),
+        2,
+        4,
+        2,
+    )
     assert [photo["name"] for photo in second["photos"]] == [shot.name for shot in SHOTS[4:]]
     photo = second["photos"][0]
     assert photo["thumbnail"] == f"/api/v1/library/photos/{photo['id']}/thumbnail"
@@ -90,22 +130,41 @@ def test_the_filters_are_the_clis(web, shots):
     wanted = [name for name in label_of if label_of[name] == some_label]
     assert names(web.get(f"/api/v1/library/photos?class={some_label}")) == wanted
     two = sorted({label_of["paris.jpg"], label_of["buenos-aires.jpg"]})
-    assert names(web.get(f"/api/v1/library/photos?class={two[0]}&class={two[-1]}")) == [name for name in label_of if label_of[name] in two]
+    assert names(web.get(f"/api/v1/library/photos?class={two[0]}&class={two[-1]}")) == [
+        name for name in label_of if label_of[name] in two
+    ]
 
-    assert names(web.get("/api/v1/library/photos?from=2014-06-01&to=2014-07-01")) == ["paris.jpg", "versailles.jpg", "buenos-aires.jpg"]
-    assert names(web.get(f"/api/v1/library/photos?near={PARIS}&within_km=50")) == ["paris.jpg", "versailles.jpg"]
+    assert names(web.get("/api/v1/library/photos?from=2014-06-01&to=2014-07-01")) == [
+        "paris.jpg",
+        "versailles.jpg",
+        "buenos-aires.jpg",
+    ]
+    assert names(web.get(f"/api/v1/library/photos?near={PARIS}&within_km=50")) == [
+        "paris.jpg",
+        "versailles.jpg",
+    ]
     assert names(web.get(f"/api/v1/library/photos?near={PARIS}&within_km=10")) == ["paris.jpg"]
     # The four hemispheres: Buenos Aires (south, west), Sydney (south, east), Toronto (north, west).
-    assert names(web.get("/api/v1/library/photos?near=-34.6,-58.38&within_km=5")) == ["buenos-aires.jpg"]
+    assert names(web.get("/api/v1/library/photos?near=-34.6,-58.38&within_km=5")) == [
+        "buenos-aires.jpg"
+    ]
     assert names(web.get("/api/v1/library/photos?near=-33.87,151.21&within_km=5")) == ["sydney.jpg"]
     assert names(web.get("/api/v1/library/photos?near=43.65,-79.38&within_km=5")) == ["toronto.jpg"]
-    assert names(web.get(f"/api/v1/library/photos?near={PARIS}&within_km=50&without_gps=include")) == ["home.jpg", "paris.jpg", "versailles.jpg"]
+    assert names(
+        web.get(f"/api/v1/library/photos?near={PARIS}&within_km=50&without_gps=include")
+    ) == ["home.jpg", "paris.jpg", "versailles.jpg"]
     assert names(web.get("/api/v1/library/photos?without_gps=only")) == ["home.jpg"]
-    assert names(web.get("/api/v1/library/photos?without_gps=exclude")) == [shot.name for shot in SHOTS[1:]]
+    assert names(web.get("/api/v1/library/photos?without_gps=exclude")) == [
+        shot.name for shot in SHOTS[1:]
+    ]
     assert names(web.get("/api/v1/library/photos?place=Sydney")) == ["sydney.jpg"]
     assert names(web.get("/api/v1/library/photos?place=france")) == ["paris.jpg", "versailles.jpg"]
-    assert names(web.get("/api/v1/library/photos?tag=beach")) == []  # tags stay empty until a tags model exists
-    assert names(web.get("/api/v1/library/photos?from=&to=&place=")) == [shot.name for shot in SHOTS]  # an empty field filters nothing
+    assert (
+        names(web.get("/api/v1/library/photos?tag=beach")) == []
+    )  # tags stay empty until a tags model exists
+    assert names(web.get("/api/v1/library/photos?from=&to=&place=")) == [
+        shot.name for shot in SHOTS
+    ]  # an empty field filters nothing
 
 
 @pytest.mark.parametrize(
@@ -131,11 +190,19 @@ def test_the_filters_are_the_clis(web, shots):
     ],
 )
 def test_bad_filter_values_are_400_with_the_reason(web, query, field):
-    for path in ("/api/v1/library/photos", "/api/v1/library/points", "/api/v1/library/stats", "/api/v1/library/report"):
+    for path in (
+        "/api/v1/library/photos",
+        "/api/v1/library/points",
+        "/api/v1/library/stats",
+        "/api/v1/library/report",
+    ):
         answer = web.get(f"{path}?{query}")
         assert answer.status_code == 400, (path, query)
         assert answer.json["error"]["code"] == "invalid_filter"
-        assert f"'{field}'" in answer.json["error"]["message"] or repr(field) in answer.json["error"]["message"]
+        assert (
+            f"'{field}'" in answer.json["error"]["message"]
+            or repr(field) in answer.json["error"]["message"]
+        )
 
 
 def test_one_photo_has_its_exif_place_and_predictions(web, shots):
@@ -144,7 +211,10 @@ def test_one_photo_has_its_exif_place_and_predictions(web, shots):
     assert (round(photo["latitude"], 4), round(photo["longitude"], 4)) == (-34.6037, -58.3816)
     assert photo["place"] == "Buenos Aires, Argentina"
     assert photo["camera"] == "Canon EOS 5D" and photo["exif"]["Make"] == "Canon"
-    assert len(photo["predictions"]["predictions"]) == 3 and photo["predictions"]["label"] == photo["label"]
+    assert (
+        len(photo["predictions"]["predictions"]) == 3
+        and photo["predictions"]["label"] == photo["label"]
+    )
     assert web.get("/api/v1/library/photos/999").status_code == 404
     assert web.get("/api/v1/library/photos/999").json["error"]["code"] == "not_found"
 
@@ -167,21 +237,35 @@ def test_pictures_thumbnail_and_view_are_open_the_original_is_the_admins(web, sh
 def test_points_stats_and_report_follow_the_filters(web, shots):
     points = web.get("/api/v1/library/points").json
     assert points["total"] == len(SHOTS) - 1  # the photo without GPS has no point
-    assert {point["id"] for point in points["points"]} == {shots[shot.name]["id"] for shot in SHOTS if shot.gps}
+    assert {point["id"] for point in points["points"]} == {
+        shots[shot.name]["id"] for shot in SHOTS if shot.gps
+    }
     near = web.get(f"/api/v1/library/points?near={PARIS}&within_km=50").json
-    assert sorted(point["id"] for point in near["points"]) == sorted(shots[name]["id"] for name in ("paris.jpg", "versailles.jpg"))
+    assert sorted(point["id"] for point in near["points"]) == sorted(
+        shots[name]["id"] for name in ("paris.jpg", "versailles.jpg")
+    )
 
     stats = web.get("/api/v1/library/stats").json
     assert stats["total"] == len(SHOTS) and sum(stats["per_class"].values()) == len(SHOTS)
-    assert [entry["month"] for entry in stats["per_month"]] == ["2013-12", "2014-06", "2014-07", "2015-01", "2015-02"]
-    assert sum(entry["counts"].get(shots["paris.jpg"]["label"], 0) for entry in stats["per_month"]) == \
-        stats["per_class"][shots["paris.jpg"]["label"]]
+    assert [entry["month"] for entry in stats["per_month"]] == [
+        "2013-12",
+        "2014-06",
+        "2014-07",
+        "2015-01",
+        "2015-02",
+    ]
+    assert (
+        sum(entry["counts"].get(shots["paris.jpg"]["label"], 0) for entry in stats["per_month"])
+        == stats["per_class"][shots["paris.jpg"]["label"]]
+    )
 
     report = web.get("/api/v1/library/report?from=2014-06-01&to=2014-06-30")
     assert report.status_code == 200 and report.mimetype == "text/html"
     assert "attachment" in report.headers["Content-Disposition"]
     text = report.get_data(as_text=True)
-    assert len(re.findall(r'<img [^>]*src="data:image/jpeg;base64,', text)) == 2  # Paris and Versailles, embedded
+    assert (
+        len(re.findall(r'<img [^>]*src="data:image/jpeg;base64,', text)) == 2
+    )  # Paris and Versailles, embedded
     assert "versailles.jpg" in text and "sydney.jpg" not in text
     assert "<script" not in text and not re.search(r'(src|href)="https?:', text)  # opens offline
 
@@ -196,15 +280,21 @@ def test_delete_is_the_admins(web, shots):
 
 
 def test_a_large_upload_is_a_job_that_a_worker_runs(web, library_home, tiny_model, monkeypatch):
-    monkeypatch.setenv("PETCLF_MODEL", str(tiny_model))  # the worker classifies with the model the app serves
+    monkeypatch.setenv(
+        "PETCLF_MODEL", str(tiny_model)
+    )  # the worker classifies with the model the app serves
     count = QUEUE_FROM_FILES + 2
     named = {f"photo{n}.jpg": SHOTS[n % len(SHOTS)].data(seed=100 + n) for n in range(count - 1)}
     named["broken.jpg"] = truncated_jpeg()
-    answer = web.post("/api/v1/library/photos", headers=ADMIN, data={"file": files(named), "shared": "true"})
+    answer = web.post(
+        "/api/v1/library/photos", headers=ADMIN, data={"file": files(named), "shared": "true"}
+    )
     assert answer.status_code == 202
     job = answer.json["job"]
     assert (job["kind"], job["state"], job["total"]) == ("library_ingest", "queued", count)
-    assert web.get("/api/v1/library/photos").json["total"] == 0  # nothing yet: the worker ingests them
+    assert (
+        web.get("/api/v1/library/photos").json["total"] == 0
+    )  # nothing yet: the worker ingests them
 
     with start_worker(library_home):
         done = wait_for_job(job["id"], WORKER_TIMEOUT_S)
@@ -212,7 +302,11 @@ def test_a_large_upload_is_a_job_that_a_worker_runs(web, library_home, tiny_mode
     polled = web.get(f"/api/v1/jobs/{job['id']}").json
     assert polled["state"] == "done" and polled["step"] == polled["total"] == count
     assert polled["result"]["counts"]["damaged"] == 1
-    assert polled["result"]["counts"].get("added", 0) + polled["result"]["counts"].get("near_duplicate", 0) == count - 1
+    assert (
+        polled["result"]["counts"].get("added", 0)
+        + polled["result"]["counts"].get("near_duplicate", 0)
+        == count - 1
+    )
     listed = web.get("/api/v1/library/photos?per_page=100").json
     assert listed["total"] == count - 1 and all(photo["shared"] for photo in listed["photos"])
 
@@ -224,4 +318,6 @@ def test_the_queue_out_of_reach_is_a_503_not_a_500(web, monkeypatch):
     assert answer.status_code == 503
     assert answer.json["error"]["code"] == "queue_unavailable"
     with session() as db:  # not left "queued" for ever
-        assert [(job.state, job.error) for job in db.scalars(select(Job))] == [("failed", "the job queue could not be reached")]
+        assert [(job.state, job.error) for job in db.scalars(select(Job))] == [
+            ("failed", "the job queue could not be reached")
+        ]

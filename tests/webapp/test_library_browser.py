@@ -26,8 +26,12 @@ WORKER_TIMEOUT_MS = 600_000  # a shared 2-core machine; nothing here measures sp
 def site(library_home, tiny_model, tmp_path):
     """gunicorn on a fresh store, with every shot added through the API."""
     with GunicornServer(tiny_model, tmp_path, workers=1, threads=4) as server:
-        named = [("file", (shot.name, shot.data(seed), "image/jpeg")) for seed, shot in enumerate(SHOTS)]
-        answer = requests.post(f"{server.url}/api/v1/library/photos", headers=ADMIN, files=named, timeout=300)
+        named = [
+            ("file", (shot.name, shot.data(seed), "image/jpeg")) for seed, shot in enumerate(SHOTS)
+        ]
+        answer = requests.post(
+            f"{server.url}/api/v1/library/photos", headers=ADMIN, files=named, timeout=300
+        )
         assert answer.status_code == 200, answer.text
         yield server
 
@@ -69,13 +73,17 @@ def map_ready(page, markers: int, rings: int = 50) -> None:
 
 
 def grid_labels(page) -> list[str]:
-    return page.locator("#photo-grid li").evaluate_all("items => items.map(item => item.dataset.label)")
+    return page.locator("#photo-grid li").evaluate_all(
+        "items => items.map(item => item.dataset.label)"
+    )
 
 
 def test_map_plots_and_filters(browser, site, tmp_path):
     context, page, problems = open_page(browser, f"{site.url}/library", **DESKTOP)
     map_ready(page, markers=len(SHOTS) - 1)  # the photo without GPS has no marker
-    assert page.locator("#library-map .leaflet-marker-icon").count() >= 1  # single markers or clusters
+    assert (
+        page.locator("#library-map .leaflet-marker-icon").count() >= 1
+    )  # single markers or clusters
     for plot in ("#plot-months", "#plot-classes"):
         until(page, f"() => document.querySelector('{plot}').complete")
         assert page.locator(plot).evaluate("img => img.naturalWidth") > 100, plot
@@ -124,14 +132,18 @@ def test_open_a_photo_on_a_phone(browser, site, tmp_path):
     assert land_outline(page, "#photo-map").count("L") > 20  # Australia's coast
     assert page.locator("#bars li.bar").count() == 3
     assert page.locator("#place-name").inner_text() == "Sydney, Australia"
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+    assert (
+        page.evaluate("document.documentElement.scrollWidth") <= 390
+    )  # nothing wider than the phone
     page.screenshot(path=str(tmp_path / "photo.png"), full_page=True)
     assert (tmp_path / "photo.png").stat().st_size > 10_000
     assert problems == []
     context.close()
 
 
-def test_upload_from_the_page_a_few_at_once_and_many_through_a_job(browser, site, library_home, tiny_model, tmp_path, monkeypatch):
+def test_upload_from_the_page_a_few_at_once_and_many_through_a_job(
+    browser, site, library_home, tiny_model, tmp_path, monkeypatch
+):
     context, page, problems = open_page(browser, f"{site.url}/library/upload", **DESKTOP)
     page.fill("#token", TOKEN)
     page.click("#login-submit")
@@ -156,13 +168,18 @@ def test_upload_from_the_page_a_few_at_once_and_many_through_a_job(browser, site
     page.click("#library-submit")
     page.locator("#upload-status").filter(has_text="Queued").wait_for(timeout=WAIT_MS)
     assert page.locator("#ingest-progress").is_visible()
-    monkeypatch.setenv("PETCLF_MODEL", str(tiny_model))  # the worker classifies with the model the site serves
+    monkeypatch.setenv(
+        "PETCLF_MODEL", str(tiny_model)
+    )  # the worker classifies with the model the site serves
     with start_worker(library_home):
         done = page.locator("#upload-status").filter(has_text=re.compile(r"^\d+ added"))
         said = done.inner_text(timeout=WORKER_TIMEOUT_MS)
     added = sum(int(count) for count in re.findall(r"(\d+) (?:added|near duplicate)", said))
     assert added == len(many), said
-    assert page.locator("#ingest-progress").evaluate("bar => [bar.value, bar.max]") == [len(many), len(many)]
+    assert page.locator("#ingest-progress").evaluate("bar => [bar.value, bar.max]") == [
+        len(many),
+        len(many),
+    ]
     assert len(photos(site, "per_page=100")) == len(SHOTS) + 1 + len(many)
     page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
     assert problems == []

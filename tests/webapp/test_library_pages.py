@@ -13,7 +13,16 @@ from sqlalchemy import select
 import store
 from library.exif import DATETIME_ORIGINAL, EXIF_IFD, MAKE
 from store import LibraryPhoto, photo_path
-from tests.webapp.library_support import PARIS, SHOTS, TOKEN, add_shots, files, gps_of, library_home, web  # noqa: F401
+from tests.webapp.library_support import (  # noqa: F401
+    PARIS,
+    SHOTS,
+    TOKEN,
+    add_shots,
+    files,
+    gps_of,
+    library_home,
+    web,
+)
 
 
 @pytest.fixture
@@ -43,7 +52,12 @@ def log_in(web) -> str:
     """Log the client in as the admin; the session's CSRF token."""
     form = html(web.get("/login"))
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    assert web.post("/login", data={"csrf_token": csrf, "token": TOKEN, "next": "/library"}).status_code == 302
+    assert (
+        web.post(
+            "/login", data={"csrf_token": csrf, "token": TOKEN, "next": "/library"}
+        ).status_code
+        == 302
+    )
     return csrf
 
 
@@ -56,11 +70,17 @@ def test_the_library_page_shows_every_photo_in_time_order(web, shots):
     for label in {photo["label"] for photo in shots.values()}:
         assert f'name="class" value="{label}"' in page
     assert attribute(page, "library-map", "data-points") == "/api/v1/library/points"
-    assert attribute(page, "library-map", "data-land").endswith("/vendor/natural-earth/land-110m.geojson")
+    assert attribute(page, "library-map", "data-land").endswith(
+        "/vendor/natural-earth/land-110m.geojson"
+    )
     assert 'src="/library/plots/months.svg"' in page and 'src="/library/plots/classes.svg"' in page
     # Strict CSP: every script and style is a file of this app.
     assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
-    assert not re.search(r"<script(?![^>]*\ssrc=)", page) and "<style" not in page and " style=" not in page
+    assert (
+        not re.search(r"<script(?![^>]*\ssrc=)", page)
+        and "<style" not in page
+        and " style=" not in page
+    )
     assert not re.search(r'(src|href)="(https?:)?//', page)
     for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', page):
         assert web.get(asset).status_code == 200, asset
@@ -69,11 +89,21 @@ def test_the_library_page_shows_every_photo_in_time_order(web, shots):
 def test_filters_narrow_the_grid_and_every_link_keeps_them(web, shots):
     label = shots["paris.jpg"]["label"]
     page = html(web.get(f"/library?class={label}&from=2014-01-01&tag=&place="))
-    expected = [shots[shot.name]["id"] for shot in SHOTS if shots[shot.name]["label"] == label and shot.taken >= "2014"]
+    expected = [
+        shots[shot.name]["id"]
+        for shot in SHOTS
+        if shots[shot.name]["label"] == label and shot.taken >= "2014"
+    ]
     assert grid(page) == expected
     assert f'value="{label}" checked' in page and 'value="2014-01-01"' in page
     for element_id in ("library-map", "plot-months", "plot-classes", "report-link"):
-        name = "data-points" if element_id == "library-map" else "href" if element_id == "report-link" else "src"
+        name = (
+            "data-points"
+            if element_id == "library-map"
+            else "href"
+            if element_id == "report-link"
+            else "src"
+        )
         query = parse_qs(urlsplit(attribute(page, element_id, name)).query)
         assert query == {"class": [label], "from": ["2014-01-01"]}, element_id
 
@@ -91,13 +121,16 @@ def test_pages_of_the_grid(web, shots, monkeypatch):
     assert grid(html(web.get(following))) == [shots[SHOTS[5].name]["id"]]
 
 
-@pytest.mark.parametrize("query, words", [
-    ("near=somewhere&within_km=5", "'near' must be LAT,LON"),
-    ("near=10,10&within_km=0", "'within_km' must be a distance"),
-    ("from=2014-02-30", "'from' must be a date"),
-    ("without_gps=sometimes", "'without_gps' must be one of"),
-    ("page=-1", "'page' must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "query, words",
+    [
+        ("near=somewhere&within_km=5", "'near' must be LAT,LON"),
+        ("near=10,10&within_km=0", "'within_km' must be a distance"),
+        ("from=2014-02-30", "'from' must be a date"),
+        ("without_gps=sometimes", "'without_gps' must be one of"),
+        ("page=-1", "'page' must be a whole number"),
+    ],
+)
 def test_a_bad_filter_is_said_on_the_page_with_the_form_kept(web, shots, query, words):
     answer = web.get(f"/library?{query}")
     assert answer.status_code == 400
@@ -119,7 +152,9 @@ def test_a_photo_page_has_the_large_view_exif_map_pin_and_predictions(web, shots
     assert "Sydney, Australia" in page and "Canon EOS 5D" in page and "2015-01-05 08:00:00" in page
     assert re.search(r'<table class="figures" id="exif">.*DateTimeOriginal', page, re.DOTALL)
     bars = re.findall(r'<li class="bar" data-label="(\w+)" data-proba="([\d.]+)"', page)
-    assert [label for label, _ in bars] == [item["label"] for item in photo["predictions"]["predictions"]]
+    assert [label for label, _ in bars] == [
+        item["label"] for item in photo["predictions"]["predictions"]
+    ]
     assert 'id="original-link"' not in page and 'id="delete"' not in page  # the admin's only
 
     no_gps = html(web.get(f"/library/photos/{shots['home.jpg']['id']}"))
@@ -132,7 +167,9 @@ def test_the_plots_are_svg_of_the_filtered_counts(web, shots):
     months = web.get("/library/plots/months.svg")
     assert months.status_code == 200 and months.mimetype == "image/svg+xml"
     text = html(months)
-    assert text.startswith("<svg") and all(month in text for month in ("2013-12", "2014-06", "2015-02"))
+    assert text.startswith("<svg") and all(
+        month in text for month in ("2013-12", "2014-06", "2015-02")
+    )
     narrowed = html(web.get("/library/plots/months.svg?from=2015-01-01"))
     assert "2015-02" in narrowed and "2014-06" not in narrowed
     classes = html(web.get("/library/plots/classes.svg"))
@@ -145,22 +182,40 @@ def test_uploading_and_deleting_need_the_admin_login_and_the_forms_token(web):
     refused = web.post("/library/upload", data={"file": files({"paris.jpg": SHOTS[1].data(1)})})
     assert refused.status_code == 302 and "/login" in refused.headers["Location"]
     csrf = log_in(web)
-    assert web.post("/library/upload", data={"file": files({"paris.jpg": SHOTS[1].data(1)})}).status_code == 400  # no token
+    assert (
+        web.post(
+            "/library/upload", data={"file": files({"paris.jpg": SHOTS[1].data(1)})}
+        ).status_code
+        == 400
+    )  # no token
 
     form = html(web.get("/library/upload"))
-    assert 'id="library-upload"' in form and attribute(form, "library-upload", "data-api") == "/api/v1/library/photos"
-    sent = web.post("/library/upload", data={"csrf_token": csrf, "file": files({"paris.jpg": SHOTS[1].data(1), "notes.jpg": b"hi\n"})},
-                    follow_redirects=True)
+    assert (
+        'id="library-upload"' in form
+        and attribute(form, "library-upload", "data-api") == "/api/v1/library/photos"
+    )
+    sent = web.post(
+        "/library/upload",
+        data={
+            "csrf_token": csrf,
+            "file": files({"paris.jpg": SHOTS[1].data(1), "notes.jpg": b"hi\n"}),
+        },
+        follow_redirects=True,
+    )
     assert "paris.jpg: added" in html(sent) and "notes.jpg:" in html(sent)
     with store.session() as db:
         [photo_id] = db.scalars(select(LibraryPhoto.id)).all()
 
     assert 'id="delete"' in html(web.get(f"/library/photos/{photo_id}"))
     web.post("/logout", data={"csrf_token": csrf})
-    assert web.post(f"/library/photos/{photo_id}/delete", data={"csrf_token": csrf}).status_code == 302
+    assert (
+        web.post(f"/library/photos/{photo_id}/delete", data={"csrf_token": csrf}).status_code == 302
+    )
     assert web.get(f"/library/photos/{photo_id}").status_code == 200  # still there: not the admin
     csrf = log_in(web)
-    gone = web.post(f"/library/photos/{photo_id}/delete", data={"csrf_token": csrf}, follow_redirects=True)
+    gone = web.post(
+        f"/library/photos/{photo_id}/delete", data={"csrf_token": csrf}, follow_redirects=True
+    )
     assert f"Photo {photo_id} deleted." in html(gone)
     assert web.get(f"/library/photos/{photo_id}").status_code == 404
 
@@ -172,13 +227,17 @@ def test_a_large_form_upload_goes_to_the_job_page(web):
     assert sent.status_code == 302
     job_id = parse_qs(urlsplit(sent.headers["Location"]).query)["job"][0]
     page = html(web.get(sent.headers["Location"]))
-    assert attribute(page, "library-upload", "data-job") == job_id  # library.js follows it from here
+    assert (
+        attribute(page, "library-upload", "data-job") == job_id
+    )  # library.js follows it from here
     assert web.get(f"/api/v1/jobs/{job_id}").json["state"] == "queued"
 
 
 def test_the_home_page_keeps_a_photo_only_when_asked_and_without_its_position(web):
     home = html(web.get("/"))
-    assert re.search(r'<input type="checkbox" name="keep" value="1" id="keep">', home)  # off by default
+    assert re.search(
+        r'<input type="checkbox" name="keep" value="1" id="keep">', home
+    )  # off by default
     original = SHOTS[4].data(seed=4)
     assert gps_of(original)
 
@@ -195,7 +254,9 @@ def test_the_home_page_keeps_a_photo_only_when_asked_and_without_its_position(we
     stored = photo_path(details["sha256"]).read_bytes()
     assert gps_of(stored) == {}  # the position was never stored
     exif = Image.open(io.BytesIO(stored)).getexif()
-    assert exif[MAKE] == "Canon" and exif.get_ifd(EXIF_IFD)[DATETIME_ORIGINAL] == "2015:01:05 08:00:00"
+    assert (
+        exif[MAKE] == "Canon" and exif.get_ifd(EXIF_IFD)[DATETIME_ORIGINAL] == "2015:01:05 08:00:00"
+    )
     predicted = re.search(r'<h1 id="verdict"[^>]*>([^<]+)<', html(kept)).group(1)
     assert photo["label"].replace("_", " ") in predicted or details["predictions"]["unknown"]
 

@@ -29,7 +29,11 @@ def api_rules(app) -> dict[tuple[str, str], str]:
 
 
 def documented() -> dict[tuple[str, str], dict]:
-    return {(path, method.upper()): operation for path, operations in DOCUMENT["paths"].items() for method, operation in operations.items()}
+    return {
+        (path, method.upper()): operation
+        for path, operations in DOCUMENT["paths"].items()
+        for method, operation in operations.items()
+    }
 
 
 def test_every_api_route_is_documented_and_every_documented_route_exists(app):
@@ -42,13 +46,19 @@ def test_every_api_route_is_documented_and_every_documented_route_exists(app):
 def test_path_parameters_match_the_routes():
     for (path, method), operation in documented().items():
         in_path = set(re.findall(r"{(\w+)}", path))
-        declared = {parameter["name"] for parameter in operation.get("parameters", []) if parameter["in"] == "path"}
+        declared = {
+            parameter["name"]
+            for parameter in operation.get("parameters", [])
+            if parameter["in"] == "path"
+        }
         assert declared == in_path, f"{method} {path}"
 
 
 def test_security_is_documented_exactly_where_the_admin_token_is_needed(app):
     for key, endpoint in api_rules(app).items():
-        guarded = app.view_functions[endpoint].__code__.co_qualname.startswith("api_admin.")  # wraps keeps the name, not the code
+        guarded = app.view_functions[endpoint].__code__.co_qualname.startswith(
+            "api_admin."
+        )  # wraps keeps the name, not the code
         operation = documented()[key]
         assert ("security" in operation) == guarded, key
         assert ("401" in operation["responses"]) == guarded, key

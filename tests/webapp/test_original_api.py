@@ -17,13 +17,31 @@ from store import Job, Photo
 from tests.projects.helpers import start_worker
 from tests.servers import GunicornServer
 from tests.webapp.conftest import pixel_bomb, truncated_jpeg
-from tests.webapp.project_support import ADMIN, TOKEN, WRONG, add_version, b64, home, photo, photo_count, project_names, web  # noqa: F401
+from tests.webapp.project_support import (  # noqa: F401
+    ADMIN,
+    TOKEN,
+    WRONG,
+    add_version,
+    b64,
+    home,
+    photo,
+    photo_count,
+    project_names,
+    web,
+)
 from webapp import create_app
 
 
 def save(web, headers=ADMIN, **fields):
-    body = {"temple_id": "shapes", "train_test": "train", "category": "cat", "image": b64(photo("cat")),
-            "image_type": "png", "image_name": "cat0", **fields}
+    body = {
+        "temple_id": "shapes",
+        "train_test": "train",
+        "category": "cat",
+        "image": b64(photo("cat")),
+        "image_type": "png",
+        "image_name": "cat0",
+        **fields,
+    }
     return web.post("/api/save_data", json=body, headers=headers)
 
 
@@ -32,7 +50,13 @@ def fill(web, counts: dict[str, int], test_photos: int = 1) -> None:
     for label, count in counts.items():
         for n in range(count):
             side = "test" if n >= count - test_photos else "train"
-            answer = save(web, category=label, image=b64(photo(label, n)), image_name=f"{label}{n}", train_test=side)
+            answer = save(
+                web,
+                category=label,
+                image=b64(photo(label, n)),
+                image_name=f"{label}{n}",
+                train_test=side,
+            )
             assert answer.status_code == 200, answer.json
 
 
@@ -48,16 +72,28 @@ def test_save_data_stores_a_photo_and_creates_the_project(web):
     assert project_names() == ["shapes"]
     with store.session() as db:
         stored = db.query(Photo).one()
-        assert (stored.original_name, stored.side, stored.source, stored.photo_class.name) == ("cat0.png", "train", "save_data", "cat")
+        assert (stored.original_name, stored.side, stored.source, stored.photo_class.name) == (
+            "cat0.png",
+            "train",
+            "save_data",
+            "cat",
+        )
     again = save(web, image_name="copy")
     assert again.json == {"error_msg": "All OK", "duplicate": True}
     assert photo_count() == 1
-    assert save(web, category="dog", image=b64(photo("dog")), train_test="test").json == {"error_msg": "All OK"}
-    assert web.get("/api/v1/projects/shapes").json["classes"] == {"cat": {"train": 1, "test": 0}, "dog": {"train": 0, "test": 1}}
+    assert save(web, category="dog", image=b64(photo("dog")), train_test="test").json == {
+        "error_msg": "All OK"
+    }
+    assert web.get("/api/v1/projects/shapes").json["classes"] == {
+        "cat": {"train": 1, "test": 0},
+        "dog": {"train": 0, "test": 1},
+    }
 
 
 def test_save_data_to_common_fills_the_shared_pool(web):
-    answer = save(web, temple_id="common", category="ignored/for the pool", image=b64(photo("bird")))
+    answer = save(
+        web, temple_id="common", category="ignored/for the pool", image=b64(photo("bird"))
+    )
     assert answer.json == {"error_msg": "All OK"}
     assert web.get("/api/v1/projects/common").json["pool"] == {"train": 1, "test": 0}
     assert project_names() == ["common"]
@@ -91,8 +127,14 @@ def test_save_data_refuses_bad_input_and_stores_nothing(web, fields, headers, st
 
 
 def test_save_data_needs_a_json_object(web):
-    assert "JSON" in error_msg(web.post("/api/save_data", data="temple_id=x", content_type="text/plain", headers=ADMIN), 415)
-    assert "JSON" in error_msg(web.post("/api/save_data", data="[1, 2]", content_type="application/json", headers=ADMIN), 400)
+    assert "JSON" in error_msg(
+        web.post("/api/save_data", data="temple_id=x", content_type="text/plain", headers=ADMIN),
+        415,
+    )
+    assert "JSON" in error_msg(
+        web.post("/api/save_data", data="[1, 2]", content_type="application/json", headers=ADMIN),
+        400,
+    )
 
 
 def test_concurrent_first_saves_of_the_same_photo_make_one_project_and_one_photo(home, tiny_model):
@@ -116,26 +158,56 @@ def test_concurrent_first_saves_of_the_same_photo_make_one_project_and_one_photo
 
 
 def test_make_model_refuses_what_cannot_train(web):
-    assert error_msg(web.post("/api/make_model", json={"temple_id": "shapes"}, headers=ADMIN), 404) == ["There is no project named shapes."]
+    assert error_msg(
+        web.post("/api/make_model", json={"temple_id": "shapes"}, headers=ADMIN), 404
+    ) == ["There is no project named shapes."]
     fill(web, {"cat": 6})
-    assert "at least 2 classes" in error_msg(web.post("/api/make_model", json={"temple_id": "shapes"}, headers=ADMIN), 422)[0]
+    assert (
+        "at least 2 classes"
+        in error_msg(web.post("/api/make_model", json={"temple_id": "shapes"}, headers=ADMIN), 422)[
+            0
+        ]
+    )
     fill(web, {"dog": 4})
-    assert "dog" in error_msg(web.post("/api/make_model", json={"temple_id": "shapes"}, headers=ADMIN), 422)[0]
-    for bad in ({"forceful": "false"}, {"forceful": 0}, {"async": "yes"}, {"timeout": 0}, {"timeout": 3601}, {"timeout": "long"}):
-        assert error_msg(web.post("/api/make_model", json={"temple_id": "shapes", **bad}, headers=ADMIN), 422)
-    assert "admin token" in error_msg(web.post("/api/make_model", json={"temple_id": "shapes"}), 401)[0]
+    assert (
+        "dog"
+        in error_msg(web.post("/api/make_model", json={"temple_id": "shapes"}, headers=ADMIN), 422)[
+            0
+        ]
+    )
+    for bad in (
+        {"forceful": "false"},
+        {"forceful": 0},
+        {"async": "yes"},
+        {"timeout": 0},
+        {"timeout": 3601},
+        {"timeout": "long"},
+    ):
+        assert error_msg(
+            web.post("/api/make_model", json={"temple_id": "shapes", **bad}, headers=ADMIN), 422
+        )
+    assert (
+        "admin token"
+        in error_msg(web.post("/api/make_model", json={"temple_id": "shapes"}), 401)[0]
+    )
     with store.session() as db:
         assert db.query(Job).count() == 0
 
 
 def test_make_model_async_queues_a_job_and_a_second_request_conflicts(web):
     fill(web, {"cat": 5, "dog": 5})
-    queued = web.post("/api/make_model", json={"temple_id": "shapes", "forceful": False, "async": True}, headers=ADMIN)
+    queued = web.post(
+        "/api/make_model",
+        json={"temple_id": "shapes", "forceful": False, "async": True},
+        headers=ADMIN,
+    )
     assert queued.status_code == 202
     job_id = queued.json["job_id"]
     with store.session() as db:
         assert db.get(Job, job_id).state == "queued"
-    busy = web.post("/api/make_model", json={"temple_id": "shapes", "forceful": True}, headers=ADMIN)
+    busy = web.post(
+        "/api/make_model", json={"temple_id": "shapes", "forceful": True}, headers=ADMIN
+    )
     assert job_id in error_msg(busy, 409)[0] and busy.json["job_id"] == job_id
 
 
@@ -144,21 +216,34 @@ def test_make_model_waits_by_polling_the_store(web):
     still = web.post("/api/make_model", json={"temple_id": "shapes", "timeout": 0.5}, headers=ADMIN)
     assert still.status_code == 202  # no worker here: the job is still queued when the wait ends
     assert {key: value for key, value in still.json.items() if key.endswith("_flag")} == {
-        "got_training_data_flag": True, "got_testing_data_flag": False, "made_model_architecture_flag": False,
-        "trained_model_flag": False, "tested_model_flag": False, "saved_model_flag": False,
+        "got_training_data_flag": True,
+        "got_testing_data_flag": False,
+        "made_model_architecture_flag": False,
+        "trained_model_flag": False,
+        "tested_model_flag": False,
+        "saved_model_flag": False,
     }
     assert "Still training" in still.json["error_msg"][0] and still.json["version"] is None
     web.delete(f"/api/v1/jobs/{still.json['job_id']}", headers=ADMIN)
 
     answers = []
-    waiting = threading.Thread(target=lambda: answers.append(
-        web.application.test_client().post("/api/make_model", json={"temple_id": "shapes", "timeout": 120}, headers=ADMIN)))
+    waiting = threading.Thread(
+        target=lambda: answers.append(
+            web.application.test_client().post(
+                "/api/make_model", json={"temple_id": "shapes", "timeout": 120}, headers=ADMIN
+            )
+        )
+    )
     waiting.start()
     job_id = wait_for_queued_job("shapes")
-    web.delete(f"/api/v1/jobs/{job_id}", headers=ADMIN)  # the store changes; the waiting request sees it
+    web.delete(
+        f"/api/v1/jobs/{job_id}", headers=ADMIN
+    )  # the store changes; the waiting request sees it
     waiting.join()
     assert answers[0].status_code == 200
-    assert answers[0].json["trained_model_flag"] is False and answers[0].json["error_msg"] == ["Cancelled before it started."]
+    assert answers[0].json["trained_model_flag"] is False and answers[0].json["error_msg"] == [
+        "Cancelled before it started."
+    ]
 
 
 def wait_for_queued_job(name: str) -> str:
@@ -173,55 +258,118 @@ def wait_for_queued_job(name: str) -> str:
 def test_make_model_with_a_model_and_forceful_false_gets_400(web, home, tiny_model):
     fill(web, {"cat": 5, "dog": 5})
     add_version(home, "shapes", tiny_model, 1)
-    assert "forceful" in error_msg(web.post("/api/make_model", json={"temple_id": "shapes", "forceful": False}, headers=ADMIN), 400)[0]
-    assert error_msg(web.post("/api/make_model", json={"temple_id": "shapes"}, headers=ADMIN), 400)  # forceful defaults to false
-    assert web.post("/api/make_model", json={"temple_id": "shapes", "forceful": True, "async": True}, headers=ADMIN).status_code == 202
+    assert (
+        "forceful"
+        in error_msg(
+            web.post(
+                "/api/make_model", json={"temple_id": "shapes", "forceful": False}, headers=ADMIN
+            ),
+            400,
+        )[0]
+    )
+    assert error_msg(
+        web.post("/api/make_model", json={"temple_id": "shapes"}, headers=ADMIN), 400
+    )  # forceful defaults to false
+    assert (
+        web.post(
+            "/api/make_model",
+            json={"temple_id": "shapes", "forceful": True, "async": True},
+            headers=ADMIN,
+        ).status_code
+        == 202
+    )
 
 
 def test_predict_answers_each_image_and_names_the_ones_it_could_not_read(web, home, tiny_model):
     add_version(home, "pets", tiny_model, 1)
     images = [photo("bird"), "%%%", b64(b"words\n"), photo("cat", 2)]
-    answer = web.post("/api/predict", json={
-        "temple_id": "pets", "image": [b64(i) if isinstance(i, bytes) else i for i in images],
-        "image_name": ["b.png", "broken.png", "words.png", "c.png"], "image_type": "png",
-    })
+    answer = web.post(
+        "/api/predict",
+        json={
+            "temple_id": "pets",
+            "image": [b64(i) if isinstance(i, bytes) else i for i in images],
+            "image_name": ["b.png", "broken.png", "words.png", "c.png"],
+            "image_type": "png",
+        },
+    )
     assert answer.status_code == 200
     body = answer.json
     assert list(body) == ["error_msg", "image_class", "class_confidence"]
     assert [message.split(":")[0] for message in body["error_msg"]] == ["broken.png", "words.png"]
     assert "base64" in body["error_msg"][0] and "plain text" in body["error_msg"][1]
-    assert body["image_class"][1:3] == [None, None] and body["class_confidence"][1:3] == [None, None]
+    assert body["image_class"][1:3] == [None, None] and body["class_confidence"][1:3] == [
+        None,
+        None,
+    ]
     for index in (0, 3):
         rest = web.post("/api/v1/projects/pets/predict", json={"image": b64(images[index])}).json
-        assert body["image_class"][index] == (ANOMALY if rest["unknown"] else rest["predictions"][0]["label"])
+        assert body["image_class"][index] == (
+            ANOMALY if rest["unknown"] else rest["predictions"][0]["label"]
+        )
         assert body["class_confidence"][index] == rest["predictions"][0]["proba"]
     assert body["image_class"][0] == "bird"
     single = web.post("/api/predict", json={"temple_id": "pets", "image": b64(photo("bird"))}).json
-    assert single == {"error_msg": [], "image_class": ["bird"], "class_confidence": [body["class_confidence"][0]]}
+    assert single == {
+        "error_msg": [],
+        "image_class": ["bird"],
+        "class_confidence": [body["class_confidence"][0]],
+    }
 
 
 def test_predict_says_anomaly_when_the_unknown_rule_rejects(web, home, unknown_model):
     add_version(home, "anomalous", unknown_model, 1)
-    answer = web.post("/api/predict", json={"temple_id": "anomalous", "image": [b64(photo("bird")), b64(photo("cat"))]}).json
+    answer = web.post(
+        "/api/predict",
+        json={"temple_id": "anomalous", "image": [b64(photo("bird")), b64(photo("cat"))]},
+    ).json
     assert answer["image_class"] == [ANOMALY, ANOMALY] and answer["error_msg"] == []
 
 
 def test_predict_bad_input(web, home, tiny_model):
     add_version(home, "pets", tiny_model, 1)
-    assert "base64" in error_msg(web.post("/api/predict", json={"temple_id": "pets", "image": "%%%"}), 400)[0]
-    assert "plain text" in error_msg(web.post("/api/predict", json={"temple_id": "pets", "image": b64(b"words\n")}), 415)[0]
-    assert "megapixels" in error_msg(web.post("/api/predict", json={"temple_id": "pets", "image": b64(pixel_bomb())}), 422)[0]
+    assert (
+        "base64"
+        in error_msg(web.post("/api/predict", json={"temple_id": "pets", "image": "%%%"}), 400)[0]
+    )
+    assert (
+        "plain text"
+        in error_msg(
+            web.post("/api/predict", json={"temple_id": "pets", "image": b64(b"words\n")}), 415
+        )[0]
+    )
+    assert (
+        "megapixels"
+        in error_msg(
+            web.post("/api/predict", json={"temple_id": "pets", "image": b64(pixel_bomb())}), 422
+        )[0]
+    )
     assert error_msg(web.post("/api/predict", json={"temple_id": "pets", "image": []}), 400)
     assert error_msg(web.post("/api/predict", json={"temple_id": "pets"}), 400)
-    assert error_msg(web.post("/api/predict", json={"temple_id": "pets", "image": b64(bytes(2 * 1024 * 1024))}), 413)
-    assert error_msg(web.post("/api/predict", json={"temple_id": "zoo", "image": b64(photo("cat"))}), 404)
+    assert error_msg(
+        web.post("/api/predict", json={"temple_id": "pets", "image": b64(bytes(2 * 1024 * 1024))}),
+        413,
+    )
+    assert error_msg(
+        web.post("/api/predict", json={"temple_id": "zoo", "image": b64(photo("cat"))}), 404
+    )
     save(web, temple_id="untrained")
-    assert "train it first" in error_msg(web.post("/api/predict", json={"temple_id": "untrained", "image": b64(photo("cat"))}), 409)[0]
+    assert (
+        "train it first"
+        in error_msg(
+            web.post("/api/predict", json={"temple_id": "untrained", "image": b64(photo("cat"))}),
+            409,
+        )[0]
+    )
 
 
-def test_the_original_client_then_rest_v1_against_gunicorn_and_a_worker(petclf_home, base_model, tmp_path, monkeypatch):
+def test_the_original_client_then_rest_v1_against_gunicorn_and_a_worker(
+    petclf_home, base_model, tmp_path, monkeypatch
+):
     monkeypatch.setenv("PETCLF_ADMIN_TOKEN", TOKEN)
-    with GunicornServer(base_model, tmp_path, workers=1, threads=4) as server, start_worker(petclf_home):
+    with (
+        GunicornServer(base_model, tmp_path, workers=1, threads=4) as server,
+        start_worker(petclf_home),
+    ):
         url = server.url
 
         def post(path: str, body: dict, timeout: float = 60) -> requests.Response:
@@ -229,11 +377,24 @@ def test_the_original_client_then_rest_v1_against_gunicorn_and_a_worker(petclf_h
 
         for label in ("cat", "dog"):  # the original client: base64 in JSON, one photo per request
             for n in range(6):
-                saved = post("/api/save_data", {"temple_id": "shapes", "train_test": "test" if n >= 4 else "train", "category": label,
-                                                "image": b64(photo(label, n)), "image_type": "png", "image_name": f"{label}{n}"})
+                saved = post(
+                    "/api/save_data",
+                    {
+                        "temple_id": "shapes",
+                        "train_test": "test" if n >= 4 else "train",
+                        "category": label,
+                        "image": b64(photo(label, n)),
+                        "image_type": "png",
+                        "image_name": f"{label}{n}",
+                    },
+                )
                 assert (saved.status_code, saved.json()["error_msg"]) == (200, "All OK")
 
-        made = post("/api/make_model", {"temple_id": "shapes", "forceful": False, "timeout": 1800}, timeout=1900)
+        made = post(
+            "/api/make_model",
+            {"temple_id": "shapes", "forceful": False, "timeout": 1800},
+            timeout=1900,
+        )
         assert made.status_code == 200, made.text
         report = made.json()
         assert all(report[flag] for flag in report if flag.endswith("_flag")), report
@@ -241,33 +402,58 @@ def test_the_original_client_then_rest_v1_against_gunicorn_and_a_worker(petclf_h
 
         labels = ["cat", "dog", "cat", "dog"]
         images = [b64(photo(label, 100 + n)) for n, label in enumerate(labels)]
-        predicted = post("/api/predict", {"temple_id": "shapes", "image": images, "image_name": [f"p{n}" for n in range(4)]}).json()
+        predicted = post(
+            "/api/predict",
+            {"temple_id": "shapes", "image": images, "image_name": [f"p{n}" for n in range(4)]},
+        ).json()
         assert predicted["error_msg"] == []
-        assert [answer in (label, ANOMALY) for answer, label in zip(predicted["image_class"], labels)] == [True] * 4
-        assert predicted["image_class"].count(ANOMALY) <= 1, predicted  # the classes are drawn plainly
-        rest = requests.post(f"{url}/api/v1/projects/shapes/predict", json={"images": images}, timeout=60).json()["results"]
+        assert [
+            answer in (label, ANOMALY) for answer, label in zip(predicted["image_class"], labels)
+        ] == [True] * 4
+        assert predicted["image_class"].count(ANOMALY) <= 1, (
+            predicted
+        )  # the classes are drawn plainly
+        rest = requests.post(
+            f"{url}/api/v1/projects/shapes/predict", json={"images": images}, timeout=60
+        ).json()["results"]
         assert [result["predictions"][0]["label"] for result in rest] == labels
 
         versions = requests.get(f"{url}/api/v1/projects/shapes/versions", timeout=10).json()
         assert versions["active"] == 1 and versions["versions"][0]["labels"] == ["cat", "dog"]
         assert versions["versions"][0]["test_images"] == 4
-        matrix = requests.get(f"{url}/api/v1/projects/shapes/versions/1/confusion_matrix.png", timeout=10)
+        matrix = requests.get(
+            f"{url}/api/v1/projects/shapes/versions/1/confusion_matrix.png", timeout=10
+        )
         assert matrix.headers["Content-Type"] == "image/png"
         exported = requests.get(f"{url}/api/v1/projects/shapes/export", headers=ADMIN, timeout=60)
         with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
             assert set(archive.namelist()) == {"v1.h5", "v1.json", "v1.tflite", "labels.txt"}
             assert archive.read("labels.txt") == b"cat\ndog\n"
-        events = [line["event"] for line in requests.get(f"{url}/api/v1/projects/shapes/log", timeout=10).json()["log"]]
+        events = [
+            line["event"]
+            for line in requests.get(f"{url}/api/v1/projects/shapes/log", timeout=10).json()["log"]
+        ]
         assert events[:2] == ["created", "train_requested"] and "version_activated" in events
-        activated = requests.post(f"{url}/api/v1/projects/shapes/versions/1/activate", headers=ADMIN, timeout=10)
+        activated = requests.post(
+            f"{url}/api/v1/projects/shapes/versions/1/activate", headers=ADMIN, timeout=10
+        )
         assert (activated.status_code, activated.json()["active"]) == (200, True)
 
         # A second training, stopped while it runs: the first version keeps serving.
-        job = requests.post(f"{url}/api/v1/projects/shapes/train", json={"forceful": True}, headers=ADMIN, timeout=10).json()["job"]
-        while requests.get(f"{url}/api/v1/jobs/{job['id']}", timeout=10).json()["state"] == "queued":
+        job = requests.post(
+            f"{url}/api/v1/projects/shapes/train",
+            json={"forceful": True},
+            headers=ADMIN,
+            timeout=10,
+        ).json()["job"]
+        while (
+            requests.get(f"{url}/api/v1/jobs/{job['id']}", timeout=10).json()["state"] == "queued"
+        ):
             time.sleep(0.2)
         stopped = requests.delete(f"{url}/api/v1/jobs/{job['id']}", headers=ADMIN, timeout=30)
         assert (stopped.status_code, stopped.json()["state"]) == (200, "cancelled"), stopped.text
-        assert requests.get(f"{url}/api/v1/projects/shapes/versions", timeout=10).json()["active"] == 1
+        assert (
+            requests.get(f"{url}/api/v1/projects/shapes/versions", timeout=10).json()["active"] == 1
+        )
         again = post("/api/predict", {"temple_id": "shapes", "image": images})
         assert again.json()["image_class"] == predicted["image_class"]

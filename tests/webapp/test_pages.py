@@ -16,7 +16,9 @@ def assert_no_inline_code(soup: BeautifulSoup) -> None:
         assert script.get("src") and not script.string, "inline script"
     for tag in soup.find_all(True):
         assert "style" not in tag.attrs, f"inline style on <{tag.name}>"
-        assert not any(attribute.startswith("on") for attribute in tag.attrs), f"inline handler on <{tag.name}>"
+        assert not any(attribute.startswith("on") for attribute in tag.attrs), (
+            f"inline handler on <{tag.name}>"
+        )
     assert not soup.find("style")
 
 
@@ -25,7 +27,11 @@ def test_upload_page_is_a_plain_form_that_works_without_javascript(client):
     assert response.status_code == 200
     soup = page(response)
     form = soup.find("form", id="upload")
-    assert form["method"] == "post" and form["enctype"] == "multipart/form-data" and form["action"] == "/"
+    assert (
+        form["method"] == "post"
+        and form["enctype"] == "multipart/form-data"
+        and form["action"] == "/"
+    )
     picker = form.find("input", attrs={"type": "file"})
     assert picker["name"] == "file" and picker["accept"] == "image/*"
     assert form.find("button", attrs={"type": "submit"})
@@ -35,7 +41,9 @@ def test_upload_page_is_a_plain_form_that_works_without_javascript(client):
 
 def test_static_files_are_local_and_served(client):
     soup = page(client.get("/"))
-    urls = [tag["src"] for tag in soup.find_all("script")] + [tag["href"] for tag in soup.find_all("link", rel="stylesheet")]
+    urls = [tag["src"] for tag in soup.find_all("script")] + [
+        tag["href"] for tag in soup.find_all("link", rel="stylesheet")
+    ]
     assert urls and all(url.startswith("/static/") for url in urls)  # no CDN
     for url in urls:
         response = client.get(url)
@@ -53,12 +61,16 @@ def test_result_page_shows_photo_and_top_bars(client):
     soup = page(response)
     assert soup.find("img", class_="photo")["src"].startswith("data:image/jpeg;base64,")
     bars = soup.select("#bars li.bar")
-    assert [bar["data-label"] for bar in bars] and len(bars) == 3  # top 5 of the tiny model's 3 labels
+    assert [bar["data-label"] for bar in bars] and len(
+        bars
+    ) == 3  # top 5 of the tiny model's 3 labels
     values = [float(bar["data-proba"]) for bar in bars]
     assert values == sorted(values, reverse=True)
     for bar in bars:
         shown = bar.find("progress")["value"]
-        assert float(shown) == pytest.approx(float(bar["data-proba"]) * 100, abs=0.051)  # one decimal
+        assert float(shown) == pytest.approx(
+            float(bar["data-proba"]) * 100, abs=0.051
+        )  # one decimal
         assert bar.find(class_="bar-value").text == f"{shown}%"
     verdict = soup.find(id="verdict").text
     assert bars[0]["data-label"] in verdict
@@ -101,7 +113,18 @@ def test_wrong_method_and_unknown_page(client):
     assert client.get("/nothing-here").status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/", "/static/style.css", "/healthz", "/api/v1/model", "/metrics", "/nowhere", "/api/v1/predict"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/static/style.css",
+        "/healthz",
+        "/api/v1/model",
+        "/metrics",
+        "/nowhere",
+        "/api/v1/predict",
+    ],
+)
 def test_security_headers_on_every_response(client, path):
     response = client.get(path)
     for header, value in SECURITY_HEADERS.items():
@@ -111,7 +134,11 @@ def test_security_headers_on_every_response(client, path):
 
 
 def test_forwarded_headers_from_one_proxy_are_honoured(client):
-    headers = {"X-Forwarded-Prefix": "/pets", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "pets.example"}
+    headers = {
+        "X-Forwarded-Prefix": "/pets",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "pets.example",
+    }
     soup = page(client.get("/", headers=headers))
     assert soup.find("form", id="upload")["action"] == "/pets/"
     assert soup.find("link", rel="stylesheet")["href"].startswith("/pets/static/")

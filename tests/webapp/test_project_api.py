@@ -13,7 +13,17 @@ from projects import service
 from store import Job
 from tests.servers import free_port
 from tests.webapp.conftest import pixel_bomb, truncated_jpeg
-from tests.webapp.project_support import ADMIN, WRONG, add_version, b64, home, photo, photo_count, project_names, web  # noqa: F401
+from tests.webapp.project_support import (  # noqa: F401
+    ADMIN,
+    WRONG,
+    add_version,
+    b64,
+    home,
+    photo,
+    photo_count,
+    project_names,
+    web,
+)
 from webapp import create_app
 
 BAD_CLASS_NAMES = ["", "   ", "x" * 65, "cats/dogs", "cats\\dogs", "..", "a..b"]
@@ -27,7 +37,11 @@ def error_of(response, status: int) -> dict:
 
 
 def upload(web, name: str, label: str, files: list[tuple[str, bytes]], headers=ADMIN, **fields):
-    data = {"class": label, **fields, "file": [(io.BytesIO(content), filename) for filename, content in files]}
+    data = {
+        "class": label,
+        **fields,
+        "file": [(io.BytesIO(content), filename) for filename, content in files],
+    }
     return web.post(f"/api/v1/projects/{name}/photos", data=data, headers=headers)
 
 
@@ -38,10 +52,15 @@ def shapes(web, name: str, counts: dict[str, int]) -> None:
 
 
 def test_create_list_get_and_delete_a_project(web):
-    created = web.post("/api/v1/projects", json={"name": "pets", "classes": ["cat", "dog"]}, headers=ADMIN)
+    created = web.post(
+        "/api/v1/projects", json={"name": "pets", "classes": ["cat", "dog"]}, headers=ADMIN
+    )
     assert created.status_code == 201
     assert created.json["name"] == "pets"
-    assert created.json["classes"] == {"cat": {"train": 0, "test": 0}, "dog": {"train": 0, "test": 0}}
+    assert created.json["classes"] == {
+        "cat": {"train": 0, "test": 0},
+        "dog": {"train": 0, "test": 0},
+    }
     assert created.json["active_version"] is None and created.json["job"] is None
     assert [project["name"] for project in web.get("/api/v1/projects").json["projects"]] == ["pets"]
     shown = web.get("/api/v1/projects/pets").json
@@ -58,12 +77,32 @@ def test_project_creation_refuses_bad_input_and_stores_nothing(web):
     for name in BAD_CLASS_NAMES + [None, 7]:
         error_of(web.post("/api/v1/projects", json={"name": name}, headers=ADMIN), 422)
     for label in BAD_CLASS_NAMES:
-        message = error_of(web.post("/api/v1/projects", json={"name": "pets", "classes": ["cat", label]}, headers=ADMIN), 422)["message"]
+        message = error_of(
+            web.post(
+                "/api/v1/projects", json={"name": "pets", "classes": ["cat", label]}, headers=ADMIN
+            ),
+            422,
+        )["message"]
         assert "class name" in message
-    error_of(web.post("/api/v1/projects", json={"name": "pets", "classes": "cat"}, headers=ADMIN), 422)
-    assert "common" in error_of(web.post("/api/v1/projects", json={"name": "common"}, headers=ADMIN), 422)["message"]
-    error_of(web.post("/api/v1/projects", data="name=pets", headers=ADMIN, content_type="text/plain"), 415)
-    error_of(web.post("/api/v1/projects", data="{not json", headers=ADMIN, content_type="application/json"), 400)
+    error_of(
+        web.post("/api/v1/projects", json={"name": "pets", "classes": "cat"}, headers=ADMIN), 422
+    )
+    assert (
+        "common"
+        in error_of(web.post("/api/v1/projects", json={"name": "common"}, headers=ADMIN), 422)[
+            "message"
+        ]
+    )
+    error_of(
+        web.post("/api/v1/projects", data="name=pets", headers=ADMIN, content_type="text/plain"),
+        415,
+    )
+    error_of(
+        web.post(
+            "/api/v1/projects", data="{not json", headers=ADMIN, content_type="application/json"
+        ),
+        400,
+    )
     assert project_names() == []
     web.post("/api/v1/projects", json={"name": "pets"}, headers=ADMIN)
     error_of(web.post("/api/v1/projects", json={"name": "pets"}, headers=ADMIN), 409)
@@ -72,16 +111,33 @@ def test_project_creation_refuses_bad_input_and_stores_nothing(web):
 def test_photos_by_multipart_and_by_json(web):
     web.post("/api/v1/projects", json={"name": "pets"}, headers=ADMIN)
     cat = photo("cat")
-    answer = upload(web, "pets", "cat", [("a.png", cat), ("b.png", photo("cat", 1)), ("notes.txt", b"just words\n")]).json
+    answer = upload(
+        web,
+        "pets",
+        "cat",
+        [("a.png", cat), ("b.png", photo("cat", 1)), ("notes.txt", b"just words\n")],
+    ).json
     assert answer["summary"] == {"stored": 2, "duplicate": 0, "rejected": 1}
     assert [result["status"] for result in answer["results"]] == ["stored", "stored", "rejected"]
     assert "plain text" in answer["results"][2]["reason"]
     assert sum(answer["counts"]["cat"].values()) == 2
 
-    again = web.post("/api/v1/projects/pets/photos", headers=ADMIN, json={
-        "class": "dog", "side": "test", "images": [{"name": "d.png", "image": b64(photo("dog"))}, {"name": "a-again.png", "image": b64(cat)}],
-    }).json
-    assert [result["status"] for result in again["results"]] == ["stored", "duplicate"]  # a photo sits in one class
+    again = web.post(
+        "/api/v1/projects/pets/photos",
+        headers=ADMIN,
+        json={
+            "class": "dog",
+            "side": "test",
+            "images": [
+                {"name": "d.png", "image": b64(photo("dog"))},
+                {"name": "a-again.png", "image": b64(cat)},
+            ],
+        },
+    ).json
+    assert [result["status"] for result in again["results"]] == [
+        "stored",
+        "duplicate",
+    ]  # a photo sits in one class
     assert again["results"][0]["side"] == "test"
     assert again["counts"]["dog"] == {"train": 0, "test": 1}
 
@@ -92,10 +148,17 @@ def test_photo_listing_image_and_delete(web):
     upload(web, "pets", "cat", [("a.png", cat)], side="train")
     upload(web, "pets", "dog", [("d.png", dog)], side="test")
     listed = web.get("/api/v1/projects/pets/photos").json
-    assert [(p["name"], p["class"], p["side"], p["source"]) for p in listed["photos"]] == [("a.png", "cat", "train", "upload"), ("d.png", "dog", "test", "upload")]
+    assert [(p["name"], p["class"], p["side"], p["source"]) for p in listed["photos"]] == [
+        ("a.png", "cat", "train", "upload"),
+        ("d.png", "dog", "test", "upload"),
+    ]
     assert listed["counts"] == {"cat": {"train": 1, "test": 0}, "dog": {"train": 0, "test": 1}}
-    assert [p["name"] for p in web.get("/api/v1/projects/pets/photos?class=dog").json["photos"]] == ["d.png"]
-    assert [p["name"] for p in web.get("/api/v1/projects/pets/photos?side=train").json["photos"]] == ["a.png"]
+    assert [
+        p["name"] for p in web.get("/api/v1/projects/pets/photos?class=dog").json["photos"]
+    ] == ["d.png"]
+    assert [
+        p["name"] for p in web.get("/api/v1/projects/pets/photos?side=train").json["photos"]
+    ] == ["a.png"]
     assert web.get("/api/v1/projects/pets/photos?class=bird").json["photos"] == []
     error_of(web.get("/api/v1/projects/pets/photos?side=validation"), 422)
 
@@ -113,7 +176,9 @@ def test_photo_listing_image_and_delete(web):
 def test_a_duplicate_is_stored_once_and_said_so(web):
     web.post("/api/v1/projects", json={"name": "pets"}, headers=ADMIN)
     upload(web, "pets", "cat", [("a.png", photo("cat"))])
-    answer = upload(web, "pets", "cat", [("copy.png", photo("cat")), ("copy2.png", photo("cat"))]).json
+    answer = upload(
+        web, "pets", "cat", [("copy.png", photo("cat")), ("copy2.png", photo("cat"))]
+    ).json
     assert answer["summary"] == {"stored": 0, "duplicate": 2, "rejected": 0}
     assert "a.png" in answer["results"][0]["reason"]
     assert photo_count() == 1
@@ -122,7 +187,12 @@ def test_a_duplicate_is_stored_once_and_said_so(web):
 @pytest.mark.parametrize(
     "files, status, code, words",
     [
-        ([("a.txt", b"hello, not a photo\n"), ("b.html", b"<!doctype html><html></html>")], 415, "unsupported_image", "plain text"),
+        (
+            [("a.txt", b"hello, not a photo\n"), ("b.html", b"<!doctype html><html></html>")],
+            415,
+            "unsupported_image",
+            "plain text",
+        ),
         ([("bomb.png", pixel_bomb())], 422, "too_many_pixels", "megapixels"),
         ([("cut.jpg", truncated_jpeg())], 422, "corrupt_image", "damaged"),
         ([("empty.jpg", b"")], 415, "unsupported_image", "empty"),
@@ -149,10 +219,24 @@ def test_bad_uploads_get_their_status(web):
         assert "class name" in error_of(upload(web, "pets", label, good), 422)["message"]
     error_of(upload(web, "pets", "cat", good, side="validation"), 422)
     error_of(web.post("/api/v1/projects/pets/photos", data={"class": "cat"}, headers=ADMIN), 400)
-    broken = web.post("/api/v1/projects/pets/photos", json={"class": "cat", "images": [{"name": "x.png", "image": "%%%"}]}, headers=ADMIN)
+    broken = web.post(
+        "/api/v1/projects/pets/photos",
+        json={"class": "cat", "images": [{"name": "x.png", "image": "%%%"}]},
+        headers=ADMIN,
+    )
     assert error_of(broken, 400)["code"] == "invalid_base64"
-    error_of(web.post("/api/v1/projects/pets/photos", json={"class": "cat", "images": "x"}, headers=ADMIN), 400)
-    error_of(web.post("/api/v1/projects/pets/photos", json={"class": "cat", "images": ["x"]}, headers=ADMIN), 400)
+    error_of(
+        web.post(
+            "/api/v1/projects/pets/photos", json={"class": "cat", "images": "x"}, headers=ADMIN
+        ),
+        400,
+    )
+    error_of(
+        web.post(
+            "/api/v1/projects/pets/photos", json={"class": "cat", "images": ["x"]}, headers=ADMIN
+        ),
+        400,
+    )
     too_big = upload(web, "pets", "cat", [("big.png", bytes(2 * 1024 * 1024))])
     assert error_of(too_big, 413)["code"] == "upload_too_large"
     assert photo_count() == 0 and web.get("/api/v1/projects/pets").json["classes"] == {}
@@ -216,8 +300,13 @@ def test_training_requests_queue_a_job_and_refuse_what_cannot_train(web):
 def test_an_unreachable_queue_fails_the_job_instead_of_blocking_the_project(web, monkeypatch):
     web.post("/api/v1/projects", json={"name": "pets"}, headers=ADMIN)
     shapes(web, "pets", {"cat": 5, "dog": 5})
-    monkeypatch.setenv("PETCLF_QUEUE_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
-    assert error_of(web.post("/api/v1/projects/pets/train", headers=ADMIN), 503)["code"] == "queue_unavailable"
+    monkeypatch.setenv(
+        "PETCLF_QUEUE_URL", f"redis://127.0.0.1:{free_port()}/0"
+    )  # nothing listens there
+    assert (
+        error_of(web.post("/api/v1/projects/pets/train", headers=ADMIN), 503)["code"]
+        == "queue_unavailable"
+    )
     with store.session() as db:
         assert service.active_job(db, service.get(db, "pets")) is None
 
@@ -239,26 +328,44 @@ def test_versions_activate_and_predict(served):
     web = served
     listed = web.get("/api/v1/projects/pets/versions").json
     assert listed["active"] == 1
-    assert [(v["number"], v["active"], v["labels"]) for v in listed["versions"]] == [(1, True, ["bird", "cat", "dog"]), (2, False, ["bird", "cat", "dog"])]
+    assert [(v["number"], v["active"], v["labels"]) for v in listed["versions"]] == [
+        (1, True, ["bird", "cat", "dog"]),
+        (2, False, ["bird", "cat", "dog"]),
+    ]
     assert listed["versions"][0]["accuracy"] is not None
 
     bird = predicted(web, photo("bird"))
     assert list(bird) == ["predictions", "label", "unknown"] and bird["label"] == "bird"
-    by_form = web.post("/api/v1/projects/pets/predict", data={"file": (io.BytesIO(photo("bird")), "b.png")})
+    by_form = web.post(
+        "/api/v1/projects/pets/predict", data={"file": (io.BytesIO(photo("bird")), "b.png")}
+    )
     assert (by_form.status_code, by_form.json) == (200, bird)
 
     images = [photo("dog", 1), "%%%", b64(b"words\n"), photo("cat", 2)]
-    several = web.post("/api/v1/projects/pets/predict", json={"images": [b64(i) if isinstance(i, bytes) else i for i in images]}).json
+    several = web.post(
+        "/api/v1/projects/pets/predict",
+        json={"images": [b64(i) if isinstance(i, bytes) else i for i in images]},
+    ).json
     first, broken, text, last = several["results"]
     assert first == predicted(web, images[0]) and last == predicted(web, images[3])
-    assert broken["error"]["code"] == "invalid_base64" and text["error"]["code"] == "unsupported_image"
+    assert (
+        broken["error"]["code"] == "invalid_base64" and text["error"]["code"] == "unsupported_image"
+    )
     files = {"file": [(io.BytesIO(photo("dog", 1)), "a.png"), (io.BytesIO(photo("bird")), "b.png")]}
     assert web.post("/api/v1/projects/pets/predict", data=files).json["results"] == [first, bird]
 
     error_of(web.post("/api/v1/projects/pets/versions/2/activate"), 401)
     activated = web.post("/api/v1/projects/pets/versions/2/activate", headers=ADMIN)
-    assert (activated.status_code, activated.json["number"], activated.json["active"]) == (200, 2, True)
-    assert predicted(web, photo("bird")) == {**bird, "label": "unknown", "unknown": True}  # same weights, v2's threshold
+    assert (activated.status_code, activated.json["number"], activated.json["active"]) == (
+        200,
+        2,
+        True,
+    )
+    assert predicted(web, photo("bird")) == {
+        **bird,
+        "label": "unknown",
+        "unknown": True,
+    }  # same weights, v2's threshold
     web.post("/api/v1/projects/pets/versions/1/activate", headers=ADMIN)  # rollback
     assert predicted(web, photo("bird")) == bird
     error_of(web.post("/api/v1/projects/pets/versions/9/activate", headers=ADMIN), 404)
@@ -266,23 +373,52 @@ def test_versions_activate_and_predict(served):
 
 def test_bad_predictions_get_their_status(served):
     web = served
-    assert error_of(web.post("/api/v1/projects/pets/predict", json={"image": "%%%"}), 400)["code"] == "invalid_base64"
-    assert error_of(web.post("/api/v1/projects/pets/predict", json={"image": b64(b"words\n")}), 415)["code"] == "unsupported_image"
-    assert error_of(web.post("/api/v1/projects/pets/predict", json={"image": b64(pixel_bomb())}), 422)["code"] == "too_many_pixels"
+    assert (
+        error_of(web.post("/api/v1/projects/pets/predict", json={"image": "%%%"}), 400)["code"]
+        == "invalid_base64"
+    )
+    assert (
+        error_of(web.post("/api/v1/projects/pets/predict", json={"image": b64(b"words\n")}), 415)[
+            "code"
+        ]
+        == "unsupported_image"
+    )
+    assert (
+        error_of(web.post("/api/v1/projects/pets/predict", json={"image": b64(pixel_bomb())}), 422)[
+            "code"
+        ]
+        == "too_many_pixels"
+    )
     error_of(web.post("/api/v1/projects/pets/predict", json={"images": []}), 400)
     error_of(web.post("/api/v1/projects/pets/predict", json={"picture": "x"}), 400)
     error_of(web.post("/api/v1/projects/pets/predict", data="x", content_type="text/plain"), 415)
-    error_of(web.post("/api/v1/projects/pets/predict", json={"image": b64(bytes(2 * 1024 * 1024))}), 413)
+    error_of(
+        web.post("/api/v1/projects/pets/predict", json={"image": b64(bytes(2 * 1024 * 1024))}), 413
+    )
     error_of(web.post("/api/v1/projects/zoo/predict", json={"image": b64(photo("cat"))}), 404)
     web.post("/api/v1/projects", json={"name": "untrained"}, headers=ADMIN)
-    assert "train it first" in error_of(web.post("/api/v1/projects/untrained/predict", json={"image": b64(photo("cat"))}), 409)["message"]
+    assert (
+        "train it first"
+        in error_of(
+            web.post("/api/v1/projects/untrained/predict", json={"image": b64(photo("cat"))}), 409
+        )["message"]
+    )
 
 
 def test_confusion_matrix_export_and_log(served):
     web = served
     picture = web.get("/api/v1/projects/pets/versions/1/confusion_matrix.png")
-    assert (picture.status_code, picture.mimetype, picture.data[:8]) == (200, "image/png", b"\x89PNG\r\n\x1a\n")
-    assert "confusion matrix" in error_of(web.get("/api/v1/projects/pets/versions/2/confusion_matrix.png"), 404)["message"]
+    assert (picture.status_code, picture.mimetype, picture.data[:8]) == (
+        200,
+        "image/png",
+        b"\x89PNG\r\n\x1a\n",
+    )
+    assert (
+        "confusion matrix"
+        in error_of(web.get("/api/v1/projects/pets/versions/2/confusion_matrix.png"), 404)[
+            "message"
+        ]
+    )
     error_of(web.get("/api/v1/projects/pets/versions/7/confusion_matrix.png"), 404)
 
     error_of(web.get("/api/v1/projects/pets/export"), 401)
@@ -307,11 +443,17 @@ def test_confusion_matrix_export_and_log(served):
 
 
 def test_the_common_pool(web):
-    added = web.post("/api/v1/projects/common/photos", headers=ADMIN, data={"file": [(io.BytesIO(photo("bird", 9)), "b.png")]})
+    added = web.post(
+        "/api/v1/projects/common/photos",
+        headers=ADMIN,
+        data={"file": [(io.BytesIO(photo("bird", 9)), "b.png")]},
+    )
     assert added.json["summary"]["stored"] == 1
     web.post("/api/v1/projects", json={"name": "pets"}, headers=ADMIN)
     assert sum(web.get("/api/v1/projects/pets").json["pool"].values()) == 1
-    assert "pets" == web.get("/api/v1/projects").json["projects"][0]["name"]  # the pool is not a project in the list
+    assert (
+        web.get("/api/v1/projects").json["projects"][0]["name"] == "pets"
+    )  # the pool is not a project in the list
     assert len(web.get("/api/v1/projects").json["projects"]) == 1
     error_of(web.delete("/api/v1/projects/common", headers=ADMIN), 422)
     error_of(web.post("/api/v1/projects/common/train", headers=ADMIN), 422)

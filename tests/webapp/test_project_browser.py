@@ -23,7 +23,10 @@ TRAINING_TIMEOUT_S = 900  # generous: a shared 2-core machine; nothing here meas
 def site(petclf_home, base_model, monkeypatch, tmp_path):
     """gunicorn serving the pages and API on PETCLF_HOME, and a worker taking its jobs."""
     monkeypatch.setenv("PETCLF_ADMIN_TOKEN", TOKEN)
-    with GunicornServer(base_model, tmp_path, workers=1, threads=4) as server, start_worker(petclf_home):
+    with (
+        GunicornServer(base_model, tmp_path, workers=1, threads=4) as server,
+        start_worker(petclf_home),
+    ):
         yield server
 
 
@@ -58,7 +61,9 @@ def class_photos(folder, label: str) -> list[str]:
 
 def column_total(page, label: str) -> int:
     column = page.locator(f'.column[data-class="{label}"]')
-    return sum(int(column.locator(f'[data-count="{side}"]').inner_text()) for side in ("train", "test"))
+    return sum(
+        int(column.locator(f'[data-count="{side}"]').inner_text()) for side in ("train", "test")
+    )
 
 
 def upload_into(page, column: str, files: list[str]) -> str:
@@ -117,10 +122,22 @@ def test_log_in_create_upload_train_read_results_and_try(browser, site, tmp_path
     page.click("#login-submit")
 
     # "None of these" photos dropped on the common pool.
-    drop_photos(page, "#common .drop", {f"thing{n}.png": encode(shape_image("bird", seed=n), "PNG") for n in range(3)})
-    assert page.locator("#common .upload-status").filter(has_text="stored,").inner_text(timeout=120_000).startswith("3 stored")
+    drop_photos(
+        page,
+        "#common .drop",
+        {f"thing{n}.png": encode(shape_image("bird", seed=n), "PNG") for n in range(3)},
+    )
+    assert (
+        page.locator("#common .upload-status")
+        .filter(has_text="stored,")
+        .inner_text(timeout=120_000)
+        .startswith("3 stored")
+    )
     pool = page.locator("#common .counts")
-    assert sum(int(pool.locator(f'[data-count="{side}"]').inner_text()) for side in ("train", "test")) == 3
+    assert (
+        sum(int(pool.locator(f'[data-count="{side}"]').inner_text()) for side in ("train", "test"))
+        == 3
+    )
 
     page.fill("#project-name", "pets")
     page.fill("#project-classes", "cat")
@@ -150,7 +167,9 @@ def test_log_in_create_upload_train_read_results_and_try(browser, site, tmp_path
 
     assert page.locator("#accuracy").inner_text().endswith("%")
     assert float(page.locator("#threshold").inner_text()) > 0
-    assert page.locator("#per-class tbody tr").evaluate_all("rows => rows.map(row => row.dataset.class)") == ["cat", "dog"]
+    assert page.locator("#per-class tbody tr").evaluate_all(
+        "rows => rows.map(row => row.dataset.class)"
+    ) == ["cat", "dog"]
     matrix = page.locator("#confusion-matrix")
     matrix.scroll_into_view_if_needed()
     page.wait_for_function("() => document.getElementById('confusion-matrix').complete")
@@ -162,9 +181,13 @@ def test_log_in_create_upload_train_read_results_and_try(browser, site, tmp_path
     unseen.write_bytes(encode(shape_image("dog", seed=500), "PNG"))
     page.set_input_files("#try-file", str(unseen))
     page.locator("#try-bars li.bar").first.wait_for()
-    labels = page.locator("#try-bars li.bar").evaluate_all("bars => bars.map(bar => bar.dataset.label)")
+    labels = page.locator("#try-bars li.bar").evaluate_all(
+        "bars => bars.map(bar => bar.dataset.label)"
+    )
     assert sorted(labels) == ["cat", "dog"] and labels[0] == "dog"
-    assert all(text.endswith("%") for text in page.locator("#try-bars .bar-value").all_inner_texts())
+    assert all(
+        text.endswith("%") for text in page.locator("#try-bars .bar-value").all_inner_texts()
+    )
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
     page.screenshot(path=str(tmp_path / "results.png"), full_page=True)
     assert (tmp_path / "results.png").stat().st_size > 10_000

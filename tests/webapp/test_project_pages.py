@@ -122,7 +122,10 @@ def test_login_with_the_token_sets_the_session_and_goes_back(web, shapes):
     assert len(soup.select("#columns .photo-form")) == 3  # cat, dog and the new-class column
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "/\t/evil.example", "x"])
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "/\t/evil.example", "x"],
+)
 def test_login_never_sends_a_person_off_the_site(web, target):
     response = log_in(web, next_page=target)
     assert response.status_code == 302 and response.headers["Location"] == "/projects"
@@ -148,17 +151,24 @@ def test_a_write_without_csrf_is_refused(admin):
 
 
 def test_creating_a_project_through_the_form(admin):
-    response = submit(admin, "/projects", "/projects", {"name": "my cats", "classes": "luna, tiger,"})
+    response = submit(
+        admin, "/projects", "/projects", {"name": "my cats", "classes": "luna, tiger,"}
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/projects/my%20cats"
     soup = page(admin.get(response.headers["Location"]))
     assert soup.find("h1").get_text() == "my cats"
     assert "Project my cats created." in notices(soup)[0]
-    assert [column["data-class"] for column in soup.select("#columns .column[data-class]")] == ["luna", "tiger"]
+    assert [column["data-class"] for column in soup.select("#columns .column[data-class]")] == [
+        "luna",
+        "tiger",
+    ]
     with store.session() as db:
         assert list(service.class_counts(db, service.get(db, "my cats"))) == ["luna", "tiger"]
 
 
-@pytest.mark.parametrize(("name", "words"), [("a/b", "can't contain '/'"), ("", "empty"), ("common", "shared pool")])
+@pytest.mark.parametrize(
+    ("name", "words"), [("a/b", "can't contain '/'"), ("", "empty"), ("common", "shared pool")]
+)
 def test_a_bad_project_name_gets_a_message_and_stores_nothing(admin, name, words):
     response = submit(admin, "/projects", "/projects", {"name": name})
     assert response.status_code == 422 and words in error_text(response)
@@ -168,17 +178,26 @@ def test_a_bad_project_name_gets_a_message_and_stores_nothing(admin, name, words
 
 def test_an_unknown_project_is_a_404_page(web):
     response = web.get("/projects/nobody")
-    assert response.status_code == 404 and error_text(response) == "There is no project named nobody."
+    assert (
+        response.status_code == 404 and error_text(response) == "There is no project named nobody."
+    )
 
 
 def test_the_upload_form_works_without_javascript(admin, shapes):
     dog = photo("dog", seed=90)
-    sent = files(("dog a.png", dog), ("dog again.png", dog), ("notes.png", b"shopping list: milk, eggs"))
-    response = submit(admin, "/projects/shapes/photos", "/projects/shapes", {"class": "dog", "file": sent})
+    sent = files(
+        ("dog a.png", dog), ("dog again.png", dog), ("notes.png", b"shopping list: milk, eggs")
+    )
+    response = submit(
+        admin, "/projects/shapes/photos", "/projects/shapes", {"class": "dog", "file": sent}
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/projects/shapes"
     shown = notices(page(admin.get("/projects/shapes")))
     assert shown[0] == "1 stored, 1 duplicate, 1 rejected."
-    assert any(line.startswith("dog again.png: The same photo is stored already as dog a.png") for line in shown)
+    assert any(
+        line.startswith("dog again.png: The same photo is stored already as dog a.png")
+        for line in shown
+    )
     assert any(line.startswith("notes.png:") and "not a photo" in line for line in shown)
     with store.session() as db:
         counts = service.class_counts(db, service.get(db, "shapes"))
@@ -187,21 +206,31 @@ def test_the_upload_form_works_without_javascript(admin, shapes):
 
 def test_the_new_class_column_needs_a_name(admin, shapes):
     sent = files(("x.jpg", cat_jpeg()))
-    response = submit(admin, "/projects/shapes/photos", "/projects/shapes", {"class": " ", "file": sent})
+    response = submit(
+        admin, "/projects/shapes/photos", "/projects/shapes", {"class": " ", "file": sent}
+    )
     assert response.status_code == 422 and "class name is empty" in error_text(response)
 
 
 def test_a_new_class_whose_photos_are_all_refused_is_not_made(admin, shapes):
-    sent = files(("notes.png", b"shopping list: milk, eggs"), ("page.jpg", b"<!doctype html><html></html>"))
-    response = submit(admin, "/projects/shapes/photos", "/projects/shapes", {"class": "fish", "file": sent})
+    sent = files(
+        ("notes.png", b"shopping list: milk, eggs"), ("page.jpg", b"<!doctype html><html></html>")
+    )
+    response = submit(
+        admin, "/projects/shapes/photos", "/projects/shapes", {"class": "fish", "file": sent}
+    )
     assert response.status_code == 415 and "not a photo" in error_text(response)
     with store.session() as db:
         assert service.class_counts(db, service.get(db, "shapes")) == shapes
 
 
 def test_an_upload_over_the_limit_is_a_413_page_and_stores_nothing(admin, shapes):
-    sent = files(*((f"big{n}.png", photo("dog", seed=n) + bytes(400_000)) for n in range(3)))  # 1 MB limit
-    response = submit(admin, "/projects/shapes/photos", "/projects/shapes", {"class": "dog", "file": sent})
+    sent = files(
+        *((f"big{n}.png", photo("dog", seed=n) + bytes(400_000)) for n in range(3))
+    )  # 1 MB limit
+    response = submit(
+        admin, "/projects/shapes/photos", "/projects/shapes", {"class": "dog", "file": sent}
+    )
     assert response.status_code == 413 and "larger than the 1 MB limit" in error_text(response)
     with store.session() as db:
         assert service.class_counts(db, service.get(db, "shapes")) == shapes
@@ -209,12 +238,18 @@ def test_an_upload_over_the_limit_is_a_413_page_and_stores_nothing(admin, shapes
 
 def test_the_common_pool_is_filled_from_the_projects_page(admin):
     form = page(admin.get("/projects")).select_one("#common form.photo-form")
-    assert form["action"] == "/projects/common/photos" and form["data-api"] == "/api/v1/projects/common/photos"
+    assert (
+        form["action"] == "/projects/common/photos"
+        and form["data-api"] == "/api/v1/projects/common/photos"
+    )
     sent = files(*((f"thing{n}.png", photo("bird", seed=n)) for n in range(3)))
     response = submit(admin, form["action"], "/projects", {"file": sent})
     assert response.status_code == 302 and response.headers["Location"] == "/projects#common"
     pool = page(admin.get("/projects")).select_one("#common .counts")
-    assert sum(int(pool.select_one(f'[data-count="{side}"]').get_text()) for side in ("train", "test")) == 3
+    assert (
+        sum(int(pool.select_one(f'[data-count="{side}"]').get_text()) for side in ("train", "test"))
+        == 3
+    )
 
 
 def test_training_with_too_few_photos_names_the_class(admin, shapes):
@@ -250,18 +285,33 @@ def test_results_versions_and_export_of_the_active_version(admin, trained):
     assert [row["data-class"] for row in rows] == trained["labels"]
     for row in rows:
         figures = metrics["per_class"][row["data-class"]]
-        expected = [f"{figures[name]:.2f}" for name in ("precision", "recall", "f1")] + [str(figures["support"])]
+        expected = [f"{figures[name]:.2f}" for name in ("precision", "recall", "f1")] + [
+            str(figures["support"])
+        ]
         assert [cell.get_text() for cell in row.find_all("td")] == expected
-    assert soup.select_one("#confusion-matrix")["src"] == f"/api/v1/projects/{TRAINED}/versions/2/confusion_matrix.png"
+    assert (
+        soup.select_one("#confusion-matrix")["src"]
+        == f"/api/v1/projects/{TRAINED}/versions/2/confusion_matrix.png"
+    )
     versions = soup.select("#version-list tbody tr")
     assert [row["data-version"] for row in versions] == ["2", "1"]
     assert versions[0].select_one(".serving") and not versions[0].select(".activate-form")
-    assert versions[1].select_one(".activate-form")["action"] == f"/projects/{TRAINED}/versions/1/activate"
-    assert versions[1].select_one("a.export")["href"] == f"/api/v1/projects/{TRAINED}/export?version=1"
+    assert (
+        versions[1].select_one(".activate-form")["action"]
+        == f"/projects/{TRAINED}/versions/1/activate"
+    )
+    assert (
+        versions[1].select_one("a.export")["href"] == f"/api/v1/projects/{TRAINED}/export?version=1"
+    )
 
 
 def test_the_activate_form_switches_the_serving_version(admin, trained):
-    assert submit(admin, f"/projects/{TRAINED}/versions/1/activate", f"/projects/{TRAINED}").status_code == 302
+    assert (
+        submit(
+            admin, f"/projects/{TRAINED}/versions/1/activate", f"/projects/{TRAINED}"
+        ).status_code
+        == 302
+    )
     soup = page(admin.get(f"/projects/{TRAINED}"))
     assert "Version 1 is now serving." in notices(soup)
     assert soup.select_one('#version-list tr[data-version="1"] .serving')
@@ -279,7 +329,9 @@ def test_try_it_without_javascript_shows_the_top_bars(web, trained):
 
 
 def test_try_it_with_a_non_image_says_why(web, trained):
-    response = web.post(f"/projects/{TRAINED}/try", data={"file": files(("words.jpg", b"plain words"))})
+    response = web.post(
+        f"/projects/{TRAINED}/try", data={"file": files(("words.jpg", b"plain words"))}
+    )
     assert response.status_code == 415
     assert "not a photo" in page(response).find(id="try-error").get_text()
 
@@ -301,5 +353,10 @@ def test_no_inline_script_or_style_on_any_project_page(admin, trained, shapes):
         for url in urls:
             soup = page(client.get(url))
             assert_no_inline_code(soup)
-            assert "/static/projects.js" in [script["src"] for script in soup.find_all("script")], url
-    assert re.search(r"\.js \.without-js\s*{\s*display: none", admin.get("/static/style.css").get_data(as_text=True))
+            assert "/static/projects.js" in [script["src"] for script in soup.find_all("script")], (
+                url
+            )
+    assert re.search(
+        r"\.js \.without-js\s*{\s*display: none",
+        admin.get("/static/style.css").get_data(as_text=True),
+    )

@@ -23,7 +23,11 @@ def test_serve_runs_the_app(tiny_model):
                     break
             except requests.ConnectionError:
                 time.sleep(0.2)
-        response = requests.post(f"http://127.0.0.1:{port}/api/v1/predict", files={"file": ("a.jpg", cat_jpeg())}, timeout=30)
+        response = requests.post(
+            f"http://127.0.0.1:{port}/api/v1/predict",
+            files={"file": ("a.jpg", cat_jpeg())},
+            timeout=30,
+        )
         assert response.status_code == 200
         assert response.json()["predictions"]
     finally:
@@ -33,7 +37,10 @@ def test_serve_runs_the_app(tiny_model):
 
 def test_serve_without_a_model_says_which_file(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "petclf", "serve", "--model", str(tmp_path / "none.h5")], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "petclf", "serve", "--model", str(tmp_path / "none.h5")],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
@@ -42,6 +49,14 @@ def test_serve_without_a_model_says_which_file(tmp_path):
 
 
 def test_serve_help():
-    done = subprocess.run([sys.executable, "-m", "petclf", "serve", "--help"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "petclf", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0
-    assert all(option in done.stdout for option in ("--host", "--port", "--model", "--max-upload-mb", "gunicorn"))
+    assert all(
+        option in done.stdout
+        for option in ("--host", "--port", "--model", "--max-upload-mb", "gunicorn")
+    )

@@ -35,11 +35,24 @@ def test_a_worker_recycled_mid_soak_loses_no_request(server):
             os.kill(min(first_workers), signal.SIGTERM)
             recycled.set()
 
-    result = soak(server.url, inputs, requests_total=REQUESTS, concurrency=CONCURRENCY, during=recycle_one_worker)
+    result = soak(
+        server.url,
+        inputs,
+        requests_total=REQUESTS,
+        concurrency=CONCURRENCY,
+        during=recycle_one_worker,
+    )
     assert result.errors == {}
     assert result.unexpected == {}  # every photo 200, every hostile file its 4xx, no 5xx
     assert result.answered == REQUESTS
-    assert {kind for kind, _ in result.statuses} == {"photo", "html", "svg", "truncated", "bomb", "oversize"}
+    assert {kind for kind, _ in result.statuses} == {
+        "photo",
+        "html",
+        "svg",
+        "truncated",
+        "bomb",
+        "oversize",
+    }
     assert recycled.is_set()
     _wait_for_exit(min(first_workers))
     assert len(server.worker_pids() - first_workers) == 1  # replaced by a new worker
