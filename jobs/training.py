@@ -55,6 +55,7 @@ def run_training(job_id: str) -> None:
             ood=work / "ood" if pool else None,
             max_reject_rate=MAX_REJECT_RATE,
             seed=1,
+            feature_cache=home() / "features",
             verbose=0,
         ),
         log=lambda line: print(line, flush=True),

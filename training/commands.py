@@ -169,6 +169,7 @@ def _register_train(subparsers) -> None:
         default=None,
         help="present the CPU as N devices (to try --strategy mirrored without GPUs)",
     )
+    add_feature_cache_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     parser.set_defaults(func=run_train)
 
@@ -214,6 +215,25 @@ def _register_evaluate(subparsers) -> None:
     parser.set_defaults(func=run_evaluate)
 
 
+def add_feature_cache_argument(parser) -> None:
+    parser.add_argument(
+        "--feature-cache",
+        default=None,
+        metavar="DIR|none",
+        help="folder that keeps every photo's pooled backbone features for the next run "
+        "(default: $PETCLF_HOME/features); none keeps nothing",
+    )
+
+
+def feature_cache_root(flag: str | None) -> Path | None:
+    """The --feature-cache folder: the flag, else PETCLF_HOME's; "none" turns the cache off."""
+    from training.features import default_root
+
+    if flag == "none":
+        return None
+    return Path(flag) if flag else default_root()
+
+
 def run_train(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.logical_cpus is not None:
@@ -248,6 +268,7 @@ def run_train(args) -> int:
             max_reject_rate=args.max_reject_rate,
             resume=args.resume,
             strategy=args.strategy,
+            feature_cache=feature_cache_root(args.feature_cache),
             verbose=0 if args.quiet else 2,
         )
     )

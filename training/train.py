@@ -36,7 +36,7 @@ from classifier.card import (
     sha256_file,
     write_card,
 )
-from training import data, heads, models, plots, recipes, report
+from training import data, features, heads, models, plots, recipes, report
 from training.distribute import STRATEGIES, make_strategy
 from training.errors import DataError, TrainingError
 from training.export import save_h5
@@ -78,6 +78,7 @@ class TrainConfig:
     max_reject_rate: float = 0.03
     resume: bool = False
     strategy: str = "default"
+    feature_cache: Path | None = None  # where pooled backbone features are kept; None: nowhere
     verbose: int = 2  # Keras fit verbosity: 2 prints one line per epoch
 
 
@@ -123,6 +124,7 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
         )
     prepared = prepare_data(config, labels, log, progress)
     class_weights = data.class_weights(prepared.train.labels, len(labels))
+    cache = feature_cache(config.feature_cache, config.arch, config.backbone_size, built)
     if config.heads > 1:
         log(f"phase 1: cross-fitting {config.heads} heads on cached {config.arch} features")
         class_arrays = _weighted_arrays(config, prepared.train, None, class_weights)
@@ -132,8 +134,11 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
             else None
         )
         fitted = heads.cross_fit(
-            _with_features(built, class_arrays, config.batch_size),
-            _with_features(built, ood_arrays, config.batch_size)
+            (pooled_features(cache, built, config.batch_size, prepared.train), *class_arrays[1:]),
+            (
+                pooled_features(cache, built, config.batch_size, prepared.ood_exposure),
+                *ood_arrays[1:],
+            )
             if ood_arrays is not None
             else None,
             heads=config.heads,
@@ -153,7 +158,7 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
         )
     else:
         history, fine_tune_kept = _fit(
-            config, built, prepared, class_weights, strategy, checkpoint_dir, log, progress
+            config, built, cache, prepared, class_weights, strategy, checkpoint_dir, log, progress
         )
         model = _folded(config, built.model)
         calibration_logits = predict(model, prepared.validation, config.batch_size)
@@ -161,6 +166,8 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
             predict(model, prepared.ood_validation, config.batch_size) if config.ood else None
         )
 
+    if cache is not None:
+        log(f"backbone features: {cache.computed} computed, {cache.read} read from the cache")
     log("calibrating the unknown threshold and evaluating")
     _report(progress, "evaluating")
     unknown = _calibrate(config, model, prepared, calibration_logits, ood_check_logits)
@@ -194,6 +201,7 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
             "seed": config.seed,
             "strategy": config.strategy,
             "replicas": int(strategy.num_replicas_in_sync),
+            "feature_cache": cache.stats() if cache is not None else None,
             "class_weights": dict(zip(labels, _round_all(class_weights))),
             "outlier_exposure_fraction": config.ood_exposure_fraction if config.ood else 0.0,
             "outlier_exposure_weight": config.ood_weight,
@@ -377,7 +385,7 @@ def prepare_data(config: TrainConfig, labels: list[str], log, progress=None) -> 
 
 
 def _fit(
-    config, built, prepared, class_weights, strategy, checkpoint_dir: Path, log, progress
+    config, built, cache, prepared, class_weights, strategy, checkpoint_dir: Path, log, progress
 ) -> tuple[list[dict], bool | None]:
     """Run the training phases; return one history row per epoch, and whether fine-tuning was kept."""
     import keras
@@ -397,10 +405,21 @@ def _fit(
         log(f"phase 1: training the head on cached {config.arch} features")
         with strategy.scope():
             compile_model(built.head, config.learning_rate)
+        train_features = pooled_features(
+            cache, built, config.batch_size, prepared.train, prepared.ood_exposure
+        )
+        (val_features,) = even_for_replicas(
+            (
+                pooled_features(
+                    cache, built, config.batch_size, prepared.validation, prepared.ood_validation
+                ),
+            ),
+            replicas,
+        )
         history += fit_head(
             built.head,
-            (predict(built.features, pixels, config.batch_size), targets, weights),
-            (predict(built.features, val_pixels, config.batch_size), val_targets, val_weights),
+            (train_features, targets, weights),
+            (val_features, val_targets, val_weights),
             epochs=config.head_epochs,
             seed=config.seed,
             replicas=replicas,
@@ -481,9 +500,33 @@ def _fit(
     return history, True
 
 
-def _with_features(built, arrays: tuple, batch_size: int) -> tuple:
-    """(pixels, targets, weights) → (pooled backbone features, targets, weights)."""
-    return (predict(built.features, arrays[0], batch_size), *arrays[1:])
+def feature_cache(
+    root: Path | None, arch: str, size: int, built: models.Built
+) -> features.FeatureCache | None:
+    """The cache of this backbone's pooled features (None for architectures without one)."""
+    if built.features is None:
+        return None
+    return features.FeatureCache(
+        root,
+        features.backbone_identity(arch, built.backbone),
+        size,
+        int(built.features.outputs[0].shape[-1]),
+    )
+
+
+def pooled_features(
+    cache: features.FeatureCache, built: models.Built, batch_size: int, *parts: data.Images | None
+) -> np.ndarray:
+    """The pooled backbone features of the parts' photos, in order, through the feature cache
+    (the parts _weighted_arrays puts together: absent or empty ones are left out)."""
+    parts = [part for part in parts if part is not None and len(part)]
+    if not parts:
+        return np.zeros((0, cache.dim), np.float32)
+    pixels = np.concatenate([part.pixels for part in parts])
+    return cache.features(
+        [path for part in parts for path in part.paths],
+        lambda missing: predict(built.features, pixels[missing], batch_size),
+    )
 
 
 def _weighted_arrays(
