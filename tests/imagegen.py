@@ -19,6 +19,13 @@ SHAPES = {
 
 def shape_image(label: str, seed: int = 0, size: tuple[int, int] = (240, 240)) -> Image.Image:
     """A shape of the class's colour at a random place and scale on a noisy light background."""
+    return drawn_shape(label, seed, size)[0]
+
+
+def drawn_shape(
+    label: str, seed: int = 0, size: tuple[int, int] = (240, 240)
+) -> tuple[Image.Image, Image.Image]:
+    """shape_image and its mask: an "L" image, 255 where the shape is, 0 elsewhere."""
     rng = random.Random(f"{label}-{seed}")
     colour, shape = SHAPES[label]
     width, height = size
@@ -29,17 +36,25 @@ def shape_image(label: str, seed: int = 0, size: tuple[int, int] = (240, 240)) -
         draw.point((x, y), fill=tuple(rng.randint(150, 255) for _ in range(3)))
     side = rng.uniform(0.4, 0.7) * min(size)
     left, top = rng.uniform(0, width - side), rng.uniform(0, height - side)
-    box = (left, top, left + side, top + side)
     jitter = tuple(max(0, min(255, c + rng.randint(-25, 25))) for c in colour)
+    mask = Image.new("L", size, 0)
+    for canvas, fill in ((draw, jitter), (ImageDraw.Draw(mask), 255)):
+        _draw(canvas, shape, left, top, side, fill)
+    return image, mask
+
+
+def _draw(
+    draw: ImageDraw.ImageDraw, shape: str, left: float, top: float, side: float, fill
+) -> None:
+    box = (left, top, left + side, top + side)
     if shape == "ellipse":
-        draw.ellipse(box, fill=jitter)
+        draw.ellipse(box, fill=fill)
     elif shape == "rectangle":
-        draw.rectangle(box, fill=jitter)
+        draw.rectangle(box, fill=fill)
     else:
         draw.polygon(
-            [(left + side / 2, top), (left, top + side), (left + side, top + side)], fill=jitter
+            [(left + side / 2, top), (left, top + side), (left + side, top + side)], fill=fill
         )
-    return image
 
 
 def encode(image: Image.Image, fmt: str = "JPEG", **params) -> bytes:
