@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= Images/raw
 
-.PHONY: setup run test system-deps data model
+.PHONY: setup run test lint audit system-deps data model
 
 # A fresh virtualenv with the pinned dependencies and petclf itself (editable).
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
@@ -35,3 +35,14 @@ system-deps:
 
 test: setup system-deps
 	$(BIN)/python -m pytest
+
+# Lint, format and type checks, as pyproject.toml configures them; CI runs them.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Known vulnerabilities in the pinned dependencies (it needs the PyPI advisory service; without
+# it, the report lists each package as not audited).
+audit: setup
+	$(BIN)/pip-audit --requirement requirements.txt --no-deps --disable-pip --progress-spinner off

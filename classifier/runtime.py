@@ -42,11 +42,11 @@ def prepare_runner(artifact: ModelArtifact, interpreters: int = 4):
     """A checked runner for the artifact, building the cached runtime first if needed."""
     meta, content = ensure_runtime(artifact)
     check_output_size(artifact.card, len(meta["probe_outputs"][0]), artifact.path)
-    if meta["runtime"] == TFLiteRunner.name:
-        runner = TFLiteRunner(content, interpreters)
-        difference = probe_difference(runner, artifact, meta)
+    if meta["runtime"] == TFLiteRunner.name and content is not None:
+        tflite = TFLiteRunner(content, interpreters)
+        difference = probe_difference(tflite, artifact, meta)
         if difference <= PARITY_TOLERANCE:
-            return runner
+            return tflite
         log.warning(
             "TFLite runtime differs from %s by %.2g on the probe batch; using Keras",
             artifact.path,

@@ -157,7 +157,7 @@ def _process_chunk(jobs: list[Job], work: Path, size: int, max_pixels: int) -> l
 
 
 def _list_jobs(src: Path) -> list[Job]:
-    jobs = []
+    jobs: list[Job] = []
     for folder, files in class_listing(src):
         for path in files:
             relative = f"{folder.name}/{path.relative_to(folder).as_posix()}"

@@ -124,7 +124,7 @@ def run_preprocess(args: argparse.Namespace) -> int:
         (label, s.files, s.kept, s.broken, s.duplicates, s.conflicts)
         for label, s in result.classes.items()
     ]
-    totals = tuple(sum(row[i] for row in rows) for i in range(1, 6))
+    totals = tuple(sum(int(row[i]) for row in rows) for i in range(1, 6))
     _print_table(
         ("class", "files", "kept", "broken", "duplicates", "conflicts"), rows + [("total", *totals)]
     )

@@ -44,7 +44,7 @@ def class_folders(root: Path) -> list[Path]:
 
 def class_files(folder: Path) -> list[Path]:
     """Every non-hidden file under a class folder (subfolders included), in a stable sorted order."""
-    files = []
+    files: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         files.extend(Path(dirpath, name) for name in filenames if not name.startswith("."))
@@ -128,7 +128,7 @@ def near_duplicate_groups(hex_hashes: list[str], threshold: int) -> list[int]:
 def cross_pairs(left: list[str], right: list[str], threshold: int) -> list[tuple[int, int, int]]:
     """(index in left, index in right, distance) for every pair at or under the threshold."""
     left_hashes, right_hashes = hashes_to_array(left), hashes_to_array(right)
-    pairs = []
+    pairs: list[tuple[int, int, int]] = []
     for i, h in enumerate(left_hashes):
         near = distances(h, right_hashes)
         pairs.extend((i, int(j), int(near[j])) for j in np.flatnonzero(near <= threshold))

@@ -54,7 +54,7 @@ def decode(
     if not data:
         raise UnsupportedImage("The file is empty.")
     try:
-        image = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
+        image: Image.Image = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
     except UnidentifiedImageError:
         raise UnsupportedImage(_describe_non_image(data)) from None
     except Image.DecompressionBombError:

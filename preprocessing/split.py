@@ -105,7 +105,7 @@ def check(dst: Path, *, hash_threshold: int = DEFAULT_HASH_THRESHOLD) -> CheckRe
         raise DatasetError(
             f"{dst} is not a split: it needs train/ and test/ folders (run petclf split)."
         )
-    listed = []
+    listed: list[tuple[str, Path, Path]] = []
     for side in SIDES:
         for folder in sorted(
             p for p in (dst / side).iterdir() if p.is_dir() and not p.name.startswith(".")

@@ -22,7 +22,7 @@ MIN_TRAIN_PHOTOS_PER_CLASS = 2  # cross-fitting needs a photo per fold, and at l
 TRAIN_JOB = "train"
 
 
-def create(db: Session, name: str, classes: list[str] | None = None) -> Project:
+def create(db: Session, name: str | None, classes: list[str] | None = None) -> Project:
     name = project_name(name)
     if name == COMMON:
         raise Invalid(
@@ -40,7 +40,7 @@ def create(db: Session, name: str, classes: list[str] | None = None) -> Project:
     return project
 
 
-def get(db: Session, name: str, *, create_missing: bool = False) -> Project:
+def get(db: Session, name: str | None, *, create_missing: bool = False) -> Project:
     """The project named `name` (the common pool too). Raises NotFound unless `create_missing`."""
     if not isinstance(name, str) or not name.strip():
         raise Invalid("Say which project (temple_id) this is for.")

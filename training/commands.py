@@ -161,7 +161,7 @@ def _register_train(subparsers) -> None:
         "--strategy",
         choices=STRATEGIES,
         default="default",
-        help="tf.distribute strategy; multiworker reads TF_CONFIG",
+        help="tf.distribute strategy: mirrored splits each batch over the devices",
     )
     parser.add_argument(
         "--logical-cpus",

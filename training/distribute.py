@@ -1,8 +1,13 @@
-"""tf.distribute strategies for users who outgrow one device or one machine."""
+"""tf.distribute strategies for users who outgrow one device.
+
+There is no multi-machine strategy: Keras 3's `fit` does not support MultiWorkerMirroredStrategy
+on the TensorFlow backend. Training scales out instead as many jobs at once, one per
+`petclf worker` host sharing one Redis queue (see the README's "Stored state").
+"""
 
 from training.errors import TrainingError
 
-STRATEGIES = ("default", "mirrored", "multiworker")
+STRATEGIES = ("default", "mirrored")
 
 
 def split_cpu(logical_devices: int) -> None:
@@ -34,12 +39,4 @@ def make_strategy(name: str):
         gpus = tf.config.list_logical_devices("GPU")
         devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
         return tf.distribute.MirroredStrategy(devices=devices)
-    if name == "multiworker":
-        # Workers and this process's role come from the TF_CONFIG environment variable.
-        try:
-            return tf.distribute.MultiWorkerMirroredStrategy()
-        except (ValueError, RuntimeError) as exc:
-            raise TrainingError(
-                f"can't start multi-worker training (check TF_CONFIG): {exc}"
-            ) from None
     raise TrainingError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")

@@ -650,7 +650,7 @@ def _check_config(config: TrainConfig) -> None:
         )
     if config.strategy != "default" and config.batch_size % 2:
         raise TrainingError(
-            "with --strategy mirrored or multiworker, the batch size must be even (split over devices)"
+            "with --strategy mirrored, the batch size must be even (split over devices)"
         )
     if config.heads < 1:
         raise TrainingError("--heads must be at least 1")

@@ -5,7 +5,7 @@ import os
 import time
 
 from flask import Flask, current_app, g, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import store
@@ -60,7 +60,7 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
 
     app = Flask(__name__)
     app.request_class = InMemoryRequest
-    app.json.sort_keys = False  # keep the contract's order: predictions, label, unknown
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # the contract's order: predictions, label, unknown
     app.config["MAX_CONTENT_LENGTH"] = int(max_upload_mb * 1024 * 1024)
     app.config["MAX_UPLOAD_MB"] = max_upload_mb
     # One interpreter per request thread (PETCLF_THREADS is gunicorn's threads setting too).
@@ -68,7 +68,10 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
     app.extensions["petclf_metrics"] = Metrics()
     _stored_state(app)
     # nginx in front is the one proxy whose forwarded headers are trusted.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
+    # Flask's documented way to wrap the WSGI app, which mypy reads as assigning to a method.
+    app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1
+    )
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(project_api.blueprint)
@@ -158,10 +161,10 @@ def _project_error(exc: ProjectError):
 
 
 def _http_error(exc: HTTPException):
-    code = HTTP_ERROR_CODES.get(exc.code, "http_error")
+    code = HTTP_ERROR_CODES.get(exc.code or 500, "http_error")
     if exc.code == 413:
         message = f"The upload is larger than the {current_app.config['MAX_UPLOAD_MB']:g} MB limit; send a smaller photo."
-    elif exc.code == 405:
+    elif isinstance(exc, MethodNotAllowed):
         allowed = sorted(set(exc.valid_methods or []) - {"HEAD", "OPTIONS"})
         message = f"{request.method} is not allowed here; use {' or '.join(allowed)}."
     elif exc.code == 404:
@@ -169,7 +172,7 @@ def _http_error(exc: HTTPException):
     else:
         message = exc.description or exc.name
     response = _upload_error(UploadError(exc.code or 500, code, message))
-    if exc.code == 405 and exc.valid_methods:
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         body, status = response
         return body, status, {"Allow": ", ".join(exc.valid_methods)}
     return response

@@ -44,9 +44,9 @@ def session_secret(token: str) -> bytes:
 
 
 def token_matches(given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(
-        given.encode(), current_app.config["PETCLF_ADMIN_TOKEN"].encode()
-    )
+    if not given:
+        return False
+    return hmac.compare_digest(given.encode(), current_app.config["PETCLF_ADMIN_TOKEN"].encode())
 
 
 def is_admin() -> bool:
@@ -68,7 +68,9 @@ def csrf_ok() -> bool:
         return True
     given = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD)
     expected = session.get(CSRF_FIELD)
-    return bool(given and expected) and hmac.compare_digest(given, expected)
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(given, expected)
 
 
 def api_admin(view):

@@ -8,6 +8,7 @@ its date and camera and nothing else: the uploader's position is not even stored
 
 import io
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from PIL import Image
@@ -47,14 +48,14 @@ def gallery_page():
             {name: request.args.getlist(name) for name in GALLERY_FILTERS}, PER_PAGE
         )
         shared = where(select(LibraryPhoto), filters).where(LibraryPhoto.shared)
-        total = db.scalar(select(func.count()).select_from(shared.subquery()))
+        total = db.scalar(select(func.count()).select_from(shared.subquery())) or 0
         rows = db.scalars(
             shared.order_by(LibraryPhoto.added_at.desc(), LibraryPhoto.id.desc())
             .offset((page - 1) * per_page)
             .limit(per_page)
         )
         photos = [{"id": row.id, "label": row.label, "confidence": row.confidence} for row in rows]
-    query = {
+    query: dict[str, Any] = {
         key: value for key, value in (("class", filters.classes), ("tag", filters.tags)) if value
     }
     return render_template(

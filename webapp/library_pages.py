@@ -6,6 +6,8 @@ JavaScript; library.js draws the map (a click sets the point to filter around) a
 upload's job.
 """
 
+from typing import Any
+
 from flask import (
     Blueprint,
     Response,
@@ -174,9 +176,9 @@ def _chosen(args) -> dict:
     return {**fields, "classes": args.getlist("class")}
 
 
-def _query(filters: Filters) -> dict[str, list[str]]:
+def _query(filters: Filters) -> dict[str, Any]:
     """The filters as url_for keywords, for the links that keep them (map, plots, report, pages)."""
-    query: dict[str, list[str]] = {}
+    query: dict[str, Any] = {}
     for key, value in filters.to_query():
         query.setdefault(key, []).append(value)
     return query

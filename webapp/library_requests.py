@@ -2,7 +2,7 @@
 library's own errors are answered, and an upload's way in: at once when it is small, through a
 `library_ingest` job when it is large."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Request, current_app
 
@@ -60,7 +60,7 @@ def shared_flag(request: Request) -> bool:
 class Received:
     """An upload's answer: the outcomes when it was ingested at once, or the queued job's id."""
 
-    outcomes: list | None = None
+    outcomes: list = field(default_factory=list)
     job_id: str | None = None
 
 

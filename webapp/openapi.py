@@ -10,9 +10,8 @@ from projects.predict import ANOMALY
 
 blueprint = Blueprint("openapi", __name__)
 
-ADMIN = [
-    {"adminToken": []}
-]  # a Bearer token, or a logged-in page session with its X-CSRF-Token header
+# A Bearer token, or a logged-in page session with its X-CSRF-Token header.
+ADMIN: list[dict[str, list[str]]] = [{"adminToken": []}]
 
 
 def _ref(name: str) -> dict:

@@ -61,7 +61,7 @@ def save_data():
         [outcome] = store_photos(
             db, project, body.get("category"), [photo], side=side, source="save_data"
         )
-    answer = {"error_msg": "All OK"}
+    answer: dict[str, object] = {"error_msg": "All OK"}
     if outcome.status == "duplicate":
         answer["duplicate"] = True
     if outcome.near_duplicates:
@@ -94,7 +94,7 @@ def predict():
         )
     if not several and not isinstance(results[0], Prediction):
         raise as_upload_error(results[0])
-    answer = {"error_msg": [], "image_class": [], "class_confidence": []}
+    answer: dict[str, list] = {"error_msg": [], "image_class": [], "class_confidence": []}
     for item, result in zip(items, results):
         if isinstance(result, Prediction):
             label, proba = result.top[0]

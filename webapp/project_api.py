@@ -6,6 +6,8 @@ ProjectError handler; the photo list of an upload answers here when every photo 
 """
 
 import io
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint, jsonify, request, send_file
 from sqlalchemy import select
@@ -91,6 +93,7 @@ def delete_project(name):
 @blueprint.post("/projects/<name>/photos")
 @api_admin
 def add_photos(name):
+    fields: Mapping[str, Any]
     if request.mimetype in FORM_TYPES:
         fields, items = request.form, form_photos(request)
     else:
@@ -281,7 +284,7 @@ def _photo_dict(photo: Photo, class_names: dict[int, str]) -> dict:
     return {
         "id": photo.id,
         "name": photo.original_name,
-        "class": class_names.get(photo.class_id),
+        "class": None if photo.class_id is None else class_names[photo.class_id],
         "side": photo.side,
         "source": photo.source,
         "sha256": photo.sha256,

@@ -82,7 +82,7 @@ def form_photos(request: Request) -> list[Item]:
 
 def base64_photos(entries: list[tuple[str, object]]) -> list[Item]:
     """(name, base64 text) pairs → items; broken base64 makes that one item Unreadable."""
-    items = []
+    items: list[Item] = []
     for name, text in entries:
         try:
             items.append(Incoming(name, decode_base64(text, "The image")))

@@ -417,3 +417,20 @@ def test_mobilenet_v2_trains_in_two_phases(capsys, tmp_path):
         line.split(",")[1] for line in out.with_suffix(".history.csv").read_text().splitlines()[1:]
     ]
     assert phases == ["head", "head", "head", "fine-tune"]
+
+
+def test_there_is_no_multi_machine_strategy(tmp_path):
+    """Keras 3's fit can't run MultiWorkerMirroredStrategy on TensorFlow, so the option is gone."""
+    help_text = subprocess.run(
+        [*PETCLF, "train", "--help"], capture_output=True, text=True, timeout=120
+    ).stdout
+    assert "--strategy" in help_text and "multiworker" not in help_text
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    assert "multiworker" not in readme.read_text()
+    result = subprocess.run(
+        [*PETCLF, "train", "--data", tmp_path, "--strategy", "multiworker"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "invalid choice: 'multiworker'" in result.stderr
