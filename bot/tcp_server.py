@@ -4,6 +4,9 @@ Each accepted socket goes on a queue; a worker reads delimiter-terminated reques
 it (several per connection, or one as the original client does), classifies each image
 with the engine loaded once for the process, and writes one reply per request. A bad
 request costs its sender an error reply, never the server.
+
+This server, not the bot, mints each prediction's id and keeps it in the store: it holds the
+model and the photo's bytes, so the bot stays a thin client that never opens the store.
 """
 
 import logging
@@ -11,6 +14,8 @@ import queue
 import socket
 import threading
 import time
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import FrameTooLarge, ProtocolError
 from bot.wire import (
@@ -21,7 +26,10 @@ from bot.wire import (
     max_frame_bytes,
     prediction_reply,
 )
+from classifier import Prediction
+from petclf.errors import PetclfError
 from preprocessing import ImageError
+from projects.predictions import ServedModel, record_one
 
 log = logging.getLogger("petclf.tcp_server")
 
@@ -53,6 +61,7 @@ class ClassificationServer:
         self.workers = max(1, workers)
         self.max_image_bytes = max_image_bytes
         self.read_timeout = read_timeout
+        self._served = ServedModel.shipped(engine)
         self._stopping = threading.Event()
         self._sockets: queue.Queue = queue.Queue()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -168,7 +177,7 @@ class ClassificationServer:
                 f"The image is larger than {self.max_image_bytes / 2**20:g} MB.", chat_id
             )
         try:
-            prediction = self.engine.predict_bytes(image, top=TOP_K).to_dict()
+            prediction = self._kept(self.engine.predict_bytes(image, top=TOP_K), image).to_dict()
         except ImageError as exc:
             log.info("unusable image: %s", exc)
             return error_reply(str(exc), chat_id)
@@ -180,7 +189,16 @@ class ClassificationServer:
             prediction.get("label"),
             (time.perf_counter() - started) * 1000,
         )
-        return prediction_reply(prediction, chat_id)
+        return prediction_reply(prediction, chat_id, classes=self.engine.labels)
+
+    def _kept(self, prediction: Prediction, image: bytes) -> Prediction:
+        """The prediction with its id, kept for corrections; without one when the store fails (the
+        person still gets the answer, only no correction buttons)."""
+        try:
+            return record_one(prediction, image, self._served, "bot")
+        except (SQLAlchemyError, OSError, PetclfError) as exc:
+            log.warning("could not keep a prediction for corrections: %s", exc)
+            return prediction
 
     def _send(self, conn: socket.socket, reply: dict) -> bool:
         try:

@@ -3,8 +3,8 @@
 A request is the JSON object `{"image": "<base64 of the image file>", "chat_id": <any>}`
 followed by the bytes `##END##`. A reply is a JSON object followed by the same delimiter:
 `{"predictions": [{"label", "proba"} ...], "label": ..., "unknown": ..., "chat_id": <same>}`
-or `{"error": "...", "chat_id": <same or null>}`. Base64 has no `#`, and what we encode
-writes `#` inside strings as `\u0023`, so the delimiter never appears inside a message.
+(plus "id" and "classes" when the prediction was kept for corrections) or
+`{"error": "...", "chat_id": <same or null>}`. Base64 has no `#`, and what we encode writes `#` inside strings as `\u0023`, so the delimiter never appears inside a message.
 """
 
 import base64
@@ -61,14 +61,18 @@ def encode_reply(reply: dict) -> bytes:
     return _frame(reply)
 
 
-def prediction_reply(prediction: dict, chat_id) -> dict:
-    """The reply for a classified image: the prediction JSON plus the caller's chat_id."""
-    return {
+def prediction_reply(prediction: dict, chat_id, classes: list[str] | None = None) -> dict:
+    """The reply for a classified image: the prediction JSON plus the caller's chat_id, and when
+    the prediction was kept, its "id" and the model's "classes" (what a correction may say)."""
+    reply = {
         "predictions": prediction["predictions"],
         "label": prediction.get("label"),
         "unknown": prediction.get("unknown"),
         "chat_id": chat_id,
     }
+    if prediction.get("id"):
+        reply.update(id=prediction["id"], classes=list(classes or []))
+    return reply
 
 
 def error_reply(message: str, chat_id=None) -> dict:

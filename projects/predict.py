@@ -10,6 +10,7 @@ from classifier.runtime import runtime_paths
 from preprocessing import ImageError
 from projects.engines import engine_for
 from projects.errors import Conflict
+from projects.predictions import ServedModel, record
 from projects.service import active, version
 from store import Project, home
 
@@ -17,16 +18,21 @@ ANOMALY = "No category (Anomaly)"  # the original API's answer for a photo the u
 
 
 def predict_many(
-    db: Session, project: Project, images: list[bytes]
+    db: Session, project: Project, images: list[bytes], *, channel: str | None = None
 ) -> list[Prediction | ImageError]:
-    """One Prediction per image, or the ImageError that image raised (the others still answer)."""
+    """One Prediction per image, or the ImageError that image raised (the others still answer).
+
+    With `channel` ("page", "api", "bot") each prediction is kept for corrections and has its id."""
     engine = engine_for(db, project)
+    served = ServedModel.of_version(active(db, project)) if channel else None
     results = []
     for data in images:
         try:
-            results.append(engine.predict_bytes(data))
+            prediction = engine.predict_bytes(data)
         except ImageError as exc:
             results.append(exc)
+            continue
+        results.append(record(db, prediction, data, served, channel) if served else prediction)
     return results
 
 

@@ -9,6 +9,7 @@ from store.db import database_url, engine, session
 from store.errors import StoreError
 from store.files import home, photo_path, put_photo
 from store.models import (
+    Correction,
     Job,
     LibraryPhoto,
     LibraryTag,
@@ -17,9 +18,11 @@ from store.models import (
     Photo,
     Project,
     ProjectClass,
+    ServedPrediction,
 )
 
 __all__ = [
+    "Correction",
     "Job",
     "LibraryPhoto",
     "LibraryTag",
@@ -28,6 +31,7 @@ __all__ = [
     "Photo",
     "Project",
     "ProjectClass",
+    "ServedPrediction",
     "StoreError",
     "database_url",
     "engine",

@@ -24,6 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 NAME_LENGTH = 64
 SIDES = ("train", "test")
 SOURCES = ("upload", "save_data", "scrape", "feedback")
+CORRECTION_STATES = ("pending", "accepted", "rejected")
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED_STATES = ("done", "failed", "cancelled")
 
@@ -132,6 +133,57 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+
+
+class ServedPrediction(Base):
+    """A prediction served by the page, the API or the bot, kept for a bounded time so a person
+    can correct it (projects/predictions.py). The photo waits in a spool beside it."""
+
+    __tablename__ = "predictions"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # short, URL-safe
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    # A project's version, or (project None) the shipped model: its path and the .h5's sha256.
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int | None] = mapped_column(Integer)
+    model_path: Mapped[str] = mapped_column(String(512))
+    model_sha256: Mapped[str] = mapped_column(String(64))
+    labels: Mapped[list] = mapped_column(JSON)  # the model's classes, in order
+    top: Mapped[list] = mapped_column(JSON)  # [[label, proba], …] most likely first
+    label: Mapped[str] = mapped_column(String(NAME_LENGTH))  # the answer, or "unknown"
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # of the photo's bytes
+    channel: Mapped[str] = mapped_column(String(8))  # page, api, bot
+
+
+class Correction(Base):
+    """A person's label for a served prediction ("Wrong? It's a …"), pending an admin's review.
+
+    It outlives its prediction: what review needs (the answer, the photo) is copied here, and the
+    photo is kept in the photo store until the correction is rejected or its photo joins the project.
+    """
+
+    __tablename__ = "corrections"
+    __table_args__ = (Index("ix_corrections_client_created", "client", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prediction_id: Mapped[str] = mapped_column(String(16), unique=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int | None] = mapped_column(Integer)  # the version that answered
+    sha256: Mapped[str] = mapped_column(String(64))
+    top: Mapped[list] = mapped_column(JSON)
+    predicted: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    label: Mapped[str] = mapped_column(String(NAME_LENGTH))  # a class, or "none"
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    client: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(8))
+    photo_id: Mapped[int | None] = mapped_column(ForeignKey("photos.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    reviewed_at: Mapped[datetime | None]
 
 
 class LogEntry(Base):

@@ -3,6 +3,7 @@
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from preprocessing import ImageError
+from projects.predictions import record_one
 from webapp.errors import UploadError, from_image_error
 from webapp.uploads import api_upload
 
@@ -20,6 +21,7 @@ def predict():
     except ImageError as exc:
         raise from_image_error(exc) from None
     current_app.extensions["petclf_metrics"].predictions.labels(prediction.label).inc()
+    prediction = record_one(prediction, data, current_app.extensions["petclf_served"], "api")
     response = jsonify(prediction.to_dict())
     response.headers["Cache-Control"] = "no-store"
     return response

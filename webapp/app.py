@@ -12,6 +12,7 @@ import store
 from classifier import load_engine
 from classifier.artifact import model_path
 from projects.errors import ProjectError
+from projects.predictions import ServedModel
 from webapp import (
     api,
     gallery,
@@ -65,6 +66,7 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
     app.config["MAX_UPLOAD_MB"] = max_upload_mb
     # One interpreter per request thread (PETCLF_THREADS is gunicorn's threads setting too).
     app.extensions["petclf_engine"] = load_engine(model_path(model), threads=_threads())
+    app.extensions["petclf_served"] = ServedModel.shipped(app.extensions["petclf_engine"])
     app.extensions["petclf_metrics"] = Metrics()
     _stored_state(app)
     # nginx in front is the one proxy whose forwarded headers are trusted.

@@ -90,7 +90,10 @@ def predict():
     with store.session() as db:
         project = service.get(db, body.get("temple_id"))
         results = in_order(
-            items, lambda readable: predict_many(db, project, [item.data for item in readable])
+            items,
+            lambda readable: predict_many(
+                db, project, [item.data for item in readable], channel="api"
+            ),
         )
     if not several and not isinstance(results[0], Prediction):
         raise as_upload_error(results[0])

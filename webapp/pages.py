@@ -6,6 +6,7 @@ import io
 from flask import Blueprint, current_app, render_template, request
 
 from preprocessing import ImageError
+from projects.predictions import record_one
 from webapp import gallery
 from webapp.context import page_context
 from webapp.errors import from_image_error
@@ -29,6 +30,7 @@ def result_page():
         raise from_image_error(exc) from None
     prediction = engine.predict_image(image)
     current_app.extensions["petclf_metrics"].predictions.labels(prediction.label).inc()
+    prediction = record_one(prediction, data, current_app.extensions["petclf_served"], "page")
     # Kept only when the person ticked "keep this photo in the shared gallery" (off by default).
     kept = (
         gallery.keep(request.files[FIELD].filename or "upload", data)
@@ -49,7 +51,7 @@ def result_page():
 
 
 def _data_url(image) -> str:
-    """The 240×240 picture the model saw, inline: the upload itself is never stored."""
+    """The 240×240 picture the model saw, inline (the upload waits only in the predictions' spool)."""
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=90)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -204,7 +204,10 @@ def predict(name):
     with store.session() as db:
         found = service.get(db, name)
         results = in_order(
-            items, lambda readable: predict_many(db, found, [item.data for item in readable])
+            items,
+            lambda readable: predict_many(
+                db, found, [item.data for item in readable], channel="api"
+            ),
         )
     if several:
         return jsonify(results=[_answer(result) for result in results])

@@ -147,7 +147,7 @@ def activate(name: str, number: int):
 def try_it(name: str):
     data = form_upload(request)
     with store.session() as db:
-        [answer] = predict.predict_many(db, service.get(db, name), [data])
+        [answer] = predict.predict_many(db, service.get(db, name), [data], channel="page")
     if isinstance(answer, ImageError):
         problem = from_image_error(answer)
         return _project_page(name, status=problem.status, try_error=problem.message)

@@ -50,6 +50,7 @@ def assert_predictions(reply: dict, chat_id) -> None:
     assert reply["label"] in (predictions[0]["label"], "unknown") and reply["unknown"] == (
         reply["label"] == "unknown"
     )
+    assert len(reply["id"]) == 12 and reply["classes"] == ["bird", "cat", "dog"]  # for corrections
 
 
 def test_original_client_one_connection_per_request(tcp_server):
@@ -192,6 +193,7 @@ def test_concurrent_clients_all_get_their_own_answer(tcp_server):
         together = list(pool.map(ask, jobs))
     for (label, n), reply, expected in zip(jobs, together, alone):
         assert_predictions(reply, f"{label}-{n}")
+        assert reply.pop("id") != expected.pop("id")  # each answer is kept under an id of its own
         assert reply == expected
 
 
