@@ -40,6 +40,10 @@ from classifier.scoring import OUTPUT_KINDS, SCORE_METHODS
 from preprocessing.dataset import write_atomically
 
 CARD_FORMAT = "petclf-model-card"
+# "classify": one label per photo (softmax). "tags": any number of labels (the tags), one
+# sigmoid logit each, a photo has a tag when its probability reaches the tag's threshold in
+# card["tags"]["thresholds"]; such a card has no "unknown" block.
+TASKS = ("classify", "tags")
 CARD_FORMAT_VERSION = 1
 INPUT_SIZE = 240
 LIBRARIES = ("tensorflow", "keras", "numpy", "pillow", "h5py", "petclf")
@@ -85,6 +89,10 @@ METRICS_SCHEMA = {
     "confusion_matrix": list,
 }
 PER_CLASS_KEYS = ("precision", "recall", "f1", "support")
+TAGS_CARD_SCHEMA = {
+    **{key: types for key, types in SCHEMA.items() if key != "unknown"},
+    "tags": dict,  # {"thresholds": {tag: probability}, ...}
+}
 
 
 class CardError(ModelError):
@@ -123,7 +131,10 @@ def validate_card(card) -> dict:
     """Check a card against SCHEMA and its internal consistency; return it unchanged."""
     if not isinstance(card, dict):
         raise CardError("the card must be a JSON object")
-    _check_fields(card, SCHEMA, "")
+    task = card_task(card)
+    if task not in TASKS:
+        raise CardError(f'"task" must be one of {", ".join(TASKS)}, not {task!r}')
+    _check_fields(card, SCHEMA if task == "classify" else TAGS_CARD_SCHEMA, "")
     if card["format"] != CARD_FORMAT:
         raise CardError(f'"format" must be "{CARD_FORMAT}", not {card["format"]!r}')
     if card["format_version"] > CARD_FORMAT_VERSION:
@@ -141,12 +152,20 @@ def validate_card(card) -> dict:
         raise CardError(
             f'"output" must be one of {", ".join(OUTPUT_KINDS)}, not {card["output"]!r}'
         )
-    _check_unknown(card["unknown"])
-    if card["test_metrics"] is not None:
-        _check_metrics(card["test_metrics"], labels, "test_metrics")
+    if task == "tags":
+        _check_tags(card["tags"], labels)
+    else:
+        _check_unknown(card["unknown"])
+        if card["test_metrics"] is not None:
+            _check_metrics(card["test_metrics"], labels, "test_metrics")
     if len(card["h5_sha256"]) != 64:
         raise CardError('"h5_sha256" must be a sha256 hex digest')
     return card
+
+
+def card_task(card: dict) -> str:
+    """What the model does: "classify" (cards without a task) or "tags"."""
+    return card.get("task", "classify")
 
 
 def check_output_size(
@@ -226,6 +245,15 @@ def _check_unknown(unknown: dict) -> None:
         value = unknown[key]
         if value is not None and not 0.0 <= value <= 1.0:
             raise CardError(f'"unknown.{key}" must be a rate between 0 and 1, not {value}')
+
+
+def _check_tags(tags: dict, labels: list) -> None:
+    thresholds = tags.get("thresholds")
+    if not isinstance(thresholds, dict) or set(thresholds) != set(labels):
+        raise CardError('"tags.thresholds" must give one threshold for every label')
+    for tag, value in thresholds.items():
+        if isinstance(value, bool) or not isinstance(value, _NUMBER) or not 0.0 <= value <= 1.0:
+            raise CardError(f'"tags.thresholds.{tag}" must be a probability between 0 and 1')
 
 
 def _check_metrics(metrics: dict, labels: list, where: str) -> None:

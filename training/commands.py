@@ -11,6 +11,13 @@ from classifier.scoring import SCORE_METHODS
 from training import recipes
 from training.distribute import STRATEGIES
 from training.errors import TrainingError
+from training.tag_commands import (
+    add_evaluate_arguments,
+    add_tags_arguments,
+    register_tags,
+    run_evaluate_tags,
+    run_train_tags,
+)
 
 # TensorFlow is imported only when a command runs, so `--help` stays fast.
 
@@ -18,6 +25,7 @@ from training.errors import TrainingError
 def register(subparsers) -> None:
     _register_train(subparsers)
     _register_evaluate(subparsers)
+    register_tags(subparsers)
 
 
 def _register_train(subparsers) -> None:
@@ -170,6 +178,7 @@ def _register_train(subparsers) -> None:
         help="present the CPU as N devices (to try --strategy mirrored without GPUs)",
     )
     add_feature_cache_argument(parser)
+    add_tags_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     parser.set_defaults(func=run_train)
 
@@ -212,6 +221,7 @@ def _register_evaluate(subparsers) -> None:
         help="confusion-matrix picture (without --json)",
     )
     parser.add_argument("--batch-size", type=int, default=32)
+    add_evaluate_arguments(parser)
     parser.set_defaults(func=run_evaluate)
 
 
@@ -236,6 +246,8 @@ def feature_cache_root(flag: str | None) -> Path | None:
 
 def run_train(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.task == "tags":
+        return run_train_tags(args)
     if args.logical_cpus is not None:
         if args.logical_cpus < 1:
             raise TrainingError("--logical-cpus must be at least 1")
@@ -277,12 +289,14 @@ def run_train(args) -> int:
 
 def run_evaluate(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from classifier.card import json_safe
+    from classifier.card import card_path, card_task, json_safe, read_card
     from training import report
     from training.evaluate import evaluate
     from training.plots import plot_confusion_matrix
 
     model = model_path(args.model)
+    if args.labels is not None or card_task(read_card(card_path(model))) == "tags":
+        return run_evaluate_tags(args, model)
     figures = evaluate(model, args.data, args.ood, batch_size=args.batch_size)
     if args.json:
         keys = ["accuracy", "per_class", "confusion_matrix", "labels"]

@@ -1,0 +1,140 @@
+"""The tags parts of `petclf train` (`--task tags`) and `petclf evaluate` (a tags model), and
+`petclf tags` (labels files for them)."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from classifier.artifact import DEFAULT_MODEL
+from training.errors import TrainingError
+
+
+def hidden_layers(text: str) -> tuple[int, ...]:
+    """`1500`, `1500,500`, or empty for a linear head."""
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected layer sizes like 1500 or 1500,500, got {text!r}"
+        ) from None
+
+
+def add_tags_arguments(parser) -> None:
+    parser.add_argument(
+        "--task",
+        choices=("classify", "tags"),
+        default="classify",
+        help="classify: one class per photo, from DATA's class folders; tags: any number of "
+        "tags per photo, from --labels (an MLP head with one sigmoid per tag on cached backbone "
+        "features, each tag's threshold tuned for F1 on the validation part)",
+    )
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        default=None,
+        help="--task tags: a CSV of `file,tag1;tag2;…` rows, files relative to it or to --data",
+    )
+    parser.add_argument(
+        "--hidden",
+        type=hidden_layers,
+        default=(1500,),
+        metavar="N[,N…]",
+        help="--task tags: the head's hidden layer sizes; empty ('') for a linear head",
+    )
+
+
+def run_train_tags(args) -> int:
+    from training.commands import feature_cache_root
+    from training.tag_train import TagsConfig, train_tags
+
+    if args.labels is None:
+        raise TrainingError("--task tags needs --labels, a CSV of `file,tag1;tag2;…` rows")
+    if args.out == Path(DEFAULT_MODEL):
+        raise TrainingError("--task tags needs its own --out (not the shipped classifier's file)")
+    train_tags(
+        TagsConfig(
+            labels=args.labels,
+            out=args.out,
+            data=args.data,
+            arch=args.arch,
+            backbone_weights=args.backbone_weights,
+            backbone_size=args.backbone_size,
+            hidden=args.hidden,
+            epochs=args.head_epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate or 1e-3,
+            seed=args.seed,
+            validation_fraction=args.validation_fraction,
+            feature_cache=feature_cache_root(args.feature_cache),
+        )
+    )
+    return 0
+
+
+def add_evaluate_arguments(parser) -> None:
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        default=None,
+        help="a tags model: the CSV of `file,tag1;tag2;…` rows to measure it on (files relative "
+        "to it or to --data)",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results.csv"),
+        help="a tags model: the CSV that gains one row per evaluation (model, configuration, "
+        "mAP, micro/macro F1, precision@1 and @3); per-tag AP goes to <name>_per_tag.csv beside it",
+    )
+
+
+def run_evaluate_tags(args, model: Path) -> int:
+    import json
+
+    from classifier.card import card_path, json_safe, read_card
+    from training.tag_evaluate import append_results, evaluate_tags, format_tag_table
+
+    if args.labels is None:
+        raise TrainingError(f"{model} is a tags model: give --labels, a CSV of its photos' tags")
+    figures = evaluate_tags(model, args.labels, args.data, batch_size=args.batch_size)
+    per_tag = append_results(args.results, model, read_card(card_path(model)), args.labels, figures)
+    if args.json:
+        print(json.dumps(json_safe(figures)))
+    else:
+        print(format_tag_table(figures))
+    print(f"results: a row added to {args.results} and to {per_tag}", file=sys.stderr)
+    return 0
+
+
+def register_tags(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "tags",
+        help="make labels files for tags models (--task tags)",
+        description="Labels files (`file,tag1;tag2;…`) for training tags models without the "
+        "internet: mosaics of class photos, or the Flickr tags the scraper recorded.",
+    )
+    commands = parser.add_subparsers(dest="tags_command", metavar="<tags command>", required=True)
+    mosaic = commands.add_parser(
+        "mosaic",
+        help="compose 2x1 and 2x2 mosaics of class photos, tagged with the classes in them",
+        description="Compose mosaics (2x1: 480x240, 2x2: 480x480) of photos drawn at random "
+        "(seeded) from SRC/<class>/ and write them with OUT/tags.csv, each tagged with the "
+        "classes it shows. Make the train mosaics from a split's train side and the test "
+        "mosaics from its test side.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    mosaic.add_argument("--src", type=Path, required=True, help="folder of class folders")
+    mosaic.add_argument("--out", type=Path, required=True, help="folder to write the mosaics to")
+    mosaic.add_argument(
+        "--count", type=int, default=None, help="how many (default: one per source photo)"
+    )
+    mosaic.add_argument("--seed", type=int, default=1)
+    mosaic.set_defaults(func=run_mosaic)
+
+
+def run_mosaic(args) -> int:
+    from training.mosaic import compose_mosaics
+
+    labels = compose_mosaics(args.src, args.out, args.count, args.seed)
+    print(f"wrote {labels}", file=sys.stderr)
+    return 0
