@@ -58,7 +58,7 @@ def run_job(job_id: str) -> None:
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
     log.info("job %s: started in process %s", job_id, child.pid)
     cancelled = _watch(job_id, child)
@@ -171,7 +171,7 @@ def _kill_group(child: subprocess.Popen) -> None:
     child.wait()
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child, before exec: the kernel kills it when the worker dies, however it dies."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

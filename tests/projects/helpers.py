@@ -33,12 +33,16 @@ def add_shapes(db, project, labels, per_class: int = 8) -> None:
 
 
 @contextlib.contextmanager
-def start_worker(home: Path, env: dict | None = None, log_name: str = "worker.log"):
-    """A real `petclf worker` process with this test's environment; stopped (SIGTERM, then SIGKILL) at the end."""
+def start_worker(
+    home: Path, env: dict | None = None, log_name: str = "worker.log", heatmaps: bool = False
+):
+    """A real `petclf worker` process with this test's environment; stopped (SIGTERM, then SIGKILL) at the end.
+
+    `heatmaps`: also run its heat-map service (set PETCLF_HEATMAP_ADDR to a free port in `env`)."""
     log_path = home.parent / log_name
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "petclf", "worker"],
+            [sys.executable, "-m", "petclf", "worker", *(() if heatmaps else ("--no-heatmaps",))],
             env={**os.environ, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
