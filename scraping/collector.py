@@ -167,6 +167,7 @@ class ClassCollector:
                 "owner": photo.owner,
                 "license": photo.license,
                 "downloaded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "tags": manifest.TAG_SEPARATOR.join(photo.tags),
             },
         )
         self.known_urls.update(filter(None, (url, photo.photo_page_url)))

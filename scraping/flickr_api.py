@@ -1,12 +1,12 @@
 """flickr.photos.search answers → PhotoRefs. Pure functions."""
 
-from scraping.flickr_html import LICENSES, SITE
+from scraping.flickr_html import LICENSES, SITE, flickr_tags
 from scraping.photos import PhotoRef, owner_label
 
 API = "https://api.flickr.com"
 RESULTS_CAP = 4000  # flickr.photos.search returns no more than this per query
 PER_PAGE = 250
-EXTRAS = "url_b,url_c,url_z,url_m,license,owner_name,path_alias"
+EXTRAS = "url_b,url_c,url_z,url_m,license,owner_name,path_alias,tags"
 
 
 def photos_from_search(entries: list[dict], page_url: str) -> list[PhotoRef]:
@@ -28,6 +28,7 @@ def photos_from_search(entries: list[dict], page_url: str) -> list[PhotoRef]:
                     entry.get("ownername", ""), f"{SITE}/photos/{owner_id}/" if owner_id else ""
                 ),
                 license=LICENSES.get(str(entry.get("license", "")), ""),
+                tags=flickr_tags(entry.get("tags")),
             )
         )
     return photos

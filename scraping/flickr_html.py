@@ -82,6 +82,7 @@ def _photo(
     link: str = "",
     owner_name: str = "",
     license: str = "",
+    tags: tuple[str, ...] = (),
 ):
     image_url = urljoin(page_url, image_url.strip())
     match = PHOTO_PATH.search(urlsplit(image_url).path)
@@ -101,6 +102,7 @@ def _photo(
         photo_page_url=photo_page,
         owner=owner_label(owner_name, owner_url),
         license=license,
+        tags=tags,
     )
 
 
@@ -166,9 +168,33 @@ def _from_model(html: str, page_url: str, site: str):
         link = f"/photos/{owner}/{entry['id']}/" if owner else ""
         name = entry.get("realname") or entry.get("username") or entry.get("ownername") or ""
         license = LICENSES.get(str(entry.get("license", "")), "")
-        photo = _photo(urls[0], page_url, site, link=link, owner_name=name, license=license)
+        photo = _photo(
+            urls[0],
+            page_url,
+            site,
+            link=link,
+            owner_name=name,
+            license=license,
+            tags=flickr_tags(entry.get("tags")),
+        )
         if photo:
             yield photo
+
+
+def flickr_tags(value) -> tuple[str, ...]:
+    """Flickr's tags of a photo: the API's space-separated string, or the page model's list of
+    strings or of {"content"|"raw": …} objects; lower case, each once, in order."""
+    if isinstance(value, str):
+        found = value.split()
+    elif isinstance(value, list):
+        found = [
+            item if isinstance(item, str) else str(item.get("content") or item.get("raw") or "")
+            for item in value
+            if isinstance(item, (str, dict))
+        ]
+    else:
+        found = []
+    return tuple(dict.fromkeys(tag.strip().lower() for tag in found if tag.strip()))
 
 
 def _photo_dicts(node):

@@ -14,6 +14,7 @@ class PhotoRef:
     photo_page_url: str = ""
     owner: str = ""  # "Name <profile URL>", or whichever of the two the source gave
     license: str = ""  # only when the source says
+    tags: tuple[str, ...] = ()  # the photo's tags on the site, when the source gives them
 
     @property
     def image_url(self) -> str:

@@ -130,6 +130,20 @@ def register_tags(subparsers) -> None:
     )
     mosaic.add_argument("--seed", type=int, default=1)
     mosaic.set_defaults(func=run_mosaic)
+    manifest = commands.add_parser(
+        "from-manifest",
+        help="the Flickr tags the scraper recorded → a labels file",
+        description="Write a labels file from the tags `petclf scrape` recorded for each photo "
+        "in its manifest, keeping the tags on at least --min-photos photos (and the photos that "
+        "have one of them). Files are written relative to OUT.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    manifest.add_argument("--manifest", type=Path, default=Path("Images/raw/manifest.csv"))
+    manifest.add_argument("--out", type=Path, default=Path("Images/raw/tags.csv"))
+    manifest.add_argument(
+        "--min-photos", type=int, default=10, help="keep the tags on at least this many photos"
+    )
+    manifest.set_defaults(func=run_from_manifest)
 
 
 def run_mosaic(args) -> int:
@@ -137,4 +151,12 @@ def run_mosaic(args) -> int:
 
     labels = compose_mosaics(args.src, args.out, args.count, args.seed)
     print(f"wrote {labels}", file=sys.stderr)
+    return 0
+
+
+def run_from_manifest(args) -> int:
+    from training.manifest_tags import labels_from_manifest
+
+    photos, tags = labels_from_manifest(args.manifest, args.out, args.min_photos)
+    print(f"wrote {args.out}: {photos} photos, {tags} tags", file=sys.stderr)
     return 0

@@ -48,6 +48,13 @@ def capture_tiles() -> tuple[Tile, ...]:
     return tuple(tiles)
 
 
+def flickr_tags(index: int) -> str:
+    """The API's tags of tile `index`, space-separated as Flickr sends them: every photo is a
+    cat, every other one a kitten, and tile 1 alone has a tag of its own."""
+    tags = ["cat", "kitten" if index % 2 == 0 else "", "Cat", "onlyone" if index == 1 else ""]
+    return " ".join(tag for tag in tags if tag)
+
+
 def photo_image(n: int, size=(320, 240)) -> Image.Image:
     """A distinct picture per n: four generated shapes in a 2×2 grid (one shape alone hashes alike too often)."""
     labels = ("cat", "dog", "bird")
@@ -130,9 +137,10 @@ class FakeSite:
                 "message": "Invalid API Key (Key has invalid format)",
             }
         page = int(query.get("page", ["1"])[0])
-        tiles = self.tiles[(page - 1) * self.per_page : page * self.per_page]
+        first = (page - 1) * self.per_page
+        tiles = self.tiles[first : first + self.per_page]
         photos = []
-        for tile in tiles:
+        for index, tile in enumerate(tiles, start=first):
             style_url = re.search(r"//live\.staticflickr\.com(/\d+/\d+_[0-9a-f]+)", tile.html)[1]
             photos.append(
                 {
@@ -147,6 +155,11 @@ class FakeSite:
                     "pathalias": tile.owner,
                     "url_b": f"{self.url}{style_url}_b.jpg",
                     "url_m": f"{self.url}{style_url}_m.jpg",
+                    **(
+                        {"tags": flickr_tags(index)}
+                        if "tags" in query.get("extras", [""])[0]
+                        else {}
+                    ),
                 }
             )
         return {
