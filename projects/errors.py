@@ -32,6 +32,13 @@ class Conflict(ProjectError):
         self.job_id = job_id
 
 
+class TooMany(ProjectError):
+    """One client sent more corrections than the limit allows in a while."""
+
+    status = 429
+    code = "too_many_requests"
+
+
 class ModelExists(ProjectError):
     """The original make_model's answer when a model exists and `forceful` is false."""
 

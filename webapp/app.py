@@ -15,6 +15,7 @@ from projects.errors import ProjectError
 from projects.predictions import ServedModel
 from webapp import (
     api,
+    feedback,
     gallery,
     library_api,
     library_pages,
@@ -83,6 +84,7 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
     app.register_blueprint(library_api.blueprint)
     app.register_blueprint(library_pages.blueprint)
     app.register_blueprint(gallery.blueprint)
+    app.register_blueprint(feedback.blueprint)
     app.before_request(_start_clock)
     app.after_request(_finish)
     app.register_error_handler(UploadError, _upload_error)

@@ -99,8 +99,28 @@ SCHEMAS = {
                 "description": '"unknown" when the confidence is below the model\'s threshold',
             },
             "unknown": BOOLEAN,
+            "id": {
+                **STRING,
+                "description": "the served prediction's short id, for POST /api/v1/feedback; kept "
+                "PETCLF_PREDICTION_DAYS (default 7)",
+            },
         },
         ("predictions", "label", "unknown"),
+    ),
+    "Correction": _object(
+        {
+            "id": INTEGER,
+            "prediction_id": STRING,
+            "version": {**_nullable("integer"), "description": "the version that answered"},
+            "predicted": {**STRING, "description": "what the model answered"},
+            "predictions": {"type": "array", "items": _object({"label": STRING, "proba": NUMBER})},
+            "label": {**STRING, "description": 'the class it should have said, or "none"'},
+            "state": {"type": "string", "enum": ["pending", "accepted", "rejected"]},
+            "channel": {"type": "string", "enum": ["page", "api", "bot"]},
+            "sha256": {**STRING, "description": "of the photo"},
+            "created_at": STRING,
+            "reviewed_at": _nullable("string"),
+        }
     ),
     "ClassCounts": {
         "type": "object",
@@ -1004,6 +1024,107 @@ LIBRARY = {
     },
 }
 
+CORRECTION_ID = {"name": "correction_id", "in": "path", "required": True, "schema": INTEGER}
+CORRECTIONS = {
+    "/api/v1/feedback": {
+        "post": _operation(
+            "Correct a served prediction: the photo joins the answering model's project (the "
+            "shipped model's: \"pets\") with source feedback, pending an admin's review. Open to "
+            "all, PETCLF_CORRECTIONS_PER_HOUR per client.",
+            {
+                "201": _json(
+                    _object({"correction": _ref("Correction"), "recorded": BOOLEAN}), "recorded"
+                ),
+                "200": _json(
+                    _object({"correction": _ref("Correction"), "recorded": BOOLEAN}),
+                    "the same correction was sent before: counted once",
+                ),
+                "404": _error("an unknown or expired prediction id"),
+                "409": _error("the correction was reviewed already with another label"),
+                "422": _error('a label that is none of the model\'s classes nor "none"'),
+                "429": _error("too many corrections from this client in the last hour"),
+            },
+            body=_json_body(
+                _object(
+                    {
+                        "prediction_id": {**STRING, "description": "the prediction's id"},
+                        "label": {
+                            **STRING,
+                            "description": 'one of the model\'s classes, or "none"',
+                        },
+                    },
+                    ("prediction_id", "label"),
+                )
+            ),
+        ),
+    },
+    "/api/v1/projects/{name}/corrections": {
+        "get": _operation(
+            "The project's corrections in one state, with the counts per state.",
+            {
+                "200": _json(
+                    _object(
+                        {
+                            "corrections": {"type": "array", "items": _ref("Correction")},
+                            "counts": {"type": "object", "additionalProperties": INTEGER},
+                        }
+                    ),
+                    "the corrections, oldest first",
+                ),
+                "404": NOT_FOUND,
+                "422": INVALID,
+            },
+            admin=True,
+            parameters=[
+                PROJECT,
+                {
+                    "name": "state",
+                    "in": "query",
+                    "schema": {
+                        "type": "string",
+                        "enum": ["pending", "accepted", "rejected"],
+                        "default": "pending",
+                    },
+                },
+            ],
+        ),
+    },
+    "/api/v1/projects/{name}/corrections/{correction_id}/image": {
+        "get": _operation(
+            "The corrected photo's original file.",
+            {
+                "200": {"description": "the photo", "content": {"image/*": {"schema": BINARY}}},
+                "404": NOT_FOUND,
+            },
+            admin=True,
+            parameters=[PROJECT, CORRECTION_ID],
+        ),
+    },
+    "/api/v1/projects/{name}/corrections/{correction_id}/{action}": {
+        "post": _operation(
+            'Accept (the photo joins the corrected class, or the common pool for "none") or '
+            "reject a pending correction. PETCLF_RETRAIN_AFTER accepted ones queue a retraining.",
+            {
+                "200": _json(_ref("Correction"), "the reviewed correction"),
+                "404": NOT_FOUND,
+                "409": _error("the correction was reviewed already"),
+                "422": _error("an action other than accept or reject"),
+            },
+            admin=True,
+            parameters=[
+                PROJECT,
+                CORRECTION_ID,
+                {
+                    "name": "action",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["accept", "reject"]},
+                },
+            ],
+        ),
+    },
+}
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {
@@ -1012,7 +1133,7 @@ DOCUMENT = {
         "description": "Photo classifiers: the shipped model, per-project classifiers anyone trains (REST v1), "
         "and the original image-analytics API. Reads and predictions are open; writes need the admin token.",
     },
-    "paths": {**SHIPPED_MODEL, **REST_V1, **LIBRARY, **ORIGINAL},
+    "paths": {**SHIPPED_MODEL, **REST_V1, **CORRECTIONS, **LIBRARY, **ORIGINAL},
     "components": {
         "schemas": SCHEMAS,
         "securitySchemes": {

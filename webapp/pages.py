@@ -6,8 +6,9 @@ import io
 from flask import Blueprint, current_app, render_template, request
 
 from preprocessing import ImageError
-from projects.predictions import record_one
+from projects.predictions import prediction_days, record_one
 from webapp import gallery
+from webapp.auth import csrf_token
 from webapp.context import page_context
 from webapp.errors import from_image_error
 from webapp.uploads import FIELD, form_upload
@@ -43,6 +44,8 @@ def result_page():
             prediction=prediction,
             photo=_data_url(image),
             kept=kept,
+            csrf_token=csrf_token,
+            prediction_days=prediction_days(),
             **page_context(),
         )
     )
