@@ -1,6 +1,7 @@
 """Training one project: its photos → a split folder → `training.train` on the shipped backbone
 (cached features, cross-fitted heads, threshold from out-of-fold scores, the common pool as
-outlier exposure) → `v<n>.h5` + card + runtime, moved into place, then activated.
+outlier exposure) → `v<n>.h5` + card + runtime, moved into place, then activated if it is not
+worse than the serving version on the project's test photos (jobs/gate.py).
 
 Nothing is served before the last step: a version exists for the servers only once its row is
 committed, in the same transaction that marks the job done.
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 
 from jobs.backbone import shipped_backbone
 from jobs.errors import JobError
+from jobs.gate import Verdict, judge
 from jobs.progress import ProgressWriter
 from store import Job, ModelVersion, Photo, Project, home, photo_path, session
 from store.models import now
@@ -63,7 +65,9 @@ def run_training(job_id: str) -> None:
     )
     progress("publishing", 0, 1)
     h5 = _publish(out, model_folder(name))
-    _activate(job_id, number, h5, card)
+    progress("comparing", 0, 1)
+    verdict = judge(h5, *_serving(job_id), work / "data" / "test")
+    _activate(job_id, number, h5, card, verdict)
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -118,7 +122,20 @@ def _publish(out: Path, folder: Path) -> Path:
     return h5
 
 
-def _activate(job_id: str, number: int, h5: Path, card: dict) -> None:
+def _serving(job_id: str) -> tuple[Path | None, int | None]:
+    """The .h5 and number of the version the project serves now (None, None when none)."""
+    with session() as db:
+        project = db.get(Project, db.get(Job, job_id).project_id)
+        serving = db.scalar(
+            select(ModelVersion).where(
+                ModelVersion.project_id == project.id,
+                ModelVersion.number == project.active_version,
+            )
+        )
+        return (home() / serving.path, serving.number) if serving else (None, None)
+
+
+def _activate(job_id: str, number: int, h5: Path, card: dict, verdict: Verdict) -> None:
     from classifier.card import json_safe
     from projects.service import log
 
@@ -138,7 +155,8 @@ def _activate(job_id: str, number: int, h5: Path, card: dict) -> None:
                 job_id=job_id,
             )
         )
-        project.active_version = number
+        if verdict.activate:
+            project.active_version = number
         metrics = card.get("test_metrics") or {}
         job.state, job.finished_at, job.phase, job.step, job.total = "done", now(), "done", 1, 1
         job.result = {
@@ -146,6 +164,31 @@ def _activate(job_id: str, number: int, h5: Path, card: dict) -> None:
             "accuracy": metrics.get("accuracy"),
             "threshold": card["unknown"]["threshold"],
             "false_accept_rate": card["unknown"].get("false_accept_rate"),
+            "activated": verdict.activate,
+            "gate": verdict.to_dict(),
         }
-        job.message = f"v{number} trained and activated."
-        log(db, project, "info", "version_activated", f"v{number} trained and activated.", job_id)
+        job.message = _gate_message(number, verdict)
+        log(
+            db,
+            project,
+            "info" if verdict.activate else "warning",
+            "version_activated" if verdict.activate else "version_kept_back",
+            job.message,
+            job_id,
+        )
+
+
+def _gate_message(number: int, verdict: Verdict) -> str:
+    """Which figure decided, in words: "v3 trained and activated: accuracy on … 0.92 vs v2's 0.88"."""
+    if verdict.active_accuracy is None:
+        return f"v{number} trained and activated ({verdict.decided_by})."
+    figures = (
+        f"{verdict.decided_by}: {verdict.new_accuracy:.1%} against "
+        f"v{verdict.active_version}'s {verdict.active_accuracy:.1%}"
+    )
+    if verdict.activate:
+        return f"v{number} trained and activated, not worse on the {figures}."
+    return (
+        f"v{number} trained but not activated, worse on the {figures}; "
+        f"v{verdict.active_version} keeps serving."
+    )

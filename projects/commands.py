@@ -361,7 +361,8 @@ def _result_line(result: dict) -> str:
         if result["accuracy"] is None
         else f"test accuracy {result['accuracy']:.1%}"
     )
-    return f"v{result['version']} trained and activated: {accuracy}, unknown threshold {result['threshold']:.4f}."
+    done = "trained and activated" if result.get("activated", True) else "trained, not activated"
+    return f"v{result['version']} {done}: {accuracy}, unknown threshold {result['threshold']:.4f}."
 
 
 # status
