@@ -15,9 +15,9 @@ from PIL import Image
 
 from library.files import thumbnail_path
 from store import LibraryPhoto, photo_path, session
+from tests.cli import run_petclf
 from tests.imagegen import encode, shape_image
 from tests.library.exifgen import make_exif, photo
-from tests.projects.helpers import petclf
 
 TRIP = [  # name, class drawn, taken, position, orientation
     ("louvre.jpg", "cat", datetime(2014, 6, 2, 10, 0, 0), (48.8606, 2.3376), 1),
@@ -49,7 +49,7 @@ def write_trip(folder: Path) -> Path:
 
 def test_add_find_report_export(library_env, tmp_path):
     trip = write_trip(tmp_path / "trip")
-    added = petclf("library", "add", trip, env=library_env)
+    added = run_petclf("library", "add", trip, env=library_env)
     assert added.returncode == 1, added.stderr  # one damaged file
     assert "damaged trip/broken.jpg: The JPEG file is damaged" in added.stdout
     assert (
@@ -57,7 +57,7 @@ def test_add_find_report_export(library_env, tmp_path):
         in added.stdout
     )
 
-    found = petclf(
+    found = run_petclf(
         "library",
         "find",
         "--near",
@@ -75,7 +75,7 @@ def test_add_find_report_export(library_env, tmp_path):
     ]
     assert answer["photos"][0]["place"] == "Paris, France"
     dated = json.loads(
-        petclf(
+        run_petclf(
             "library",
             "find",
             "--from",
@@ -87,14 +87,14 @@ def test_add_find_report_export(library_env, tmp_path):
         ).stdout
     )
     assert [p["name"] for p in dated["photos"]] == ["home.png", "louvre.jpg"]
-    text = petclf("library", "find", "--place", "sydney", env=library_env)
+    text = run_petclf("library", "find", "--place", "sydney", env=library_env)
     assert re.search(r"2014-07-30 20:00:05 .* Sydney, Australia · opera.jpg", text.stdout), (
         text.stdout
     )
     assert "1–1 of 1 photos" in text.stdout
 
     report = tmp_path / "report.html"
-    made = petclf("library", "report", "--to", "2014-06-30", "--out", report, env=library_env)
+    made = run_petclf("library", "report", "--to", "2014-06-30", "--out", report, env=library_env)
     assert made.returncode == 0 and f"{report}: 3 photos" in made.stdout, made.stderr
     page = report.read_text()
     assert page.count("<tr><td><img") == 3 and page.count("data:image/jpeg;base64,") == 3
@@ -107,7 +107,7 @@ def test_add_find_report_export(library_env, tmp_path):
     )  # home.png is dated by its file time, and says so
 
     dest = tmp_path / "by-date"
-    exported = petclf("library", "export", "--rename-by-date", dest, env=library_env)
+    exported = run_petclf("library", "export", "--rename-by-date", dest, env=library_env)
     assert exported.returncode == 0, exported.stderr
     names = sorted(os.listdir(dest))
     with session() as db:
@@ -133,10 +133,10 @@ def test_add_find_report_export(library_env, tmp_path):
     assert [row["file"] for row in table] == names[:4]
     assert table[1]["city"] == "Paris" and float(table[1]["latitude"]) == 48.8606
 
-    again = petclf("library", "export", "--rename-by-date", dest, env=library_env)
+    again = run_petclf("library", "export", "--rename-by-date", dest, env=library_env)
     assert again.returncode == 1 and "use --force" in again.stderr
     assert (
-        petclf(
+        run_petclf(
             "library",
             "export",
             "--rename-by-date",
@@ -162,7 +162,7 @@ def test_bad_flags_are_one_line_each(library_env, tmp_path):
         ),
         (("add", tmp_path / "missing"), "does not exist"),
     ]:
-        done = petclf("library", *args, env=library_env)
+        done = run_petclf("library", *args, env=library_env)
         assert done.returncode == 1, done
         assert (
             done.stderr.count("\n") == 1
@@ -208,7 +208,7 @@ def test_kill_9_mid_ingest_loses_nothing_reported_added(library_env, tmp_path):
         assert stored[sha] == photo_id
         assert photo_path(sha).is_file() and thumbnail_path(sha).is_file()
 
-    rerun = petclf("library", "add", folder, "--json", env=library_env)
+    rerun = run_petclf("library", "add", folder, "--json", env=library_env)
     assert rerun.returncode == 0, rerun.stderr
     outcomes = [json.loads(line) for line in rerun.stdout.splitlines()]
     assert {o["sha256"] for o in outcomes if o["status"] == "duplicate"} == set(stored)

@@ -325,7 +325,7 @@ def test_near_duplicates_of_deleted_photos_and_of_other_processes(library_home, 
     """The near-duplicate index lives on in this process: it forgets a deleted photo, and it
     learns what another process (here the CLI) added meanwhile."""
     from library import delete
-    from tests.projects.helpers import petclf
+    from tests.cli import run_petclf
 
     first, second = shape_image("dog", 7, (640, 480)), shape_image("cat", 8, (640, 480))
     gone = ingest_upload("gone.jpg", encode(first, "JPEG", quality=95))
@@ -336,7 +336,7 @@ def test_near_duplicates_of_deleted_photos_and_of_other_processes(library_home, 
 
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "theirs.jpg").write_bytes(encode(second, "JPEG", quality=95))
-    assert petclf("library", "add", tmp_path / "other", env=dict(os.environ)).returncode == 0
+    assert run_petclf("library", "add", tmp_path / "other", env=dict(os.environ)).returncode == 0
     theirs = rows()["theirs.jpg"].id
     mine = ingest_upload("mine.jpg", encode(second.resize((600, 450)), "JPEG", quality=60))
     assert (mine.status, mine.group_id) == ("near_duplicate", theirs)

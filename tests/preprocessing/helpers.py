@@ -3,14 +3,13 @@
 import hashlib
 import io
 import subprocess
-import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-PETCLF = Path(sys.executable).with_name("petclf")
+from tests import cli
 
 
 def photo(seed: int, size: tuple[int, int] = (300, 240)) -> Image.Image:
@@ -52,9 +51,8 @@ def write_raw(root: Path, per_class: dict[str, int], first_seed: int = 0) -> Pat
 
 
 def run_petclf(*args, check_ok: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [str(PETCLF), *map(str, args)], capture_output=True, text=True, timeout=300
-    )
+    """`petclf ARGS…`, asserting it succeeded unless `check_ok` is False."""
+    result = cli.run_petclf(*args)
     if check_ok:
         assert result.returncode == 0, result.stderr
     return result

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.cli import PETCLF
 from tests.preprocessing.helpers import (
-    PETCLF,
     assert_one_line_error,
     encoded,
     near_copy,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.projects.helpers import Terminal, petclf, write_shape_folders
+from tests.cli import run_petclf
+from tests.projects.helpers import Terminal, write_shape_folders
 
 LABELS = ("cat", "dog")
 
@@ -42,7 +43,7 @@ def trained(tmp_path_factory, base_model) -> TrainedProject:
         ("create", "pets", "--class", "cat", "--class", "dog"),
         ("add", "pets", photos),
     ):
-        done = petclf("project", *command, env=env)
+        done = run_petclf("project", *command, env=env)
         assert done.returncode == 0, done.stderr
     train = Terminal("project", "train", "pets", env=env).finish()
     assert train[0] == 0, train[2]  # every test of it needs v1

@@ -113,17 +113,6 @@ def write_shape_folders(root: Path, labels, per_class: int, first_seed: int = 0)
     return root
 
 
-def petclf(*args, env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
-    """The real `petclf` console entry point in a process of its own."""
-    return subprocess.run(
-        [sys.executable, "-m", "petclf", *map(str, args)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 class Terminal:
     """`petclf` with its stderr on a pseudo-terminal, as a person runs it: progress bars draw there.
     It leads its own process group, as a shell's foreground job does, so Ctrl-C is `interrupt()`."""

@@ -11,12 +11,12 @@ import pytest
 from classifier import load_engine
 from projects import service
 from store import session
+from tests.cli import run_petclf
 from tests.imagegen import encode, shape_image
 from tests.projects.conftest import project_env
 from tests.projects.helpers import (
     Terminal,
     is_running,
-    petclf,
     training_child,
     wait_for_training,
     wait_until,
@@ -50,13 +50,13 @@ def assert_one_error_line(done, *fragments: str) -> None:
 
 
 def status(name: str, env: dict) -> dict:
-    done = petclf("project", "status", name, "--json", env=env)
+    done = run_petclf("project", "status", name, "--json", env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 def project_names(env: dict) -> list[str]:
-    done = petclf("project", "list", env=env)
+    done = run_petclf("project", "list", env=env)
     assert done.returncode == 0, done.stderr
     return (
         [line.split()[0] for line in done.stdout.splitlines()[1:]]
@@ -67,7 +67,7 @@ def project_names(env: dict) -> list[str]:
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)
 def test_every_subcommand_has_help(command):
-    done = petclf("project", *command.split(), "--help", env=None)
+    done = run_petclf("project", *command.split(), "--help", env=None)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"usage: petclf project {command}")
 
@@ -82,7 +82,7 @@ def test_add_stores_each_photo_once_and_reports_every_rejected_file(env, tmp_pat
     (photos / "cat" / "notes.jpg").write_text("not a photo")
     (photos / "dog" / "copy.png").write_bytes((photos / "dog" / "dog0.png").read_bytes())
     (photos / "dog" / "cut.png").write_bytes((photos / "dog" / "dog1.png").read_bytes()[:300])
-    assert petclf("project", "create", "pets", env=env).returncode == 0
+    assert run_petclf("project", "create", "pets", env=env).returncode == 0
 
     first = Terminal("project", "add", "pets", photos, env=env)
     code, out, screen = first.finish()
@@ -107,14 +107,14 @@ def test_add_stores_each_photo_once_and_reports_every_rejected_file(env, tmp_pat
         "dog": 6,
     }
 
-    again = petclf(
+    again = run_petclf(
         "project", "add", "pets", photos / "dog", "--class", "dog", "--side", "test", env=env
     )
     assert again.returncode == 1 and again.stdout.startswith(
         "pets: 0 stored, 7 duplicate, 1 rejected"
     )
     flat = write_shape_folders(tmp_path / "more", ("bird",), per_class=5)
-    added = petclf(
+    added = run_petclf(
         "project", "add", "pets", flat / "bird", "--class", "bird", "--side", "test", env=env
     )
     assert added.returncode == 0 and added.stdout == "pets: 5 stored, 0 duplicate, 0 rejected\n", (
@@ -125,11 +125,11 @@ def test_add_stores_each_photo_once_and_reports_every_rejected_file(env, tmp_pat
 
 def test_common_add_fills_the_shared_pool(env, tmp_path):
     folder = write_shape_folders(tmp_path / "none", ("bird",), per_class=4)
-    done = petclf("project", "common", "add", folder, "--side", "train", env=env)
+    done = run_petclf("project", "common", "add", folder, "--side", "train", env=env)
     assert done.returncode == 0 and done.stdout == "common: 4 stored, 0 duplicate, 0 rejected\n", (
         done.stderr
     )
-    assert petclf("project", "create", "pets", env=env).returncode == 0
+    assert run_petclf("project", "create", "pets", env=env).returncode == 0
     assert status("pets", env)["common_pool"] == {"train": 4, "test": 0}
 
 
@@ -147,36 +147,39 @@ def test_common_add_fills_the_shared_pool(env, tmp_path):
     ],
 )
 def test_an_unknown_project_is_one_line(env, command):
-    assert_one_error_line(petclf("project", *command, env=env), "There is no project named nope.")
+    assert_one_error_line(
+        run_petclf("project", *command, env=env), "There is no project named nope."
+    )
     assert project_names(env) == []
 
 
 def test_bad_names_store_nothing(env, tmp_path):
     assert_one_error_line(
-        petclf("project", "create", "pets", "--class", "a/b", env=env),
+        run_petclf("project", "create", "pets", "--class", "a/b", env=env),
         "The class name 'a/b' can't contain",
     )
     assert_one_error_line(
-        petclf("project", "create", "x" * 65, env=env), "is 65 characters long; the limit is 64"
+        run_petclf("project", "create", "x" * 65, env=env), "is 65 characters long; the limit is 64"
     )
     assert project_names(env) == []  # the project of a refused class was not created either
 
     photos = write_shape_folders(tmp_path / "photos", ("cat",), per_class=5)
     (photos / "cat").rename(photos / ("y" * 65))
     write_shape_folders(photos, ("cat",), per_class=5, first_seed=10)
-    assert petclf("project", "create", "pets", env=env).returncode == 0
+    assert run_petclf("project", "create", "pets", env=env).returncode == 0
     assert_one_error_line(
-        petclf("project", "add", "pets", photos, env=env), "The class name", "the limit is 64"
+        run_petclf("project", "add", "pets", photos, env=env), "The class name", "the limit is 64"
     )
     assert_one_error_line(
-        petclf("project", "add", "pets", photos / "cat", "--class", "..", env=env), "can't contain"
+        run_petclf("project", "add", "pets", photos / "cat", "--class", "..", env=env),
+        "can't contain",
     )
     assert status("pets", env)["photos"] == 0  # not even the valid class's photos
 
 
 def test_missing_and_empty_folders_are_one_line(env, tmp_path):
     (tmp_path / "empty").mkdir()
-    assert petclf("project", "create", "pets", env=env).returncode == 0
+    assert run_petclf("project", "create", "pets", env=env).returncode == 0
     cases = [
         (("add", "pets", tmp_path / "missing"), "does not exist"),
         (("add", "pets", tmp_path / "empty"), "has no class folders"),
@@ -184,27 +187,27 @@ def test_missing_and_empty_folders_are_one_line(env, tmp_path):
         (("common", "add", tmp_path / "missing"), "does not exist"),
     ]
     for command, fragment in cases:
-        assert_one_error_line(petclf("project", *command, env=env), str(tmp_path), fragment)
+        assert_one_error_line(run_petclf("project", *command, env=env), str(tmp_path), fragment)
 
 
 def test_training_needs_enough_photos_and_one_job_at_a_time(env, tmp_path):
     for name, per_class in (("few", 3), ("pets", 8)):
         photos = write_shape_folders(tmp_path / name, ("cat", "dog"), per_class=per_class)
         for command in (("create", name), ("add", name, photos)):
-            assert petclf("project", *command, env=env).returncode == 0
+            assert run_petclf("project", *command, env=env).returncode == 0
     assert_one_error_line(
-        petclf("project", "train", "few", env=env),
+        run_petclf("project", "train", "few", env=env),
         "The class cat has 3 photos; add at least 2 more.",
     )
     assert status("few", env)["job"] is None
 
-    queued = petclf("project", "train", "pets", "--no-wait", env=env)
+    queued = run_petclf("project", "train", "pets", "--no-wait", env=env)
     assert queued.returncode == 0, queued.stderr
     job_id = re.search(r"Queued job (\w+)", queued.stdout).group(1)
     assert status("pets", env)["job"]["id"] == job_id
     for flags in ((), ("--no-wait",)):
         assert_one_error_line(
-            petclf("project", "train", "pets", *flags, env=env),
+            run_petclf("project", "train", "pets", *flags, env=env),
             f"is training already (job {job_id}, queued)",
         )
 
@@ -212,12 +215,12 @@ def test_training_needs_enough_photos_and_one_job_at_a_time(env, tmp_path):
 def test_a_project_without_a_model_cannot_predict_or_export(env, tmp_path):
     photo = tmp_path / "cat.png"
     photo.write_bytes(encode(shape_image("cat", seed=1), "PNG"))
-    assert petclf("project", "create", "pets", env=env).returncode == 0
+    assert run_petclf("project", "create", "pets", env=env).returncode == 0
     assert_one_error_line(
-        petclf("project", "predict", "pets", photo, env=env), "has no trained model yet"
+        run_petclf("project", "predict", "pets", photo, env=env), "has no trained model yet"
     )
     assert_one_error_line(
-        petclf("project", "export", "pets", "--out", tmp_path / "x.zip", env=env),
+        run_petclf("project", "export", "pets", "--out", tmp_path / "x.zip", env=env),
         "no trained model to export",
     )
     assert not (tmp_path / "x.zip").exists()
@@ -244,12 +247,12 @@ def test_status_and_list_show_the_active_version(trained):
     assert version["number"] == 1 and version["active"] and version["labels"] == ["cat", "dog"]
     # An energy threshold is a log-sum-exp of logits: any finite number, its scale set by the backbone.
     assert 0 <= version["accuracy"] <= 1 and math.isfinite(version["threshold"])
-    text = petclf("project", "status", trained.name, env=trained.env).stdout
+    text = run_petclf("project", "status", trained.name, env=trained.env).stdout
     assert (
         f"v1 (active): accuracy {version['accuracy']:.1%}, unknown threshold {version['threshold']:.4f}"
         in text
     )
-    listed = petclf("project", "list", env=trained.env).stdout.splitlines()
+    listed = run_petclf("project", "list", env=trained.env).stdout.splitlines()
     assert listed[0].split() == ["name", "classes", "photos", "active", "job"]
     assert listed[1].split() == [trained.name, "cat,", "dog", "16", "v1", "-"]
 
@@ -258,7 +261,9 @@ def test_predict_answers_like_the_engine(trained, tmp_path):
     photos = [trained.photos / "cat" / "cat0.png", trained.photos / "dog" / "dog3.png"]
     broken = tmp_path / "broken.png"
     broken.write_text("text")
-    done = petclf("project", "predict", trained.name, "--json", *photos, broken, env=trained.env)
+    done = run_petclf(
+        "project", "predict", trained.name, "--json", *photos, broken, env=trained.env
+    )
     assert done.returncode == 1  # one image failed; the others answered
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     engine = load_engine(trained.home / "projects" / trained.name / "v1.h5", threads=1)
@@ -270,7 +275,7 @@ def test_predict_answers_like_the_engine(trained, tmp_path):
     )
     assert done.stderr == f"petclf project predict: {broken}: {lines[2]['error']['message']}\n"
 
-    text = petclf("project", "predict", trained.name, photos[0], env=trained.env)
+    text = run_petclf("project", "predict", trained.name, photos[0], env=trained.env)
     assert text.returncode == 0, text.stderr
     header, *ranked = text.stdout.splitlines()
     assert header.startswith(f"{photos[0]}: {lines[0]['label']}")
@@ -282,7 +287,7 @@ def test_predict_answers_like_the_engine(trained, tmp_path):
 
 def test_export_writes_the_version_zip(trained, tmp_path):
     out = tmp_path / "pets.zip"
-    done = petclf(
+    done = run_petclf(
         "project", "export", trained.name, "--version", "1", "--out", out, env=trained.env
     )
     assert done.returncode == 0, done.stderr
@@ -294,14 +299,16 @@ def test_export_writes_the_version_zip(trained, tmp_path):
             == (trained.home / "projects" / trained.name / "v1.h5").read_bytes()
         )
     assert_one_error_line(
-        petclf("project", "export", trained.name, "--version", "7", "--out", out, env=trained.env),
+        run_petclf(
+            "project", "export", trained.name, "--version", "7", "--out", out, env=trained.env
+        ),
         "has no version 7",
     )
 
 
 def test_no_forceful_keeps_the_existing_model(trained):
     assert_one_error_line(
-        petclf("project", "train", trained.name, "--no-forceful", env=trained.env),
+        run_petclf("project", "train", trained.name, "--no-forceful", env=trained.env),
         "has a model already (v1)",
     )
     assert status(trained.name, trained.env)["job"] is None
@@ -332,7 +339,7 @@ def test_ctrl_c_cancels_the_training_and_v1_keeps_serving(in_trained_home):
     )
     with session() as db:
         assert service.job(db, job["id"]).state == "cancelled"
-    cat = petclf(
+    cat = run_petclf(
         "project", "predict", trained.name, trained.photos / "cat" / "cat2.png", env=trained.env
     )
     assert cat.returncode == 0 and cat.stdout.splitlines()[1].startswith("1. cat ("), cat.stdout

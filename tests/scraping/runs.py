@@ -3,8 +3,9 @@
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.cli import run_petclf
 
 # Tile index -> how its image misbehaves; every other tile serves a distinct good photo.
 MISBEHAVIOUR = {
@@ -20,13 +21,11 @@ MISBEHAVIOUR = {
     19: "503",  # always, with Retry-After: 0
 }
 GOOD = 24 - len(MISBEHAVIOUR) + 2  # the fallback and the 429 photos arrive in the end
-PETCLF = [str(Path(sys.executable).with_name("petclf"))]  # the installed console script
 
 
 def scrape_command(site_url: str, out: Path, *extra: str) -> list[str]:
     """The command line of a quick single-query Flickr run against the fake site."""
     return [
-        *PETCLF,
         "scrape",
         "--source",
         "flickr",
@@ -46,13 +45,12 @@ def scrape_command(site_url: str, out: Path, *extra: str) -> list[str]:
     ]
 
 
-def run_petclf(args: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
+def run_without_api_keys(args: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
+    """`petclf ARGS…` without the caller's own Flickr and Imgur keys: each test says which it uses."""
     environment = {
         k: v for k, v in os.environ.items() if k not in ("FLICKR_API_KEY", "IMGUR_CLIENT_ID")
     }
-    return subprocess.run(
-        args, capture_output=True, text=True, timeout=120, env={**environment, **(env or {})}
-    )
+    return run_petclf(*args, env={**environment, **(env or {})}, timeout=120)
 
 
 def summary_of(result: subprocess.CompletedProcess) -> dict:

@@ -15,8 +15,15 @@ from PIL import Image
 import scraping
 from scraping.manifest import COLUMNS
 from scraping.plan import load_plan
+from tests.cli import PETCLF
 from tests.scraping.fakesite import FakeSite
-from tests.scraping.runs import GOOD, MISBEHAVIOUR, PETCLF, run_petclf, scrape_command, summary_of
+from tests.scraping.runs import (
+    GOOD,
+    MISBEHAVIOUR,
+    run_without_api_keys,
+    scrape_command,
+    summary_of,
+)
 
 
 def read_manifest(out: Path) -> list[dict]:
@@ -48,7 +55,7 @@ def first_run(tmp_path_factory):
     """One full run against the misbehaving site, shared by the tests that read it and rerun it."""
     with FakeSite(per_page=12, pages=2, behaviour=MISBEHAVIOUR) as site:
         out = tmp_path_factory.mktemp("first") / "raw"
-        summary = summary_of(run_petclf(scrape_command(site.url, out, "--json")))
+        summary = summary_of(run_without_api_keys(scrape_command(site.url, out, "--json")))
         yield site, out, summary, list(site.requests)
 
 
@@ -106,7 +113,7 @@ def test_second_run_downloads_nothing_new(first_run):
     kept = {row["image_url"] for row in read_manifest(out)}
     before = len(site.requests)
 
-    again = summary_of(run_petclf(scrape_command(site.url, out, "--json")))
+    again = summary_of(run_without_api_keys(scrape_command(site.url, out, "--json")))
     assert again["downloaded"] == 0
     assert (
         again["already_have"] == GOOD + 5
@@ -124,7 +131,9 @@ def test_second_run_downloads_nothing_new(first_run):
 
 def test_limit_stops_without_fetching_more_than_needed(site, tmp_path):
     out = tmp_path / "raw"
-    summary = summary_of(run_petclf(scrape_command(site.url, out, "--json", "--limit", "5")))
+    summary = summary_of(
+        run_without_api_keys(scrape_command(site.url, out, "--json", "--limit", "5"))
+    )
     assert summary["downloaded"] == 5
     assert len(list((out / "cat").iterdir())) == 5
     assert len(site.of_kind("image")) == 5  # tiles 0-4 are all good: nothing fetched in vain
@@ -137,7 +146,7 @@ def test_killed_run_resumes_cleanly(tmp_path):
         per_page=12, pages=2, behaviour={3: "html", 7: "dup_of:2"}, image_delay=0.25
     ) as site:
         process = subprocess.Popen(
-            scrape_command(site.url, out, "--per-host", "1"),
+            [PETCLF, *scrape_command(site.url, out, "--per-host", "1")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -155,7 +164,7 @@ def test_killed_run_resumes_cleanly(tmp_path):
             assert hashlib.sha256((out / row["file"]).read_bytes()).hexdigest() == row["sha256"]
 
         site.image_delay = 0
-        summary = summary_of(run_petclf(scrape_command(site.url, out, "--json")))
+        summary = summary_of(run_without_api_keys(scrape_command(site.url, out, "--json")))
         assert summary["downloaded"] + killed_at == 22
         rows = assert_manifest_matches_files(out)
         assert len(rows) == 22 and len({row["sha256"] for row in rows}) == 22
@@ -171,7 +180,7 @@ def test_files_left_by_a_kill_are_cleaned_or_adopted(site, tmp_path):
     orphan.write_bytes(data)
     (folder / f".{orphan.name}.part").write_bytes(data[:100])
 
-    summary = summary_of(run_petclf(scrape_command(site.url, out, "--json")))
+    summary = summary_of(run_without_api_keys(scrape_command(site.url, out, "--json")))
     assert summary["recovered"] == 1 and summary["downloaded"] == GOOD
     assert summary["duplicates"] == {"exact": 1, "near": 1}  # tile 10 repeats tile 0's bytes
     rows = assert_manifest_matches_files(out)
@@ -186,9 +195,8 @@ def _rows(out: Path) -> int:
 
 
 def test_geoblocked_source_is_a_clear_error_not_zero_images(site, tmp_path):
-    result = run_petclf(
+    result = run_without_api_keys(
         [
-            *PETCLF,
             "scrape",
             "--source",
             "imgur",
@@ -213,7 +221,7 @@ def test_geoblocked_source_is_a_clear_error_not_zero_images(site, tmp_path):
 def test_a_search_without_results_says_so(site, tmp_path):
     command = scrape_command(site.url, tmp_path / "raw")
     command[command.index("flickr")], command[command.index("random")] = "imgur", "nothing"
-    result = run_petclf(command)
+    result = run_without_api_keys(command)
     assert result.returncode == 1
     assert "imgur found no photos for 'nothing'" in result.stderr
 
@@ -222,7 +230,7 @@ def test_imgur_search_page(site, tmp_path):
     out = tmp_path / "raw"
     command = [*scrape_command(site.url, out, "--json")]
     command[command.index("flickr")] = "imgur"
-    summary_of(run_petclf(command))
+    summary_of(run_without_api_keys(command))
     rows = assert_manifest_matches_files(out)
     assert len(rows) == site.imgur_posts
     assert {row["photo_page_url"] for row in rows} == {
@@ -235,7 +243,7 @@ def test_imgur_api_gallery_search(site, tmp_path):
     out = tmp_path / "raw"
     command = scrape_command(site.url, out, "--json", "--api")
     command[command.index("flickr")] = "imgur"
-    summary = summary_of(run_petclf(command, env={"IMGUR_CLIENT_ID": site.api_key}))
+    summary = summary_of(run_without_api_keys(command, env={"IMGUR_CLIENT_ID": site.api_key}))
     assert summary["downloaded"] == site.imgur_posts  # the album's video is skipped
     rows = assert_manifest_matches_files(out)
     assert {row["owner"] for row in rows} == {
@@ -247,17 +255,17 @@ def test_imgur_api_gallery_search(site, tmp_path):
         "/3/gallery/search/time/all/1?q=random",
     ]
 
-    refused = run_petclf(command, env={"IMGUR_CLIENT_ID": "nope"})
+    refused = run_without_api_keys(command, env={"IMGUR_CLIENT_ID": "nope"})
     assert refused.returncode == 1 and "HTTP 403" in refused.stderr and "nope" not in refused.stderr
 
 
 def test_robots_txt_is_obeyed_unless_ignored_loudly(site, tmp_path):
-    blocked = run_petclf(scrape_command(f"{site.url}/private", tmp_path / "a"))
+    blocked = run_without_api_keys(scrape_command(f"{site.url}/private", tmp_path / "a"))
     assert blocked.returncode == 1
     assert "robots.txt" in blocked.stderr and "disallows" in blocked.stderr
     assert not [r for r in site.requests if r.path.startswith("/private/")]
 
-    allowed = run_petclf(
+    allowed = run_without_api_keys(
         scrape_command(f"{site.url}/private", tmp_path / "b", "--ignore-robots", "--limit", "3")
     )
     assert allowed.returncode == 0, allowed.stderr
@@ -268,7 +276,7 @@ def test_robots_txt_is_obeyed_unless_ignored_loudly(site, tmp_path):
 def test_flickr_api_records_licence_and_hides_the_key(site, tmp_path):
     out = tmp_path / "raw"
     summary = summary_of(
-        run_petclf(
+        run_without_api_keys(
             scrape_command(site.url, out, "--json", "--limit", "4", "--license", "cc"),
             env={"FLICKR_API_KEY": site.api_key},
         )
@@ -284,7 +292,9 @@ def test_flickr_api_records_licence_and_hides_the_key(site, tmp_path):
         "license=1%2C2%2C3%2C4%2C5%2C6%2C9%2C10" in api_call.path and "text=random" in api_call.path
     )
 
-    wrong = run_petclf(scrape_command(site.url, tmp_path / "x"), env={"FLICKR_API_KEY": "wrong"})
+    wrong = run_without_api_keys(
+        scrape_command(site.url, tmp_path / "x"), env={"FLICKR_API_KEY": "wrong"}
+    )
     assert (
         wrong.returncode == 1 and "Invalid API Key" in wrong.stderr and "wrong" not in wrong.stderr
     )
@@ -299,9 +309,8 @@ def test_plan_fills_each_class_up_to_its_limit(site, tmp_path):
         '[classes.bird]\nqueries = ["blocked", "small bird"]\nsources = ["imgur", "flickr"]\n'
     )
     out = tmp_path / "raw"
-    result = run_petclf(
+    result = run_without_api_keys(
         [
-            *PETCLF,
             "scrape",
             "--plan",
             str(plan),
@@ -342,21 +351,21 @@ def test_one_run_at_a_time_per_output_folder(site, tmp_path):
     out.mkdir()
     with (out / ".scrape.lock").open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # as a running scrape holds it
-        busy = run_petclf(scrape_command(site.url, out))
+        busy = run_without_api_keys(scrape_command(site.url, out))
     assert busy.returncode == 1 and "another petclf scrape is writing to" in busy.stderr
     assert not site.requests
 
 
 def test_bad_command_lines_say_what_is_wrong(tmp_path):
-    missing = run_petclf([*PETCLF, "scrape", "--source", "flickr"])
+    missing = run_without_api_keys(["scrape", "--source", "flickr"])
     assert missing.returncode == 1 and "missing --query, --class" in missing.stderr
     plan = tmp_path / "bad.toml"
     plan.write_text("[classes.cat]\nqueries = []\n")
-    bad_plan = run_petclf([*PETCLF, "scrape", "--plan", str(plan)])
+    bad_plan = run_without_api_keys(["scrape", "--plan", str(plan)])
     assert bad_plan.returncode == 1 and "needs a non-empty list of queries" in bad_plan.stderr
-    no_key = run_petclf([*scrape_command("http://127.0.0.1:9", tmp_path), "--api"])
+    no_key = run_without_api_keys([*scrape_command("http://127.0.0.1:9", tmp_path), "--api"])
     assert no_key.returncode == 1 and "FLICKR_API_KEY" in no_key.stderr
-    unreachable = run_petclf(
+    unreachable = run_without_api_keys(
         scrape_command("http://127.0.0.1:9", tmp_path)
     )  # nothing listens there
     assert unreachable.returncode == 1 and "robots.txt could not be read" in unreachable.stderr
