@@ -17,6 +17,7 @@ from webapp import (
     api,
     feedback,
     gallery,
+    heatmaps,
     library_api,
     library_pages,
     openapi,
@@ -85,6 +86,7 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
     app.register_blueprint(library_pages.blueprint)
     app.register_blueprint(gallery.blueprint)
     app.register_blueprint(feedback.blueprint)
+    app.register_blueprint(heatmaps.blueprint)
     app.before_request(_start_clock)
     app.after_request(_finish)
     app.register_error_handler(UploadError, _upload_error)

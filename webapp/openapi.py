@@ -1125,6 +1125,34 @@ CORRECTIONS = {
     },
 }
 
+HEATMAPS = {
+    "/api/v1/predictions/{prediction_id}/heatmap.png": {
+        "get": _operation(
+            "Why did it say that? The photo of a served prediction, padded as the model saw it, "
+            "with a Grad-CAM heat map over the places that made the model answer (or see `label`). "
+            "Made by the heat-map service that `petclf worker` runs.",
+            {
+                "200": {
+                    "description": "the overlay",
+                    "content": {"image/png": {"schema": BINARY}},
+                },
+                "404": _error("an unknown or expired prediction id"),
+                "410": _error("the model version that answered is gone (the reason in words)"),
+                "422": _error("a label that is none of the model's classes"),
+                "503": _error("the heat-map service is not running or did not answer in time"),
+            },
+            parameters=[
+                {"name": "prediction_id", "in": "path", "required": True, "schema": STRING},
+                {
+                    "name": "label",
+                    "in": "query",
+                    "schema": {**STRING, "description": "a class; default: the model's answer"},
+                },
+            ],
+        ),
+    },
+}
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {
@@ -1133,7 +1161,7 @@ DOCUMENT = {
         "description": "Photo classifiers: the shipped model, per-project classifiers anyone trains (REST v1), "
         "and the original image-analytics API. Reads and predictions are open; writes need the admin token.",
     },
-    "paths": {**SHIPPED_MODEL, **REST_V1, **CORRECTIONS, **LIBRARY, **ORIGINAL},
+    "paths": {**SHIPPED_MODEL, **REST_V1, **CORRECTIONS, **HEATMAPS, **LIBRARY, **ORIGINAL},
     "components": {
         "schemas": SCHEMAS,
         "securitySchemes": {
