@@ -157,7 +157,8 @@ def _worker(home: Path):
     log = home / "worker.log"
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "petclf", "worker"],
+            # No heat-map service: its model loading would share the cores with the training timed.
+            [sys.executable, "-m", "petclf", "worker", "--no-heatmaps"],
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
