@@ -1,7 +1,6 @@
 """A `library_ingest` job: the files of a large upload, staged by `library.uploads.queue_uploads`,
 ingested into the photo library with progress in the job's row; the staged files go when it ends."""
 
-import shutil
 from collections import Counter
 
 from jobs.progress import ProgressWriter
@@ -16,7 +15,7 @@ MAX_LISTED = (
 def run_library_ingest(job_id: str) -> None:
     from library.files import Item
     from library.ingest import Options, ingest
-    from library.uploads import incoming_folder
+    from library.uploads import discard_staged, incoming_folder
 
     with session() as db:
         params = db.get(Job, job_id).params
@@ -36,7 +35,7 @@ def run_library_ingest(job_id: str) -> None:
     try:
         outcomes = ingest(items, options=Options(shared=bool(params.get("shared"))), progress=tally)
     finally:  # what was added is committed; the rest of a failed upload is sent again, not retried
-        shutil.rmtree(folder, ignore_errors=True)
+        discard_staged(job_id)
     listed = sorted(outcomes, key=lambda outcome: outcome.added)[:MAX_LISTED]
     with session() as db:
         job = db.get(Job, job_id)

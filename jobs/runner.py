@@ -20,6 +20,7 @@ from datetime import UTC, timedelta
 
 from sqlalchemy import select
 
+from library.uploads import discard_staged
 from store import Job, home, session
 from store.models import now
 
@@ -42,6 +43,7 @@ def run_job(job_id: str) -> None:
     with session() as db:
         job = db.get(Job, job_id)
         if job is None or job.state != "queued":
+            discard_staged(job_id)
             return  # cancelled (or deleted with its project) before a worker took it
         job.state, job.started_at, job.heartbeat_at, job.worker = (
             "running",
@@ -63,6 +65,7 @@ def run_job(job_id: str) -> None:
     log.info("job %s: started in process %s", job_id, child.pid)
     cancelled = _watch(job_id, child)
     _record_end(job_id, child.returncode, cancelled)
+    discard_staged(job_id)  # a killed child can't remove what it was given
 
 
 def _watch(job_id: str, child: subprocess.Popen) -> bool:
@@ -139,6 +142,7 @@ def _fail_running(condition) -> int:
         for job in db.scalars(select(Job).where(Job.state == "running")):
             if condition(job):
                 job.state, job.error, job.finished_at = "failed", WORKER_STOPPED, now()
+                discard_staged(job.id)
                 count += 1
     return count
 

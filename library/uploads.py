@@ -5,6 +5,7 @@ the page polls the job's progress.
     PETCLF_HOME/library/incoming/<job id>/<n>   the n-th uploaded file, until its job ends
 """
 
+import shutil
 import uuid
 from pathlib import Path
 
@@ -19,6 +20,12 @@ QUEUE_FROM_FILES = 8
 
 def incoming_folder(job_id: str) -> Path:
     return home() / "library" / "incoming" / job_id
+
+
+def discard_staged(job_id: str) -> None:
+    """A job's staged upload, once the job has ended however it ended (no job retries an upload:
+    the user sends it again)."""
+    shutil.rmtree(incoming_folder(job_id), ignore_errors=True)
 
 
 def queue_uploads(files: list[tuple[str, bytes]], *, shared: bool = False) -> str:

@@ -3,9 +3,10 @@
 from jobs.runner import job_log_path
 from library import queue_uploads
 from library.uploads import incoming_folder
-from store import LibraryPhoto, session
+from projects import service
+from store import Job, LibraryPhoto, session
 from tests.library.exifgen import make_exif, photo
-from tests.projects.helpers import start_worker, wait_for_job
+from tests.projects.helpers import start_worker, wait_for_job, wait_until
 
 
 def test_a_queued_upload_is_ingested_by_the_worker_with_progress(library_home):
@@ -31,3 +32,16 @@ def test_a_queued_upload_is_ingested_by_the_worker_with_progress(library_home):
         p.shared and p.source_path is None and p.date_source == "DateTimeOriginal" for p in photos
     )
     assert not incoming_folder(job_id).exists()
+
+
+def test_an_upload_cancelled_before_a_worker_took_it_leaves_no_staged_files(library_home):
+    job_id = queue_uploads([(f"photo{n}.jpg", photo("cat", n)) for n in range(2)])
+    with session() as db:
+        service.cancel(db, db.get(Job, job_id))
+    assert incoming_folder(job_id).exists()
+
+    with start_worker(library_home):
+        wait_until(lambda: not incoming_folder(job_id).exists(), 120, "the staged files removed")
+    with session() as db:
+        assert db.get(Job, job_id).state == "cancelled"
+        assert db.query(LibraryPhoto).count() == 0
