@@ -9,12 +9,13 @@ import base64
 
 from flask import Blueprint, Response, render_template, request
 
-from classifier.heatmap_client import HeatmapError, heatmap
+from classifier.heatmap_client import HeatMap, HeatmapError, heatmap
 from projects.predictions import Served, lookup
 from webapp.context import page_context
 from webapp.errors import UploadError
 
 blueprint = Blueprint("heatmaps", __name__)
+EXPIRED = "There is no such prediction, or it has expired."
 
 
 @blueprint.get("/api/v1/predictions/<prediction_id>/heatmap.png")
@@ -45,9 +46,7 @@ def _asked(prediction_id: str) -> tuple[Served, str | None]:
     """The kept prediction and the class asked about, or the UploadError that says why not."""
     served = lookup(prediction_id)
     if served is None or served.photo is None:
-        raise UploadError(
-            404, "unknown_prediction", "There is no such prediction, or it has expired."
-        )
+        raise UploadError(404, "unknown_prediction", EXPIRED)
     if served.model_gone:
         raise UploadError(410, "model_gone", served.model_gone)
     label = request.args.get("label") or None
@@ -60,12 +59,14 @@ def _asked(prediction_id: str) -> tuple[Served, str | None]:
     return served, label
 
 
-def _overlay(served: Served, label: str | None):
+def _overlay(served: Served, label: str | None) -> HeatMap:
     try:
-        return heatmap(served.model_file, served.photo.read_bytes(), label)
+        photo = served.photo.read_bytes() if served.photo else b""
+    except FileNotFoundError:  # the photo expired between the lookup and now
+        photo = b""
+    if not photo:
+        raise UploadError(404, "unknown_prediction", EXPIRED)
+    try:
+        return heatmap(served.model_file, photo, label)
     except HeatmapError as exc:  # 503 when the service is down; its own status otherwise
         raise UploadError(exc.status, exc.code, str(exc)) from None
-    except FileNotFoundError:  # the photo expired between the lookup and now
-        raise UploadError(
-            404, "unknown_prediction", "There is no such prediction, or it has expired."
-        ) from None
