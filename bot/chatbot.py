@@ -11,6 +11,10 @@ still reach queue 1 in the order they were sent. Client asks the TCP classificat
 retrying for a bounded time. Sending is the only thread that writes to the chat; a message
 leaves the spool once its reply has been handed to Telegram. On stop, each stage passes a
 sentinel down the line, so the queues drain before the process exits.
+
+A reply to a photo carries correction buttons ("It's a …", "None of these"). A tap travels the same
+line: receiving queues it, client sends the correction to the TCP server (which kept the
+prediction), sending answers the tap with a toast and edits the reply to say thanks.
 """
 
 import logging
@@ -36,9 +40,10 @@ from bot.errors import (
     FetchError,
     TelegramConflict,
 )
+from bot.keyboard import Buttons, correction_buttons, read_callback
 from bot.messages import FileRef, Intent, read_intent
 from bot.spool import Spool
-from bot.tcp_client import classify
+from bot.tcp_client import classify, correct
 from preprocessing import IMAGE_SIZE, ImageError, decode
 
 log = logging.getLogger("petclf.bot")
@@ -52,6 +57,13 @@ JOB_QUEUE_SIZE = (
 FETCHERS = 8  # downloads at once; polling pauses while all are busy
 SHUTDOWN = object()
 TOKEN_REJECTED = "Telegram rejected TELEGRAM_TOKEN (401 Unauthorized)."
+ALLOWED_UPDATES = ["message", "callback_query"]  # callback queries: taps on correction buttons
+CORRECTION_TOASTS = {
+    "again": replies.CORRECTION_AGAIN,
+    "expired": replies.CORRECTION_EXPIRED,
+    "flood": replies.CORRECTION_FLOOD,
+    "refused": replies.CORRECTION_REFUSED,
+}
 
 
 @dataclass(frozen=True)
@@ -77,12 +89,28 @@ class ImageJob:
 
 
 @dataclass(frozen=True)
+class CorrectionJob:
+    """A tap on a correction button under one of our replies."""
+
+    callback_id: str
+    chat_id: int
+    message_id: int  # the reply that carries the buttons
+    text: str  # that reply's text, which the thanks are added to
+    prediction_id: str
+    choice: str  # the class's number, or "none"
+    client: str  # who tapped, for the server's flood limit
+
+
+@dataclass(frozen=True)
 class Outgoing:
     chat_id: int
     text: str | None = None
     action: str | None = None  # a chat action such as "typing", instead of a text
     reply_to: int | None = None
     answers: int | None = None  # the update (spool entry) this text is the final reply to
+    buttons: Buttons | None = None  # an inline keyboard under the text
+    callback: str | None = None  # answer this callback query with `text` as a toast
+    edit: int | None = None  # replace this message's text (and drop its keyboard)
 
 
 def use_api_root(root: str) -> None:
@@ -197,7 +225,7 @@ class Receiver(threading.Thread):
                 updates = self.api.get_updates(
                     offset=self.offset,
                     long_polling_timeout=self.settings.poll_timeout,
-                    allowed_updates=["message"],
+                    allowed_updates=ALLOWED_UPDATES,
                 )
             except (requests.RequestException, ApiException) as exc:
                 self._after_failure(exc, backoff, established=established)
@@ -212,6 +240,10 @@ class Receiver(threading.Thread):
                 ):  # edits, channel posts and the like are not for this bot
                     self.spool.keep(update.update_id, update.message.json)
                     self._handle_safely(update.update_id, update.message)
+                elif (
+                    update.callback_query is not None
+                ):  # not spooled: a lost tap can be tapped again
+                    self._tapped(update.callback_query)
                 self.offset = update.update_id + 1
 
     def _after_failure(self, exc: Exception, backoff: Backoff, *, established: bool) -> None:
@@ -245,7 +277,7 @@ class Receiver(threading.Thread):
             return
         try:
             self.api.get_updates(
-                offset=self.offset, limit=1, long_polling_timeout=1, allowed_updates=["message"]
+                offset=self.offset, limit=1, long_polling_timeout=1, allowed_updates=ALLOWED_UPDATES
             )
         except Exception as exc:  # the worst case is a repeated answer on the next start
             log.warning(
@@ -267,6 +299,26 @@ class Receiver(threading.Thread):
         except Exception:  # one odd message must not stop the bot, nor be retried forever
             log.exception("could not handle message %s", message.message_id)
             self._say(update_id, message, replies.SOMETHING_WENT_WRONG)
+
+    def _tapped(self, query) -> None:
+        """A correction button: queued for the client thread, which asks the TCP server."""
+        tapped = read_callback(query.data)
+        message = query.message
+        if tapped is None or message is None:
+            self.outbox.put(Outgoing(0, text=replies.CORRECTION_REFUSED, callback=query.id))
+            return
+        prediction_id, choice = tapped
+        self.jobs.put(
+            CorrectionJob(
+                query.id,
+                message.chat.id,
+                message.message_id,
+                message.text or "",
+                prediction_id,
+                choice,
+                f"telegram:{query.from_user.id}",
+            )
+        )
 
     def _start_fetch(self, update_id: int, message, intent: Intent) -> None:
         """Download on a fetcher thread, after waiting for an idle one: the bound on downloads."""
@@ -370,17 +422,52 @@ class Client(threading.Thread):
 
     def run(self) -> None:
         while (job := self.jobs.get()) is not SHUTDOWN:
+            if isinstance(job, CorrectionJob):
+                self._correct(job)
+                continue
+            buttons = None
             try:
-                text = self._answer(job)
+                text, buttons = self._answer(job)
             except Exception:  # whatever happens, the chat hears back
                 log.exception("classifying a photo for a chat failed")
                 text = replies.SOMETHING_WENT_WRONG
             self.outbox.put(
-                Outgoing(job.chat_id, text=text, reply_to=job.message_id, answers=job.update_id)
+                Outgoing(
+                    job.chat_id,
+                    text=text,
+                    reply_to=job.message_id,
+                    answers=job.update_id,
+                    buttons=buttons,
+                )
             )
         self.outbox.put(SHUTDOWN)
 
-    def _answer(self, job: ImageJob) -> str:
+    def _correct(self, job: CorrectionJob) -> None:
+        """Ask the TCP server to record the correction; a toast says what became of it, and a
+        recorded one thanks the person in the reply itself, whose buttons go."""
+        try:
+            reply = correct(
+                self.settings.tcp_addr,
+                job.prediction_id,
+                job.choice,
+                job.client,
+                job.chat_id,
+                timeout=self.settings.classify_timeout,
+            )
+            status = reply.get("correction", {}).get("status")
+        except ClassifierUnavailable as exc:
+            log.warning("could not record a correction: %s", exc)
+            reply, status = {}, "unavailable"
+        if status == "recorded":
+            thanks = replies.correction_thanks(reply["correction"]["label"])
+            self.outbox.put(Outgoing(job.chat_id, text=thanks, callback=job.callback_id))
+            edited = f"{job.text}\n\n{thanks}" if job.text else thanks
+            self.outbox.put(Outgoing(job.chat_id, text=edited, edit=job.message_id))
+            return
+        toast = CORRECTION_TOASTS.get(status, replies.CORRECTION_UNAVAILABLE)
+        self.outbox.put(Outgoing(job.chat_id, text=toast, callback=job.callback_id))
+
+    def _answer(self, job: ImageJob) -> tuple[str, Buttons | None]:
         while True:
             try:
                 reply = classify(
@@ -393,7 +480,7 @@ class Client(threading.Thread):
                 delay = self.outage.next_delay()
                 if delay is None:
                     log.error("giving up on a photo: %s", exc)
-                    return replies.UNAVAILABLE
+                    return replies.UNAVAILABLE, None
                 log.warning("%s; retrying in %.2gs", str(exc).rstrip("."), delay)
                 self.outbox.put(Outgoing(job.chat_id, action="typing"))
                 time.sleep(delay)
@@ -401,11 +488,11 @@ class Client(threading.Thread):
             self.outage.succeeded()
             if "error" in reply:
                 log.info("the classifier could not use a photo: %s", reply["error"])
-                return replies.could_not_classify(str(reply["error"]))
+                return replies.could_not_classify(str(reply["error"])), None
             log.info(
                 "classified a photo as %s", reply.get("label") or reply["predictions"][0]["label"]
             )
-            return replies.predictions_text(reply)
+            return replies.predictions_text(reply), correction_buttons(reply)
 
 
 class Sender(threading.Thread):
@@ -422,6 +509,9 @@ class Sender(threading.Thread):
             if item.action:
                 self._send_action(item)
                 continue
+            if item.callback or item.edit:
+                self._touch_up(item)
+                continue
             self._send_text(item)
             if (
                 item.answers is not None
@@ -434,6 +524,16 @@ class Sender(threading.Thread):
         except Exception as exc:  # cosmetic; never worth a retry
             log.info("chat action failed (%s)", self.redact(describe_failure(exc)))
 
+    def _touch_up(self, item: Outgoing) -> None:
+        """answerCallbackQuery or editMessageText: once, since a tap's spinner stops by itself."""
+        try:
+            if item.callback:
+                self.api.answer_callback_query(item.callback, text=item.text)
+            else:
+                self.api.edit_message_text(item.text, chat_id=item.chat_id, message_id=item.edit)
+        except Exception as exc:
+            log.info("could not answer a correction (%s)", self.redact(describe_failure(exc)))
+
     def _send_text(self, item: Outgoing) -> None:
         reply_to = (
             telebot.types.ReplyParameters(item.reply_to, allow_sending_without_reply=True)
@@ -442,7 +542,12 @@ class Sender(threading.Thread):
         )
         while True:
             try:
-                self.api.send_message(item.chat_id, item.text, reply_parameters=reply_to)
+                self.api.send_message(
+                    item.chat_id,
+                    item.text,
+                    reply_parameters=reply_to,
+                    reply_markup=inline_keyboard(item.buttons),
+                )
                 self.outage.succeeded()
                 return
             except ApiTelegramException as exc:
@@ -464,6 +569,17 @@ class Sender(threading.Thread):
             delay = max(delay, float(retry_after or 0))  # Telegram's flood control says how long
             log.warning("sendMessage failed (%s); retrying in %.2gs", reason, delay)
             time.sleep(delay)
+
+
+def inline_keyboard(buttons: Buttons | None) -> telebot.types.InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    markup = telebot.types.InlineKeyboardMarkup()
+    for row in buttons:
+        markup.row(
+            *(telebot.types.InlineKeyboardButton(text, callback_data=data) for text, data in row)
+        )
+    return markup
 
 
 def short_reason(exc: BaseException) -> str:

@@ -13,6 +13,11 @@ UNKNOWN_LINE = (
     "This doesn't look like any of the pets I know, so take these guesses with a pinch of salt."
 )
 SOMETHING_WENT_WRONG = "Sorry, something went wrong with that message. Please try again."
+CORRECTION_EXPIRED = "Sorry, this answer has expired. Send the photo again to correct it."
+CORRECTION_AGAIN = "Thanks, I have that already."
+CORRECTION_FLOOD = "Thanks, that's plenty of corrections for now. Please send more later."
+CORRECTION_REFUSED = "Sorry, I can't record that correction."
+CORRECTION_UNAVAILABLE = "Sorry, I couldn't record that right now. Please try again in a minute."
 
 
 def predictions_text(reply: dict) -> str:
@@ -40,3 +45,9 @@ def too_large(limit_bytes: int) -> str:
 
 def could_not_classify(reason: str) -> str:
     return f"Sorry, I couldn't classify that image. {reason}"
+
+
+def correction_thanks(label: str) -> str:
+    """The toast, and the line added to the corrected reply."""
+    what = "none of the pets I know" if label == "none" else f"a {label.replace('_', ' ')}"
+    return f"Thanks! I recorded that it's {what}. It helps train me once it has been reviewed."

@@ -20,16 +20,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.errors import FrameTooLarge, ProtocolError
 from bot.wire import (
     FrameBuffer,
-    decode_request,
+    correction_reply,
+    correction_request,
+    decode_message,
     encode_reply,
     error_reply,
+    image_request,
     max_frame_bytes,
     prediction_reply,
 )
 from classifier import Prediction
 from petclf.errors import PetclfError
 from preprocessing import ImageError
+from projects import corrections
+from projects.errors import NotFound, ProjectError, TooMany
 from projects.predictions import ServedModel, record_one
+from store import session
 
 log = logging.getLogger("petclf.tcp_server")
 
@@ -168,7 +174,10 @@ class ClassificationServer:
     def _answer(self, frame: bytes) -> dict:
         started = time.perf_counter()
         try:
-            image, chat_id = decode_request(frame)
+            request = decode_message(frame)
+            if "correction" in request:
+                return self._correction(*correction_request(request))
+            image, chat_id = image_request(request)
         except ProtocolError as exc:
             log.info("bad request: %s", exc)
             return error_reply(str(exc), exc.chat_id)
@@ -190,6 +199,25 @@ class ClassificationServer:
             (time.perf_counter() - started) * 1000,
         )
         return prediction_reply(prediction, chat_id, classes=self.engine.labels)
+
+    def _correction(self, prediction_id: str, choice: str, client: str, chat_id) -> dict:
+        """Record a correction sent through the bot; the status says what became of it."""
+        try:
+            with session() as db:
+                received = corrections.correct_choice(db, prediction_id, choice, client, "bot")
+                label = received.correction.label
+        except NotFound:
+            return correction_reply("expired", None, chat_id)
+        except TooMany:
+            return correction_reply("flood", None, chat_id)
+        except ProjectError as exc:  # a choice off the model, or reviewed already
+            log.info("correction refused: %s", exc)
+            return correction_reply("refused", None, chat_id)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("could not record a correction: %s", exc)
+            return error_reply("The correction could not be recorded; try again later.", chat_id)
+        log.info("correction %s: %s", "recorded" if received.new else "repeated", label)
+        return correction_reply("recorded" if received.new else "again", label, chat_id)
 
     def _kept(self, prediction: Prediction, image: bytes) -> Prediction:
         """The prediction with its id, kept for corrections; without one when the store fails (the

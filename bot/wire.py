@@ -4,7 +4,9 @@ A request is the JSON object `{"image": "<base64 of the image file>", "chat_id":
 followed by the bytes `##END##`. A reply is a JSON object followed by the same delimiter:
 `{"predictions": [{"label", "proba"} ...], "label": ..., "unknown": ..., "chat_id": <same>}`
 (plus "id" and "classes" when the prediction was kept for corrections) or
-`{"error": "...", "chat_id": <same or null>}`. Base64 has no `#`, and what we encode writes `#` inside strings as `\u0023`, so the delimiter never appears inside a message.
+`{"error": "...", "chat_id": <same or null>}`. A correction of a kept prediction is the request
+`{"correction": {"id", "choice"}, "client", "chat_id"}`, answered `{"correction": {"status",
+"label"}, "chat_id"}`. Base64 has no `#`, and what we encode writes `#` inside strings as `\u0023`, so the delimiter never appears inside a message.
 """
 
 import base64
@@ -31,14 +33,55 @@ def encode_request(image: bytes, chat_id=None) -> bytes:
     return _frame({"image": base64.b64encode(image).decode("ascii"), "chat_id": chat_id})
 
 
-def decode_request(frame: bytes) -> tuple[bytes, object]:
-    """(image bytes, chat_id) from one frame without its delimiter; ProtocolError if malformed."""
+def encode_correction(prediction_id: str, choice: str, client: str, chat_id=None) -> bytes:
+    """A correction of a served prediction: `choice` is a class's index in the reply's "classes",
+    or "none"; `client` says who sent it (the server limits corrections per client)."""
+    return _frame(
+        {
+            "correction": {"id": prediction_id, "choice": choice},
+            "client": client,
+            "chat_id": chat_id,
+        }
+    )
+
+
+def decode_message(frame: bytes) -> dict:
+    """One frame without its delimiter as a JSON object; ProtocolError if it is none."""
     try:
         request = json.loads(frame)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ProtocolError(f"The request is not valid JSON ({exc}).") from None
     if not isinstance(request, dict):
         raise ProtocolError('The request must be a JSON object with "image" and "chat_id".')
+    return request
+
+
+def decode_request(frame: bytes) -> tuple[bytes, object]:
+    """(image bytes, chat_id) from one frame without its delimiter; ProtocolError if malformed."""
+    return image_request(decode_message(frame))
+
+
+def correction_request(request: dict) -> tuple[str, str, str, object]:
+    """(prediction id, choice, client, chat_id) of a correction request; ProtocolError if malformed."""
+    chat_id = request.get("chat_id")
+    correction, client = request.get("correction"), request.get("client")
+    if not isinstance(correction, dict) or not isinstance(client, str) or not client:
+        raise ProtocolError(
+            'A correction needs {"correction": {"id", "choice"}, "client"}.', chat_id
+        )
+    prediction_id, choice = correction.get("id"), correction.get("choice")
+    if not isinstance(prediction_id, str) or not isinstance(choice, str):
+        raise ProtocolError('The correction\'s "id" and "choice" must be strings.', chat_id)
+    return prediction_id, choice, client, chat_id
+
+
+def correction_reply(status: str, label: str | None, chat_id) -> dict:
+    """status: recorded, again (counted once), expired, refused or flood; label: what was recorded."""
+    return {"correction": {"status": status, "label": label}, "chat_id": chat_id}
+
+
+def image_request(request: dict) -> tuple[bytes, object]:
+    """(image bytes, chat_id) of a decoded image request; ProtocolError if malformed."""
     chat_id = request.get("chat_id")
     image = request.get("image")
     if image is None:
@@ -84,7 +127,7 @@ def decode_reply(frame: bytes) -> dict:
         reply = json.loads(frame)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ProtocolError(f"The server's reply is not valid JSON ({exc}).") from None
-    if not isinstance(reply, dict) or not ("predictions" in reply or "error" in reply):
+    if not isinstance(reply, dict) or not reply.keys() & {"predictions", "correction", "error"}:
         raise ProtocolError('The server\'s reply has neither "predictions" nor "error".')
     return reply
 

@@ -103,6 +103,19 @@ def correct(db: Session, prediction_id, label, client: str, channel: str) -> Rec
     return Received(correction, True)
 
 
+def correct_choice(db: Session, prediction_id, choice: str, client: str, channel: str) -> Received:
+    """correct() by the class's index in the model's classes (or "none"): what the bot's buttons
+    carry, since a class name may not fit Telegram's 64-byte callback data."""
+    kept = find(db, prediction_id) if isinstance(prediction_id, str) else None
+    if kept is None:
+        raise NotFound(EXPIRED)
+    if choice == NONE:
+        return correct(db, prediction_id, NONE, client, channel)
+    if not choice.isdigit() or int(choice) >= len(kept.labels):
+        raise Invalid(f"The choice must be a class's number or {NONE!r}, not {choice!r}.")
+    return correct(db, prediction_id, kept.labels[int(choice)], client, channel)
+
+
 def listed(db: Session, project: Project, state: str = "pending") -> list[Correction]:
     """The project's corrections in one state, oldest first."""
     if state not in CORRECTION_STATES:

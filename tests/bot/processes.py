@@ -60,12 +60,13 @@ class PetclfProcess:
 
 
 def start_tcp_server(
-    model: Path, log_path: Path, *, port: int = 0, extra: list[str] = ()
+    model: Path, log_path: Path, *, port: int = 0, extra: list[str] = (), env: dict | None = None
 ) -> tuple[PetclfProcess, int]:
     server = PetclfProcess(
         ["tcp-server", "--port", str(port), "--model", str(model), "--workers", "2", *extra],
         log_path,
-        {},
+        # Its store (the predictions it keeps) beside its log, unless `env` says otherwise.
+        {"PETCLF_HOME": str(log_path.parent / "server-home"), **(env or {})},
     )
     try:
         match = server.wait_for_log(r"listening on 127\.0\.0\.1:(\d+)")

@@ -3,7 +3,8 @@
 It lays out URLs like the official server (`/bot<token>/<method>`, files at
 `/file/bot<token>/<path>`) and serves getMe, getUpdates (long polling, offset
 confirmation, 409 Conflict when a second poller cuts in), getFile, file downloads,
-sendMessage and sendChatAction. Updates are built from the real captures in
+sendMessage (with an inline keyboard), sendChatAction, answerCallbackQuery and
+editMessageText. Updates are built from the real captures in
 tests/fixtures/telegram/ with only ids, file ids and texts rewritten.
 """
 
@@ -44,6 +45,8 @@ class BotApiStandIn:
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self.sent: list[dict] = []  # sendMessage calls, with the time they arrived
         self.actions: list[dict] = []
+        self.callback_answers: list[dict] = []  # answerCallbackQuery calls
+        self.edits: list[dict] = []  # editMessageText calls
         self.calls: dict[str, int] = {}
         self.pushed_at: dict[int, float] = {}  # update_id -> when it appeared
         self.send_failures: list[
@@ -105,6 +108,15 @@ class BotApiStandIn:
                         f"chat {chat_id}: {len(found)} of {count} replies after {timeout}s: {found}"
                     )
             return found
+
+    def wait_for_callback_answer(self, callback_id: str, timeout: float = 30.0) -> dict:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not (found := [a for a in self.callback_answers if a["id"] == callback_id]):
+                if time.monotonic() >= deadline:
+                    raise AssertionError(f"callback {callback_id} unanswered after {timeout}s")
+                self._lock.wait(0.1)
+            return found[0]
 
     def wait_for_calls(self, method: str, count: int, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -197,6 +209,8 @@ class BotApiStandIn:
                 "date": int(time.time()),
                 "text": params.get("text", ""),
             }
+            if params.get("reply_markup"):
+                message["reply_markup"] = json.loads(params["reply_markup"])
             with self._lock:
                 self.sent.append(
                     {
@@ -204,9 +218,36 @@ class BotApiStandIn:
                         "text": message["text"],
                         "reply_to": reply.get("message_id"),
                         "at": time.monotonic(),
+                        "message": message,
                     }
                 )
                 self._lock.notify_all()
+            return 200, {"ok": True, "result": message}
+        if method == "answerCallbackQuery":
+            with self._lock:
+                self.callback_answers.append(
+                    {"id": params["callback_query_id"], "text": params.get("text")}
+                )
+                self._lock.notify_all()
+            return 200, {"ok": True, "result": True}
+        if method == "editMessageText":
+            edited = {
+                "chat_id": int(params["chat_id"]),
+                "message_id": int(params["message_id"]),
+                "text": params.get("text", ""),
+                "reply_markup": json.loads(params.get("reply_markup") or "null"),
+            }
+            with self._lock:
+                self.edits.append(edited)
+                self._lock.notify_all()
+            message = {
+                "message_id": edited["message_id"],
+                "from": self.bot_user,
+                "chat": {"id": edited["chat_id"], "first_name": "Tester", "type": "private"},
+                "date": int(time.time()),
+                "edit_date": int(time.time()),
+                "text": edited["text"],
+            }
             return 200, {"ok": True, "result": message}
         return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
 
@@ -368,6 +409,19 @@ class Updates:
         return self.text(
             chat_id, label, [{"offset": 0, "length": len(label), "type": "text_link", "url": url}]
         )
+
+    def callback(self, message: dict, data: str) -> dict:
+        """A tap on a button of `message` (one the bot sent), as Telegram sends it."""
+        chat_id = message["chat"]["id"]
+        return {
+            "callback_query": {
+                "id": f"{chat_id}{next(self._message_ids)}",
+                "from": {"id": chat_id, "is_bot": False, "first_name": "Tester"},
+                "message": message,
+                "chat_instance": f"-{chat_id}",
+                "data": data,
+            }
+        }
 
     def command(self, chat_id: int, command: str) -> dict:
         """The /start update of the real getUpdates capture."""
