@@ -2,6 +2,7 @@
 
 import logging
 
+from classifier.heatmap_client import heatmap_addr
 from jobs.heatmap_process import HeatmapProcess
 from jobs.queue import huey, queue_url
 from jobs.runner import abandon_mine, recover
@@ -37,6 +38,8 @@ def register(subparsers) -> None:
 
 
 def run_worker(args) -> int:
+    if args.heatmaps:
+        heatmap_addr()  # a bad PETCLF_HEATMAP_ADDR is one line here, not a log in the child
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s petclf-worker %(levelname)s %(message)s"
     )

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import threading
 
-from jobs.heatmap_service import ADDRESS_IN_USE
+from jobs.heatmap_service import CANNOT_LISTEN
 from jobs.runner import die_with_parent
 
 RESTART_SECONDS = 5.0
@@ -52,7 +52,7 @@ class HeatmapProcess:
                     preexec_fn=die_with_parent,
                 )
             code = self._child.wait()
-            if self._stopping.is_set() or code == ADDRESS_IN_USE:
+            if self._stopping.is_set() or code == CANNOT_LISTEN:  # it logged why
                 return
             log.warning("the heat-map service stopped (exit status %s); restarting it", code)
             self._stopping.wait(RESTART_SECONDS)

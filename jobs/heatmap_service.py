@@ -23,11 +23,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from classifier.artifact import model_path
 from classifier.errors import ModelError
-from classifier.heatmap_client import LABEL_HEADER, PATH, heatmap_addr
+from classifier.heatmap_client import LABEL_HEADER, PATH, HeatmapError, heatmap_addr
 from jobs.heatmaps import HeatMaker, ModelNotServed, UnknownLabel, served_roots
 from preprocessing import ImageError, UnsupportedImage
 
-ADDRESS_IN_USE = 3  # exit status: another service already listens there; don't restart
+CANNOT_LISTEN = 3  # exit status: the address is taken (by another worker's service) or unusable
 MAX_IMAGE_BYTES = 64 * 1024 * 1024  # callers cap photos lower; this only bounds the service
 
 log = logging.getLogger("petclf.heatmaps")
@@ -109,15 +109,18 @@ def main() -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s petclf-heatmaps %(levelname)s %(message)s"
     )
-    address = heatmap_addr()
     try:
+        address = heatmap_addr()
         server = HeatmapServer(address)
+    except HeatmapError as exc:
+        log.error("%s", exc)
+        return CANNOT_LISTEN
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             log.info("a heat-map service already listens on %s:%s", *address)
-            return ADDRESS_IN_USE
-        log.error("can't listen on %s:%s: %s", *address, exc.strerror or exc)
-        return 1
+        else:
+            log.error("can't listen on %s:%s: %s", *address, exc.strerror or exc)
+        return CANNOT_LISTEN
     server.maker = HeatMaker(served_roots())
     try:
         server.maker.warm_up(model_path())

@@ -21,7 +21,7 @@ from classifier.heatmap_client import (
     heatmap_png,
     ping,
 )
-from jobs.heatmap_service import ADDRESS_IN_USE
+from jobs.heatmap_service import CANNOT_LISTEN
 from preprocessing import IMAGE_SIZE
 from tests.imagegen import encode, shape_image
 from tests.projects.helpers import start_worker, wait_until
@@ -101,7 +101,7 @@ def test_a_second_service_on_the_same_address_steps_aside(service, address):
         capture_output=True,
         timeout=30,
     )
-    assert finished.returncode == ADDRESS_IN_USE
+    assert finished.returncode == CANNOT_LISTEN
     assert b"tensorflow" not in finished.stderr.lower()  # it stopped before loading anything
 
 
@@ -131,3 +131,15 @@ def test_the_client_never_loads_tensorflow():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_a_bad_address_stops_the_worker_with_one_line(tmp_path):
+    env = {**os.environ, "PETCLF_HOME": str(tmp_path), "PETCLF_HEATMAP_ADDR": "nonsense"}
+    finished = subprocess.run(
+        [sys.executable, "-m", "petclf", "worker"], env=env, capture_output=True, text=True
+    )
+    assert finished.returncode != 0
+    assert finished.stderr.strip().splitlines() == [
+        "petclf worker: error: PETCLF_HEATMAP_ADDR must be host:port (like 127.0.0.1:9997), "
+        "not 'nonsense'"
+    ]
