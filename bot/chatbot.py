@@ -31,7 +31,7 @@ import telebot
 from telebot import apihelper
 from telebot.apihelper import ApiException, ApiTelegramException
 
-from bot import fetch, replies
+from bot import fetch, replies, why
 from bot.errors import (
     BotError,
     ClassifierUnavailable,
@@ -86,6 +86,7 @@ class ImageJob:
     message_id: int
     image: bytes
     update_id: int  # its spool entry
+    explain: bool = False  # /why: the heat map, not the top 5
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class Outgoing:
     chat_id: int
     text: str | None = None
     action: str | None = None  # a chat action such as "typing", instead of a text
+    photo: bytes | None = None  # a picture to send, `text` its caption (a /why heat map)
     reply_to: int | None = None
     answers: int | None = None  # the update (spool entry) this text is the final reply to
     buttons: Buttons | None = None  # an inline keyboard under the text
@@ -291,6 +293,8 @@ class Receiver(threading.Thread):
                 self._say(
                     update_id, message, replies.START if intent.command == "start" else replies.HELP
                 )
+            elif intent.command == why.COMMAND:
+                self._explain(update_id, message)
             elif not intent.has_image_source:
                 self._say(update_id, message, replies.HINT)
             else:
@@ -299,6 +303,15 @@ class Receiver(threading.Thread):
         except Exception:  # one odd message must not stop the bot, nor be retried forever
             log.exception("could not handle message %s", message.message_id)
             self._say(update_id, message, replies.SOMETHING_WENT_WRONG)
+
+    def _explain(self, update_id: int, message) -> None:
+        """/why: fetch the photo it replies to, for the client to ask for its heat map."""
+        intent = why.why_intent(message)
+        if not intent.has_image_source:
+            self._say(update_id, message, why.HINT)
+            return
+        self.outbox.put(Outgoing(message.chat.id, action="upload_photo"))
+        self._start_fetch(update_id, message, intent)
 
     def _tapped(self, query) -> None:
         """A correction button: queued for the client thread, which asks the TCP server."""
@@ -365,7 +378,9 @@ class Receiver(threading.Thread):
             return self._reply(update_id, message, replies.could_not_download(str(exc)))
         except ImageError as exc:
             return self._reply(update_id, message, replies.not_an_image(str(exc)))
-        return ImageJob(message.chat.id, message.message_id, image, update_id)
+        return ImageJob(
+            message.chat.id, message.message_id, image, update_id, intent.command == why.COMMAND
+        )
 
     def _fetch(self, intent: Intent) -> bytes:
         """The bytes of a usable image (checked by the one image path), or a FetchError/ImageError."""
@@ -425,9 +440,12 @@ class Client(threading.Thread):
             if isinstance(job, CorrectionJob):
                 self._correct(job)
                 continue
-            buttons = None
+            buttons = photo = None
             try:
-                text, buttons = self._answer(job)
+                if job.explain:
+                    photo, text = why.explain(job.image)
+                else:
+                    text, buttons = self._answer(job)
             except Exception:  # whatever happens, the chat hears back
                 log.exception("classifying a photo for a chat failed")
                 text = replies.SOMETHING_WENT_WRONG
@@ -435,6 +453,7 @@ class Client(threading.Thread):
                 Outgoing(
                     job.chat_id,
                     text=text,
+                    photo=photo,
                     reply_to=job.message_id,
                     answers=job.update_id,
                     buttons=buttons,
@@ -542,12 +561,7 @@ class Sender(threading.Thread):
         )
         while True:
             try:
-                self.api.send_message(
-                    item.chat_id,
-                    item.text,
-                    reply_parameters=reply_to,
-                    reply_markup=inline_keyboard(item.buttons),
-                )
+                self._post(item, reply_to)
                 self.outage.succeeded()
                 return
             except ApiTelegramException as exc:
@@ -569,6 +583,19 @@ class Sender(threading.Thread):
             delay = max(delay, float(retry_after or 0))  # Telegram's flood control says how long
             log.warning("sendMessage failed (%s); retrying in %.2gs", reason, delay)
             time.sleep(delay)
+
+    def _post(self, item: Outgoing, reply_to) -> None:
+        if item.photo is not None:
+            self.api.send_photo(
+                item.chat_id, item.photo, caption=item.text, reply_parameters=reply_to
+            )
+            return
+        self.api.send_message(
+            item.chat_id,
+            item.text,
+            reply_parameters=reply_to,
+            reply_markup=inline_keyboard(item.buttons),
+        )
 
 
 def inline_keyboard(buttons: Buttons | None) -> telebot.types.InlineKeyboardMarkup | None:

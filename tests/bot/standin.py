@@ -3,12 +3,14 @@
 It lays out URLs like the official server (`/bot<token>/<method>`, files at
 `/file/bot<token>/<path>`) and serves getMe, getUpdates (long polling, offset
 confirmation, 409 Conflict when a second poller cuts in), getFile, file downloads,
-sendMessage (with an inline keyboard), sendChatAction, answerCallbackQuery and
+sendMessage (with an inline keyboard), sendPhoto (a multipart upload), sendChatAction, answerCallbackQuery and
 editMessageText. Updates are built from the real captures in
 tests/fixtures/telegram/ with only ids, file ids and texts rewritten.
 """
 
 import copy
+import email.parser
+import email.policy
 import itertools
 import json
 import threading
@@ -167,7 +169,35 @@ class BotApiStandIn:
                     return 200, {"ok": True, "result": ready[:limit]}
                 self._lock.wait(remaining)
 
-    def _call(self, method: str, params: dict) -> tuple[int, dict]:
+    def _send_photo(self, params: dict, uploads: dict[str, bytes]) -> tuple[int, dict]:
+        """A photo uploaded as a file; kept in `sent` with its bytes and its caption as the text."""
+        if "photo" not in uploads:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: no photo"}
+        chat_id = int(params["chat_id"])
+        reply = json.loads(params.get("reply_parameters") or "{}")
+        message = {
+            "message_id": next(self._message_ids),
+            "from": self.bot_user,
+            "chat": {"id": chat_id, "first_name": "Tester", "type": "private"},
+            "date": int(time.time()),
+            "photo": [{"file_id": "sent", "file_unique_id": "sent", "width": 1, "height": 1}],
+            "caption": params.get("caption", ""),
+        }
+        with self._lock:
+            self.sent.append(
+                {
+                    "chat_id": chat_id,
+                    "text": message["caption"],
+                    "photo": uploads["photo"],
+                    "reply_to": reply.get("message_id"),
+                    "at": time.monotonic(),
+                    "message": message,
+                }
+            )
+            self._lock.notify_all()
+        return 200, {"ok": True, "result": message}
+
+    def _call(self, method: str, params: dict, uploads: dict | None = None) -> tuple[int, dict]:
         with self._lock:
             self.calls[method] = self.calls.get(method, 0) + 1
             self._lock.notify_all()
@@ -223,6 +253,8 @@ class BotApiStandIn:
                 )
                 self._lock.notify_all()
             return 200, {"ok": True, "result": message}
+        if method == "sendPhoto":
+            return self._send_photo(params, uploads or {})
         if method == "answerCallbackQuery":
             with self._lock:
                 self.callback_answers.append(
@@ -268,10 +300,14 @@ class BotApiStandIn:
                 parts = urlsplit(self.path)
                 params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
                 length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    params.update(
-                        {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                    )
+                body = self.rfile.read(length) if length else b""
+                kind = self.headers.get("Content-Type", "")
+                uploads = {}
+                if kind.startswith("multipart/form-data"):
+                    fields, uploads = multipart(kind, body)
+                    params.update(fields)
+                elif body:
+                    params.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
                 segments = parts.path.strip("/").split("/", 2)
                 if segments[0] == "file" and len(segments) == 3:
                     return self._file(segments[1], segments[2])
@@ -281,7 +317,7 @@ class BotApiStandIn:
                             401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
                         )
                     try:
-                        return self._json(*standin._call(segments[1], params))
+                        return self._json(*standin._call(segments[1], params, uploads))
                     except ConnectionAbortedError:
                         self.close_connection = True
                         return
@@ -311,6 +347,22 @@ class BotApiStandIn:
                     pass
 
         return Handler
+
+
+def multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, bytes]]:
+    """(text fields, uploaded files' bytes) of a multipart/form-data body, by field name."""
+    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    fields, files = {}, {}
+    for part in parsed.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        content = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            files[name] = content
+        else:
+            fields[name] = content.decode()
+    return fields, files
 
 
 # --- updates shaped like the real captures ------------------------------------------------
@@ -422,6 +474,20 @@ class Updates:
                 "data": data,
             }
         }
+
+    def reply(self, chat_id: int, text: str, to: dict) -> dict:
+        """The TEXT-REPLY capture: `text` (a command when it starts with "/") replying to the
+        message `to`, which Telegram includes whole."""
+        update = capture("silikidi__TEXT-REPLY.json")
+        message = update["message"]
+        message["message_id"] = next(self._message_ids)
+        message["chat"]["id"] = message["from"]["id"] = chat_id
+        message["text"] = text
+        message["reply_to_message"] = copy.deepcopy(to)
+        if text.startswith("/"):
+            length = len(text.split(maxsplit=1)[0])
+            message["entities"] = [{"offset": 0, "length": length, "type": "bot_command"}]
+        return update
 
     def command(self, chat_id: int, command: str) -> dict:
         """The /start update of the real getUpdates capture."""
