@@ -6,7 +6,7 @@ Starts the heat-map service (`python -m jobs.heatmap_service`, as `petclf worker
 loopback port with a temporary PETCLF_HOME, waits until it has loaded the model, then asks it for
 one map at a time through classifier.heatmap_client, as the web app and the bot do: the photo's
 bytes go over the socket, the service decodes and pads them, runs Grad-CAM and draws the PNG.
-Prints the start-up time, p50, p90 and the slowest request. The target is p50 ≤ 500 ms on 2 cores.
+Prints the start-up time, p50, p90, the slowest request and the service's memory. The target is p50 ≤ 500 ms on 2 cores.
 """
 
 import argparse
@@ -65,6 +65,7 @@ def main() -> int:
                 f"service ready (TensorFlow, model, traced map) in {time.perf_counter() - started:.1f} s"
             )
             measure(args.model.resolve(), photos)
+            print(f"service memory (RSS) after the run: {rss_mb(service.pid):.0f} MB")
         finally:
             service.terminate()
             service.wait()
@@ -118,6 +119,13 @@ def measure(model: Path, photos: list[bytes]) -> None:
         f"slowest {times[-1]:.0f} ms (target p50 ≤ {TARGET_P50_MS} ms: "
         f"{'met' if p50 <= TARGET_P50_MS else 'missed'})"
     )
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def free_port() -> int:

@@ -2,7 +2,7 @@
 
 HELP = (
     "Send me a photo of a pet, an image file, or a link to an image, and I'll reply with my "
-    "top 5 guesses of which animal it is."
+    "top 5 guesses of which animal it is. Reply /why to the photo to see where in it I looked."
 )
 START = "Hi! I recognise pets in photos. " + HELP
 HINT = "Send me a photo or a link to an image and I'll tell you which pet it is (/help for more)."
