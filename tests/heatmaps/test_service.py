@@ -32,7 +32,8 @@ STARTUP_SECONDS = 90  # TensorFlow, the model and its traced gradient, on a busy
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, tiny_model):
-    """(address, the served model's path, PETCLF_HOME) of a worker running the heat-map service."""
+    """(address, the served model's path, PETCLF_HOME, the worker's process) of a worker running
+    the heat-map service."""
     root = tmp_path_factory.mktemp("heatmap_service")
     models, home = root / "models", root / "home"
     models.mkdir()
@@ -44,11 +45,11 @@ def service(tmp_path_factory, tiny_model):
         "PETCLF_MODEL": str(models / "tiny.h5"),
         "PETCLF_HEATMAP_ADDR": address,
     }
-    with start_worker(home, env, heatmaps=True):
+    with start_worker(home, env, heatmaps=True) as worker:
         os.environ["PETCLF_HEATMAP_ADDR"] = address
         try:
             wait_until(ping, STARTUP_SECONDS, "the heat-map service answering")
-            yield address, models / "tiny.h5", home
+            yield address, models / "tiny.h5", home, worker
         finally:
             del os.environ["PETCLF_HEATMAP_ADDR"]
 
@@ -60,7 +61,7 @@ def address(service, monkeypatch):
 
 
 def test_the_overlay_of_the_top_class_or_of_the_one_asked_for(service, address):
-    _, model, _ = service
+    _, model, _, _ = service
     photo = encode(shape_image("cat", seed=30_000, size=(300, 200)), "JPEG")
     top = heatmap(model, photo)
     assert top.label == "cat"
@@ -85,7 +86,7 @@ def test_a_bad_request_is_refused_with_its_reason(service, address, label, photo
 
 
 def test_only_models_petclf_serves_are_opened(service, address, tiny_model):
-    _, model, home = service
+    _, model, home, _ = service
     with pytest.raises(HeatmapRefused) as refused:
         heatmap_png(tiny_model, encode(shape_image("cat"), "PNG"))  # a file elsewhere
     assert (refused.value.status, refused.value.code) == (403, "model_not_served")
@@ -114,6 +115,13 @@ def test_the_worker_starts_the_service_again_when_it_dies(service, address):
     os.kill(first, signal.SIGKILL)
     wait_until(lambda: ping() and health()["pid"] != first, STARTUP_SECONDS, "a new service")
     assert heatmap(service[1], encode(shape_image("dog", seed=5), "PNG")).label == "dog"
+
+
+def test_the_service_dies_with_a_killed_worker(service, address):
+    worker = service[3]
+    worker.kill()  # SIGKILL: the worker can't stop its child itself
+    worker.wait()
+    wait_until(lambda: not ping(), 10, "the heat-map service gone with its worker")
 
 
 def test_no_service_is_an_unavailable_error(monkeypatch):
