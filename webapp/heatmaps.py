@@ -15,7 +15,7 @@ from webapp.context import page_context
 from webapp.errors import UploadError
 
 blueprint = Blueprint("heatmaps", __name__)
-EXPIRED = "There is no such prediction, or it has expired."
+EXPIRED = "This prediction is unknown or has expired; classify the photo again to see why."
 
 
 @blueprint.get("/api/v1/predictions/<prediction_id>/heatmap.png")
@@ -46,14 +46,14 @@ def _asked(prediction_id: str) -> tuple[Served, str | None]:
     """The kept prediction and the class asked about, or the UploadError that says why not."""
     served = lookup(prediction_id)
     if served is None or served.photo is None:
-        raise UploadError(404, "unknown_prediction", EXPIRED)
+        raise UploadError(404, "not_found", EXPIRED)
     if served.model_gone:
         raise UploadError(410, "model_gone", served.model_gone)
     label = request.args.get("label") or None
     if label is not None and label not in served.labels:
         raise UploadError(
             422,
-            "unknown_label",
+            "invalid",
             f"The model has no class {label!r}; it knows {', '.join(served.labels)}.",
         )
     return served, label
@@ -65,7 +65,7 @@ def _overlay(served: Served, label: str | None) -> HeatMap:
     except FileNotFoundError:  # the photo expired between the lookup and now
         photo = b""
     if not photo:
-        raise UploadError(404, "unknown_prediction", EXPIRED)
+        raise UploadError(404, "not_found", EXPIRED)
     try:
         return heatmap(served.model_file, photo, label)
     except HeatmapError as exc:  # 503 when the service is down; its own status otherwise

@@ -72,11 +72,12 @@ def test_the_heat_map_of_a_served_prediction(web):
 def test_refusals_say_why(web, service, tiny_model):
     home = service[1] / "home"
     unknown = web.get("/api/v1/predictions/no-such-id/heatmap.png")
-    assert unknown.status_code == 404 and unknown.json["error"]["code"] == "unknown_prediction"
+    assert unknown.status_code == 404 and unknown.json["error"]["code"] == "not_found"
 
     prediction_id = predicted(web)
     off_model = web.get(f"/api/v1/predictions/{prediction_id}/heatmap.png?label=hamster")
-    assert off_model.status_code == 422 and "bird, cat, dog" in off_model.json["error"]["message"]
+    assert off_model.status_code == 422 and off_model.json["error"]["code"] == "invalid"
+    assert "bird, cat, dog" in off_model.json["error"]["message"]
 
     add_version(home, "heat", tiny_model, 1)
     answer = web.post("/api/v1/projects/heat/predict", json={"image": b64(photo("dog"))})
