@@ -3,6 +3,7 @@
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -35,6 +36,13 @@ def register(subparsers) -> None:
         help=f"how many labels to show (default {DEFAULT_TOP})",
     )
     parser.add_argument(
+        "--tags-model",
+        type=Path,
+        default=None,
+        help="a tags model's .h5 (`petclf train --task tags`; default: $PETCLF_TAGS_MODEL, if "
+        'set): each image also gets "tags", [{"tag", "proba"}] above their thresholds',
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help='one JSON object per image and line: {"file", "predictions": [{"label", "proba"}], "label", "unknown"}',
@@ -45,10 +53,14 @@ def register(subparsers) -> None:
 def run(args) -> int:
     logging.basicConfig(level=logging.WARNING, format="petclf predict: %(message)s")
     engine = load_engine(model_path(args.model), threads=1)
+    tags_model = args.tags_model or os.environ.get("PETCLF_TAGS_MODEL")
+    tagger = load_engine(tags_model, threads=1, task="tags") if tags_model else None
     failed = 0
     for path in args.images:
         try:
-            prediction = engine.predict_bytes(path.read_bytes(), top=args.top)
+            data = path.read_bytes()
+            prediction = engine.predict_bytes(data, top=args.top)
+            tags = tagger.tag_bytes(data) if tagger else None
         except (ImageError, OSError) as exc:
             failed += 1
             message = f"{exc.strerror}" if isinstance(exc, OSError) else str(exc)
@@ -63,14 +75,15 @@ def run(args) -> int:
                 )
             print(f"petclf predict: {path}: {message}", file=sys.stderr)
             continue
+        shown = prediction.to_dict() if tags is None else {**prediction.to_dict(), "tags": tags}
         if args.json:
-            print(json.dumps({"file": str(path), **prediction.to_dict()}))
+            print(json.dumps({"file": str(path), **shown}))
         else:
-            print(describe(path, prediction))
+            print(describe(path, prediction, tags))
     return 1 if failed else 0
 
 
-def describe(path: Path, prediction) -> str:
+def describe(path: Path, prediction, tags: list[dict] | None = None) -> str:
     lines = [f"{path}: {prediction.label}"]
     if prediction.unknown:
         lines[0] += " (this doesn't look like any of the model's classes)"
@@ -78,6 +91,8 @@ def describe(path: Path, prediction) -> str:
     lines += [
         f"{rank}. {label} ({proba:.4f})" for rank, (label, proba) in enumerate(prediction.top, 1)
     ]
+    if tags is not None:
+        lines.append("tags: " + (", ".join(tag["tag"] for tag in tags) or "none"))
     return "\n".join(lines)
 
 

@@ -7,8 +7,11 @@ import numpy as np
 from PIL import Image
 
 from classifier.artifact import ModelArtifact, open_artifact
+from classifier.card import card_task
+from classifier.errors import ModelError
 from classifier.prediction import Prediction
 from classifier.runtime import prepare_runner
+from classifier.tags import present_tags, tag_probabilities
 from preprocessing import DEFAULT_MAX_PIXELS, fit_and_pad, load_padded, to_array
 
 DEFAULT_TOP = 5
@@ -67,6 +70,15 @@ class Engine:
         """Model input (n, size, size, 3) 0–255 → (probabilities, confidence scores, unknown flags), as the card says."""
         return self.artifact.score(self.runner.run(np.asarray(batch, dtype=np.float32)))
 
+    def tag_bytes(self, data: bytes) -> list[dict]:
+        """A tags model's tags of an image file: `[{"tag", "proba"}]` above their thresholds."""
+        return self.tag_arrays(to_array(self.prepare(data))[np.newaxis])[0]
+
+    def tag_arrays(self, batch: np.ndarray) -> list[list[dict]]:
+        """A tags model: model input (n, size, size, 3) 0–255 → each image's tags."""
+        probabilities = tag_probabilities(self.runner.run(np.asarray(batch, dtype=np.float32)))
+        return present_tags(probabilities, self.card)
+
     def _padded(self, image: Image.Image) -> Image.Image:
         size = self.artifact.input_size
         if image.size == (size, size) and image.mode == "RGB":
@@ -75,13 +87,23 @@ class Engine:
 
 
 def load_engine(
-    model_path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS, threads: int = 4
+    model_path: str | os.PathLike,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    threads: int = 4,
+    task: str = "classify",
 ) -> Engine:
     """Load the .h5 + card, check the sha256, prepare the fast runtime, warm it up.
 
     `threads`: how many threads may predict at the same time (one interpreter each; more wait).
-    Raises ModelError naming the file when the model is missing or unusable.
+    `task`: what the model must do ("classify" or "tags", as its card says).
+    Raises ModelError naming the file when the model is missing, unusable or of another task.
     """
     artifact = open_artifact(Path(model_path))
+    if card_task(artifact.card) != task:
+        raise ModelError(
+            f"{artifact.path} is a {card_task(artifact.card)} model, not a {task} model"
+            + (" (give it as the tags model: --tags-model)" if task == "classify" else "")
+        )
     runner = prepare_runner(artifact, threads)  # its probe check is also the warm-up
     return Engine(artifact, runner, max_pixels)

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 from classifier import load_engine
-from classifier.card import card_task
 from classifier.tags import tag_probabilities
 from training import data
 from training.errors import DataError
@@ -47,12 +46,8 @@ def evaluate_tags(
     model_path: Path, labels_csv: Path, data_dir: Path | None = None, batch_size: int = 32
 ) -> dict:
     """The figures of a tags model on the photos of a labels file (see tag_metrics.tag_figures)."""
-    engine = load_engine(model_path, threads=1)
+    engine = load_engine(model_path, threads=1, task="tags")
     card = engine.card
-    if card_task(card) != "tags":
-        raise DataError(
-            f"{model_path} is a classifier, not a tags model; evaluate it without --labels"
-        )
     labels = read_tag_labels(labels_csv, data_dir, min_photos=1)
     tags = card["labels"]
     foreign = sorted(set(labels.tags) - set(tags))

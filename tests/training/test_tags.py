@@ -233,3 +233,40 @@ def test_mosaics_need_two_classes(capsys, tmp_path):
         capsys, "tags", "mosaic", "--src", tmp_path / "split" / "train", "--out", tmp_path / "m"
     )
     assert_one_clear_line(code, err, "tags", "at least two classes")
+
+
+def test_predict_adds_each_photos_tags_above_their_thresholds(
+    capsys, tags_model, tiny_model, mosaics
+):
+    import json
+
+    model, _ = tags_model
+    labels = read_tag_labels(mosaics / "test" / "tags.csv", min_photos=1)
+    code, out, err = run_cli(
+        capsys, "predict", "--model", tiny_model, "--tags-model", model, "--json", *labels.paths
+    )
+    assert code == 0, err
+    thresholds = read_card(card_path(model))["tags"]["thresholds"]
+    right = 0
+    for line, truth in zip(out.splitlines(), labels.targets):
+        shown = json.loads(line)
+        assert shown["label"] in (*TINY_LABELS, "unknown")  # the classifier's answer is kept
+        assert all(tag["proba"] >= thresholds[tag["tag"]] for tag in shown["tags"])
+        expected = {tag for tag, has in zip(labels.tags, truth) if has}
+        right += {tag["tag"] for tag in shown["tags"]} == expected
+    assert right >= 0.8 * len(labels)
+
+    code, out, _ = run_cli(
+        capsys, "predict", "--model", tiny_model, "--tags-model", model, labels.paths[0]
+    )
+    assert code == 0 and out.splitlines()[-1].startswith("tags: ")
+
+
+def test_a_tags_model_is_not_a_classifier_and_the_other_way_round(capsys, tags_model, tiny_model):
+    model, _ = tags_model
+    code, _, err = run_cli(capsys, "predict", "--model", model, "any.jpg")
+    assert_one_clear_line(code, err, "predict", "is a tags model, not a classify model")
+    code, _, err = run_cli(
+        capsys, "predict", "--model", tiny_model, "--tags-model", tiny_model, "any.jpg"
+    )
+    assert_one_clear_line(code, err, "predict", "is a classify model, not a tags model")
