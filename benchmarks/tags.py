@@ -43,7 +43,9 @@ def main() -> int:
         "--size", type=int, default=480, help="backbone input size (480: the image enlarged 2×)"
     )
     parser.add_argument("--hidden", default="1500", help="the head's hidden layers")
-    parser.add_argument("--count", type=int, default=None, help="train mosaics (default: 1/photo)")
+    parser.add_argument(
+        "--per-photo", type=float, default=2.0, help="train mosaics per train photo"
+    )
     parser.add_argument("--keep", type=Path, default=None, help="folder to keep everything in")
     args = parser.parse_args()
     for path, what in ((args.data or args.pets, "photos"), (args.weights, "backbone weights")):
@@ -55,7 +57,7 @@ def main() -> int:
         root = args.keep or Path(scratch)
         root.mkdir(parents=True, exist_ok=True)
         split = args.data or make_split(args.pets, root)
-        mosaics = make_mosaics(split, root / "mosaics", args.count)
+        mosaics = make_mosaics(split, root / "mosaics", args.per_photo)
         cards = [
             train(args, mosaics / "train" / "tags.csv", root / f"run{run}.h5", root / "features")
             for run in (1, 2)
@@ -65,9 +67,12 @@ def main() -> int:
     return 0
 
 
-def make_mosaics(split: Path, out: Path, count: int | None) -> Path:
-    for side, seed in (("train", "1"), ("test", "2")):
-        extra = ["--count", str(count)] if count and side == "train" else []
+def make_mosaics(split: Path, out: Path, per_photo: float) -> Path:
+    """Train mosaics: `per_photo` per train photo (more mixes of the same photos); test: one
+    per test photo."""
+    photos = sum(1 for path in (split / "train").rglob("*") if path.is_file())
+    for side, seed, count in (("train", "1", round(per_photo * photos)), ("test", "2", None)):
+        extra = ["--count", str(count)] if count else []
         run(["tags", "mosaic", "--src", split / side, "--out", out / side, "--seed", seed, *extra])
     return out
 
