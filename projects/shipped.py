@@ -19,6 +19,7 @@ from projects.errors import Conflict
 from store import ModelVersion, Project, home
 
 SHIPPED_PROJECT = "pets"
+PLOTS = (".confusion_matrix.png", ".curves.png", ".history.csv")  # shown on the project's page
 
 
 def shipped_project(db: Session, model_file: Path) -> Project:
@@ -54,7 +55,7 @@ def _copy_model(model_file: Path, target: Path) -> Path:
     since it names the .h5's sha256."""
     target.parent.mkdir(parents=True, exist_ok=True)
     stem = model_file.with_suffix("")
-    for suffix in (".tflite", ".runtime.json", ".h5", ".json"):
+    for suffix in (*PLOTS, ".tflite", ".runtime.json", ".h5", ".json"):
         source = Path(f"{stem}{suffix}")
         if source.is_file():
             partial = target.with_name(f".{os.getpid()}{suffix}")
