@@ -22,7 +22,11 @@ def predict():
         raise from_image_error(exc) from None
     current_app.extensions["petclf_metrics"].predictions.labels(prediction.label).inc()
     prediction = record_one(prediction, data, current_app.extensions["petclf_served"], "api")
-    response = jsonify(prediction.to_dict())
+    shown = prediction.to_dict()
+    tagger = current_app.extensions["petclf_tagger"]
+    if tagger is not None:
+        shown["tags"] = tagger.tag_bytes(data)
+    response = jsonify(shown)
     response.headers["Cache-Control"] = "no-store"
     return response
 

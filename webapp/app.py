@@ -69,6 +69,7 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
     # One interpreter per request thread (PETCLF_THREADS is gunicorn's threads setting too).
     app.extensions["petclf_engine"] = load_engine(model_path(model), threads=_threads())
     app.extensions["petclf_served"] = ServedModel.shipped(app.extensions["petclf_engine"])
+    app.extensions["petclf_tagger"] = _tagger()
     app.extensions["petclf_metrics"] = Metrics()
     _stored_state(app)
     # nginx in front is the one proxy whose forwarded headers are trusted.
@@ -95,6 +96,12 @@ def create_app(model: str | os.PathLike | None = None, max_upload_mb: float | No
     app.register_error_handler(Exception, _unexpected_error)
     app.jinja_env.filters["label_name"] = lambda label: label.replace("_", " ")
     return app
+
+
+def _tagger():
+    """The tags model of PETCLF_TAGS_MODEL (`petclf train --task tags`), if one is set."""
+    path = os.environ.get("PETCLF_TAGS_MODEL")
+    return load_engine(path, threads=_threads(), task="tags") if path else None
 
 
 def _stored_state(app: Flask) -> None:

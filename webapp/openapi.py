@@ -104,6 +104,12 @@ SCHEMAS = {
                 "description": "the served prediction's short id, for POST /api/v1/feedback; kept "
                 "PETCLF_PREDICTION_DAYS (default 7)",
             },
+            "tags": {
+                "type": "array",
+                "items": _object({"tag": STRING, "proba": NUMBER}),
+                "description": "with a tags model (PETCLF_TAGS_MODEL): the tags at or above "
+                "their thresholds, likeliest first",
+            },
         },
         ("predictions", "label", "unknown"),
     ),

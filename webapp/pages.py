@@ -5,7 +5,7 @@ import io
 
 from flask import Blueprint, current_app, render_template, request
 
-from preprocessing import ImageError
+from preprocessing import ImageError, to_array
 from projects.predictions import prediction_days, record_one
 from webapp import gallery
 from webapp.auth import csrf_token
@@ -32,6 +32,8 @@ def result_page():
     prediction = engine.predict_image(image)
     current_app.extensions["petclf_metrics"].predictions.labels(prediction.label).inc()
     prediction = record_one(prediction, data, current_app.extensions["petclf_served"], "page")
+    tagger = current_app.extensions["petclf_tagger"]
+    tags = tagger.tag_arrays(to_array(image)[None])[0] if tagger is not None else None
     # Kept only when the person ticked "keep this photo in the shared gallery" (off by default).
     kept = (
         gallery.keep(request.files[FIELD].filename or "upload", data)
@@ -42,6 +44,7 @@ def result_page():
         render_template(
             "result.html",
             prediction=prediction,
+            tags=tags,
             photo=_data_url(image),
             kept=kept,
             csrf_token=csrf_token,
