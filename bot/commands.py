@@ -1,6 +1,7 @@
 """`petclf tcp-server` and `petclf bot`."""
 
 import logging
+import os
 import signal
 import threading
 
@@ -128,6 +129,8 @@ def run_tcp_server(args) -> int:
     from classifier import load_engine
 
     engine = load_engine(model)
+    tags_model = os.environ.get("PETCLF_TAGS_MODEL")  # a tags model adds "tags" to each reply
+    tagger = load_engine(tags_model, task="tags") if tags_model else None
     try:
         server = ClassificationServer(
             engine,
@@ -136,6 +139,7 @@ def run_tcp_server(args) -> int:
             workers=args.workers,
             max_image_bytes=max_bytes,
             read_timeout=args.read_timeout,
+            tagger=tagger,
         )
     except OSError as exc:
         raise BotError(f"can't listen on {host}:{port}: {exc.strerror or exc}") from None

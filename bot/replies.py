@@ -28,6 +28,8 @@ def predictions_text(reply: dict) -> str:
     ]
     if reply.get("unknown") or reply.get("label") == "unknown":
         lines.append(UNKNOWN_LINE)
+    if isinstance(reply.get("tags"), list):  # from a server with a tags model
+        lines.append("tags: " + (", ".join(str(tag.get("tag")) for tag in reply["tags"]) or "none"))
     return "\n".join(lines)
 
 

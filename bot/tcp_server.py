@@ -62,8 +62,10 @@ class ClassificationServer:
         workers: int,
         max_image_bytes: int,
         read_timeout: float,
+        tagger=None,
     ):
         self.engine = engine
+        self.tagger = tagger  # a tags model's engine, or None
         self.workers = max(1, workers)
         self.max_image_bytes = max_image_bytes
         self.read_timeout = read_timeout
@@ -187,6 +189,8 @@ class ClassificationServer:
             )
         try:
             prediction = self._kept(self.engine.predict_bytes(image, top=TOP_K), image).to_dict()
+            if self.tagger is not None:
+                prediction["tags"] = self.tagger.tag_bytes(image)
         except ImageError as exc:
             log.info("unusable image: %s", exc)
             return error_reply(str(exc), chat_id)

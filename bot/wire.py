@@ -115,6 +115,8 @@ def prediction_reply(prediction: dict, chat_id, classes: list[str] | None = None
     }
     if prediction.get("id"):
         reply.update(id=prediction["id"], classes=list(classes or []))
+    if "tags" in prediction:
+        reply["tags"] = prediction["tags"]
     return reply
 
 
