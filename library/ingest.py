@@ -23,7 +23,7 @@ from library.files import Item, Skipped, list_folders
 from library.near import NearIndex, near_index
 from library.places import places
 from library.prepare import Prepared, Rejected, prepare
-from store import LibraryPhoto, session
+from store import LibraryPhoto, LibraryTag, session
 
 BATCH = 16  # rows per transaction: short write locks for the web app
 MAX_BATCH_SECONDS = 2.0  # a slow batch still commits (and reports) this often
@@ -214,6 +214,7 @@ def _insert(db, item: Item, prepared: Prepared, place, groups: NearIndex, shared
         shared=shared,
         exif=facts.readable(),
         notes=prepared.notes,
+        tags=[LibraryTag(tag=tag["tag"], proba=tag["proba"]) for tag in prepared.tags],
     )
     try:
         with db.begin_nested():  # another ingest may have added the same content meanwhile
