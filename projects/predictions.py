@@ -18,12 +18,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.orm import Session
 
 from classifier import Engine, Prediction
-from preprocessing.dataset import sha256_hex, write_atomically
-from store import ModelVersion, Project, ServedPrediction, home, session
+from preprocessing.dataset import sha256_hex
+from store import ModelVersion, Project, ServedPrediction, engine, home, session
 from store.models import now
 
 DEFAULT_DAYS = 7.0
@@ -102,43 +102,45 @@ def new_id() -> str:
 
 
 def record(
-    db: Session, prediction: Prediction, photo: bytes, model: ServedModel, channel: str
+    db: Session | Connection, prediction: Prediction, photo: bytes, model: ServedModel, channel: str
 ) -> Prediction:
     """Keep `prediction` (of the photo `photo`) in the caller's transaction; it comes back with its id.
 
-    The photo is spooled before the row exists, so a row found always has its photo."""
+    The photo is spooled before the row exists, so a row found always has its photo. One plain
+    INSERT, no ORM bookkeeping: it runs on every prediction served."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     sha = sha256_hex(photo)
     spooled = spool_path(sha)
     if not spooled.is_file():
-        write_atomically(spooled, photo)
-    moment = now()
-    kept = ServedPrediction(
-        id=new_id(),
-        created_at=moment,
-        expires_at=moment + timedelta(days=prediction_days()),
-        project_id=model.project_id,
-        version=model.version,
-        model_path=model.path,
-        model_sha256=model.sha256,
-        labels=list(model.labels),
-        top=[[label, round(proba, 6)] for label, proba in prediction.top],
-        label=prediction.label,
-        sha256=sha,
-        channel=channel,
+        _spool(spooled, photo)
+    moment, kept_id = now(), new_id()
+    db.execute(
+        insert(ServedPrediction).values(
+            id=kept_id,
+            created_at=moment,
+            expires_at=moment + timedelta(days=prediction_days()),
+            project_id=model.project_id,
+            version=model.version,
+            model_path=model.path,
+            model_sha256=model.sha256,
+            labels=list(model.labels),
+            top=[[label, round(proba, 6)] for label, proba in prediction.top],
+            label=prediction.label,
+            sha256=sha,
+            channel=channel,
+        )
     )
-    db.add(kept)
     _purge_now_and_then()
-    return replace(prediction, id=kept.id)
+    return replace(prediction, id=kept_id)
 
 
 def record_one(
     prediction: Prediction, photo: bytes, model: ServedModel, channel: str
 ) -> Prediction:
-    """record() in a transaction of its own: one small insert."""
-    with session() as db:
-        return record(db, prediction, photo, model, channel)
+    """record() in a transaction of its own, on a bare connection (no session to set up)."""
+    with engine().begin() as connection:
+        return record(connection, prediction, photo, model, channel)
 
 
 def find(db: Session, prediction_id: str) -> ServedPrediction | None:
@@ -196,6 +198,15 @@ def purge(db: Session) -> int:
     for sha in expired - still_needed:
         spool_path(sha).unlink(missing_ok=True)
     return count
+
+
+def _spool(path: Path, photo: bytes) -> None:
+    """Whole or not at all, but without fsync: the spool is short-lived, and a photo lost to a
+    crash only makes its prediction uncorrectable, while fsync would slow every prediction."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    partial.write_bytes(photo)
+    os.replace(partial, path)
 
 
 def _purge_now_and_then() -> None:
