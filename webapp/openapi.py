@@ -663,6 +663,11 @@ ORIGINAL = {
                             "error_msg": {"type": "array", "items": STRING},
                             "image_class": {"type": "array", "items": _nullable("string")},
                             "class_confidence": {"type": "array", "items": _nullable("number")},
+                            "prediction_id": {
+                                "type": "array",
+                                "items": _nullable("string"),
+                                "description": "each answer's id, for POST /api/v1/feedback",
+                            },
                         }
                     ),
                     "one class and confidence per photo (null where that photo failed, named in error_msg)",

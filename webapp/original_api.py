@@ -97,16 +97,24 @@ def predict():
         )
     if not several and not isinstance(results[0], Prediction):
         raise as_upload_error(results[0])
-    answer: dict[str, list] = {"error_msg": [], "image_class": [], "class_confidence": []}
+    # prediction_id: beside the original's keys, each answer's id for POST /api/v1/feedback
+    answer: dict[str, list] = {
+        "error_msg": [],
+        "image_class": [],
+        "class_confidence": [],
+        "prediction_id": [],
+    }
     for item, result in zip(items, results):
         if isinstance(result, Prediction):
             label, proba = result.top[0]
             answer["image_class"].append(ANOMALY if result.unknown else label)
             answer["class_confidence"].append(round(proba, PROBA_DECIMALS))
+            answer["prediction_id"].append(result.id)
         else:  # the lists stay aligned with the images sent
             answer["error_msg"].append(f"{item.name}: {as_upload_error(result).message}")
             answer["image_class"].append(None)
             answer["class_confidence"].append(None)
+            answer["prediction_id"].append(None)
     return jsonify(answer)
 
 

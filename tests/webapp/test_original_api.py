@@ -294,7 +294,9 @@ def test_predict_answers_each_image_and_names_the_ones_it_could_not_read(web, ho
     )
     assert answer.status_code == 200
     body = answer.json
-    assert list(body) == ["error_msg", "image_class", "class_confidence"]
+    assert list(body) == ["error_msg", "image_class", "class_confidence", "prediction_id"]
+    assert body["prediction_id"][1:3] == [None, None]  # the others: ids for corrections
+    assert all(len(body["prediction_id"][index]) == 12 for index in (0, 3))
     assert [message.split(":")[0] for message in body["error_msg"]] == ["broken.png", "words.png"]
     assert "base64" in body["error_msg"][0] and "plain text" in body["error_msg"][1]
     assert body["image_class"][1:3] == [None, None] and body["class_confidence"][1:3] == [
@@ -309,6 +311,7 @@ def test_predict_answers_each_image_and_names_the_ones_it_could_not_read(web, ho
         assert body["class_confidence"][index] == rest["predictions"][0]["proba"]
     assert body["image_class"][0] == "bird"
     single = web.post("/api/predict", json={"temple_id": "pets", "image": b64(photo("bird"))}).json
+    assert single.pop("prediction_id") != body["prediction_id"][:1]  # a new id for each
     assert single == {
         "error_msg": [],
         "image_class": ["bird"],
