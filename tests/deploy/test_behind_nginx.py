@@ -17,6 +17,7 @@ import requests
 from classifier.card import sha256_file
 from tests.bot.helpers import jpeg
 from tests.deploy.nginx import DEPLOY, REPO, SITE_TEMPLATE, NginxPrefix, render_template
+from tests.projects.helpers import wait_until
 from tests.servers import GunicornServer, free_port
 
 MAX_UPLOAD_MB = 1
@@ -283,7 +284,8 @@ def test_a_model_update_under_load_drops_no_request(nginx, web, live_model, tmp_
     card = served_card(nginx.url)
     assert card["name"] == "pets-v2" and card["h5_sha256"] != old_card["h5_sha256"]
     assert web.process.poll() is None  # the same master: reloaded, not restarted
-    assert not web.worker_pids() & old_workers  # every worker is a fresh one on the new model
+    # Every worker is a fresh one on the new model; the old ones finish their last requests first.
+    wait_until(lambda: not web.worker_pids() & old_workers, 60, "the old workers gone")
     releases = live_model.parent.parent / "releases"
     assert [path.name for path in releases.iterdir()] == [
         os.readlink(live_model.parent).split("/")[-1]

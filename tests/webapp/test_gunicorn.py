@@ -98,6 +98,7 @@ def test_parity_cli_http_engine(server, tiny_model, tmp_path):
     from_cli = json.loads(cli.stdout)
     from_cli.pop("file")
     from_http = predict(server, photo.read_bytes()).json()
+    assert from_http.pop("id")  # the served prediction's own id, for corrections and heat maps
     from_engine = load_engine(tiny_model).predict_bytes(photo.read_bytes()).to_dict()
     assert from_cli == from_http == from_engine
     assert len(from_engine["predictions"]) == 3
