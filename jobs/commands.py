@@ -43,6 +43,7 @@ def run_worker(args) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s petclf-worker %(levelname)s %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin and DDL notes are noise
     failed = recover()
     if failed:
         log.warning("marked %d job(s) failed: their worker stopped while they ran", failed)
