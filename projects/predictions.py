@@ -131,7 +131,7 @@ def record(
             channel=channel,
         )
     )
-    _purge_now_and_then()
+    _purge_now_and_then(db)
     return replace(prediction, id=kept_id)
 
 
@@ -181,7 +181,7 @@ def describe(db: Session, kept: ServedPrediction) -> Served:
     )
 
 
-def purge(db: Session) -> int:
+def purge(db: Session | Connection) -> int:
     """Delete expired predictions, and the spooled photos no kept prediction still needs."""
     moment = now()
     expired = set(
@@ -209,15 +209,15 @@ def _spool(path: Path, photo: bytes) -> None:
     os.replace(partial, path)
 
 
-def _purge_now_and_then() -> None:
-    """A sweep in its own transaction at most once a minute per process: no timer thread to run."""
+def _purge_now_and_then(db: Session | Connection) -> None:
+    """A sweep at most once a minute per process, so no timer thread runs. It is part of the
+    caller's transaction: a second connection would wait for the lock the insert holds."""
     global _last_purge
     with _purge_lock:
         if time.monotonic() - _last_purge < PURGE_EVERY_SECONDS:
             return
         _last_purge = time.monotonic()
-    with session() as db:
-        purge(db)
+    purge(db)
 
 
 def _model_file(

@@ -104,3 +104,24 @@ def test_the_page_keeps_its_prediction(web):
     with store.session() as db:
         kept = db.query(ServedPrediction).one()
     assert kept.channel == "page" and kept.label in ("bird", "cat", "dog", "unknown")
+
+
+def test_serving_sweeps_expired_predictions_in_its_own_transaction(
+    web, home, tiny_model, monkeypatch
+):
+    """The once-a-minute sweep runs inside the serving insert's transaction (a second connection
+    would wait for the insert's lock): through the API's bare connection and a project's session."""
+    add_version(home, "sweep", tiny_model, 1)
+    for where in ("/api/v1/predict", "/api/v1/projects/sweep/predict"):
+        monkeypatch.setenv("PETCLF_PREDICTION_DAYS", str(1 / 86400))
+        old = web.post(where, json={"image": b64(photo("cat", 11))}).json["id"]
+        spooled = predictions.spool_path(predictions.lookup(old).photo_sha256)
+        time.sleep(1.1)
+        monkeypatch.setenv("PETCLF_PREDICTION_DAYS", "7")
+        monkeypatch.setattr(predictions, "_last_purge", 0.0)  # a minute since the last sweep
+        started = time.monotonic()
+        new = web.post(where, json={"image": b64(photo("dog", 12))}).json["id"]
+        assert time.monotonic() - started < 5  # no wait for a lock
+        with store.session() as db:
+            assert db.get(ServedPrediction, old) is None and db.get(ServedPrediction, new)
+        assert not spooled.exists()
