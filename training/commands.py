@@ -14,6 +14,7 @@ from training.errors import TrainingError
 from training.tag_commands import (
     add_evaluate_arguments,
     add_tags_arguments,
+    check_task_flags,
     register_tags,
     run_evaluate_tags,
     run_train_tags,
@@ -180,7 +181,7 @@ def _register_train(subparsers) -> None:
     add_feature_cache_argument(parser)
     add_tags_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
-    parser.set_defaults(func=run_train)
+    parser.set_defaults(func=lambda args: run_train(args, parser))
 
 
 def _register_evaluate(subparsers) -> None:
@@ -244,8 +245,9 @@ def feature_cache_root(flag: str | None) -> Path | None:
     return Path(flag) if flag else default_root()
 
 
-def run_train(args) -> int:
+def run_train(args, parser) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    check_task_flags(args, parser)
     if args.task == "tags":
         return run_train_tags(args)
     if args.logical_cpus is not None:

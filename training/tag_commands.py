@@ -43,6 +43,34 @@ def add_tags_arguments(parser) -> None:
     )
 
 
+# Flags one task has no use for: given with the other task, they are an error, not ignored.
+CLASSIFY_ONLY = (
+    "epochs",
+    "heads",
+    "patience",
+    "ood",
+    "ood_exposure",
+    "ood_weight",
+    "ood_as_class",
+    "score",
+    "temperature",
+    "max_reject_rate",
+    "resume",
+    "strategy",
+    "logical_cpus",
+)
+TAGS_ONLY = ("labels", "hidden")
+
+
+def check_task_flags(args, parser) -> None:
+    """One clear line for a flag the chosen --task would silently ignore."""
+    unused = TAGS_ONLY if args.task == "classify" else CLASSIFY_ONLY
+    given = [dest for dest in unused if getattr(args, dest) != parser.get_default(dest)]
+    if given:
+        flags = ", ".join("--" + dest.replace("_", "-") for dest in given)
+        raise TrainingError(f"{flags} has no use with --task {args.task}")
+
+
 def run_train_tags(args) -> int:
     from training.commands import feature_cache_root
     from training.tag_train import TagsConfig, train_tags

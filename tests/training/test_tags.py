@@ -9,6 +9,7 @@ import pytest
 from classifier.card import card_path, read_card
 from classifier.tags import tag_probabilities
 from petclf.cli import main
+from tests.cli import run_petclf
 from tests.conftest import TINY_LABELS, write_split
 from tests.training.test_cli import assert_one_clear_line, run_cli
 from training.tag_labels import read_tag_labels
@@ -270,3 +271,20 @@ def test_a_tags_model_is_not_a_classifier_and_the_other_way_round(capsys, tags_m
         capsys, "predict", "--model", tiny_model, "--tags-model", tiny_model, "any.jpg"
     )
     assert_one_clear_line(code, err, "predict", "is a classify model, not a tags model")
+
+
+@pytest.mark.parametrize(
+    "task, flags, named",
+    [
+        ("tags", ["--heads", "3", "--ood", "somewhere"], "--heads, --ood"),
+        ("classify", ["--hidden", "64"], "--hidden"),
+    ],
+)
+def test_a_flag_the_task_would_ignore_is_one_clear_line(tmp_path, task, flags, named):
+    result = run_petclf(
+        "train", "--data", tmp_path, "--out", tmp_path / "m.h5", "--task", task, *flags
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        f"petclf train: error: {named} has no use with --task {task}"
+    ]
