@@ -215,3 +215,20 @@ def test_the_page_offers_corrections_and_the_admin_reviews_them(web):
     assert done.status_code == 302
     assert "No corrections are waiting" in web.get("/projects/pets/review").get_data(as_text=True)
     assert [source for _, source, _, _ in photos_of("pets")] == ["feedback"]
+
+
+def test_a_projects_try_page_offers_corrections_into_the_project(web, home, tiny_model):
+    add_version(home, "shapes", tiny_model, 1)
+    tried = web.post("/projects/shapes/try", data={"file": (io.BytesIO(photo("bird", 4)), "b.png")})
+    html = tried.get_data(as_text=True)
+    assert re.findall(r'name="label" value="([^"]+)"', html) == ["bird", "cat", "dog", "none"]
+    labels = re.search(r'data-labels="([^"]+)"', html).group(1)
+    assert json.loads(labels.replace("&#34;", '"')) == ["bird", "cat", "dog"]  # for projects.js
+    prediction_id = re.search(r'name="prediction_id" value="([^"]+)"', html).group(1)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    sent = web.post(
+        "/feedback", data={"prediction_id": prediction_id, "label": "cat", "csrf_token": csrf}
+    )
+    assert sent.status_code == 200
+    listed = web.get("/api/v1/projects/shapes/corrections", headers=ADMIN).json["corrections"]
+    assert [(one["label"], one["channel"]) for one in listed] == [("cat", "page")]

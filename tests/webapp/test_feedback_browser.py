@@ -96,6 +96,12 @@ def test_predict_correct_review_accept_retrain(browser, site, tmp_path):
     page.set_input_files("#try-file", str(cat))
     page.locator("#try-bars li.bar").first.wait_for()
     assert page.locator("#try-bars li.bar").count() == 3
+    page.locator("#try-correction").get_by_role("button", name="bird", exact=True).click()
+    page.locator("#try-correction").filter(has_text="Thanks! Recorded: bird.").wait_for()
+    pending = requests.get(
+        f"{site.url}/api/v1/projects/pets/corrections", headers=ADMIN, timeout=30
+    )
+    assert [one["label"] for one in pending.json()["corrections"]] == ["bird"]
     photos = requests.get(f"{site.url}/api/v1/projects/pets/photos", timeout=30).json()["photos"]
     corrected = [one for one in photos if one["source"] == "feedback"]
     assert [(one["class"], one["name"]) for one in corrected] == [("dog", "correction-1")]

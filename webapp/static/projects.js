@@ -376,6 +376,28 @@ function bars(prediction) {
   return [verdict, list];
 }
 
+// "Wrong? It's a …": a button per class and "none of these", sending POST /api/v1/feedback.
+function correction(prediction, form) {
+  const box = element("p", "correction", "Wrong? It's a … ");
+  box.id = "try-correction";
+  const choices = [...JSON.parse(form.dataset.labels), "none"];
+  for (const label of choices) {
+    const button = element("button", "secondary", label === "none" ? "none of these" : label);
+    button.type = "button";
+    button.addEventListener("click", async () => {
+      try {
+        await api("POST", form.dataset.feedback, { prediction_id: prediction.id, label });
+        const said = label === "none" ? "none of these" : label;
+        box.replaceChildren(`Thanks! Recorded: ${said}. It joins the photos once an admin accepts it.`);
+      } catch (error) {
+        box.replaceChildren(element("span", "error", error.message));
+      }
+    });
+    box.append(button);
+  }
+  return box;
+}
+
 function setUpTryIt() {
   const form = document.getElementById("try-form");
   if (!form) return;
@@ -402,7 +424,8 @@ function setUpTryIt() {
     const data = new FormData();
     data.append("file", file, file.name);
     try {
-      result.replaceChildren(...bars(await api("POST", form.dataset.api, data)));
+      const prediction = await api("POST", form.dataset.api, data);
+      result.replaceChildren(...bars(prediction), correction(prediction, form));
     } catch (error) {
       result.replaceChildren();
       problem.textContent = error.message;
