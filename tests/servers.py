@@ -56,7 +56,10 @@ class GunicornServer:
         if threads is not None:
             self.command += ["--threads", str(threads)]
         self.command += [*extra_args, app]
-        self.env = {**os.environ, "PETCLF_MODEL": str(model), **(env or {})}
+        # A module's server starts before the tests' own PETCLF_HOME is set: it keeps its store
+        # (predictions, their photos) beside its log, never in the checkout's var/.
+        home = os.environ.get("PETCLF_HOME") or str(Path(log_dir) / "home")
+        self.env = {**os.environ, "PETCLF_HOME": home, "PETCLF_MODEL": str(model), **(env or {})}
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 180.0) -> "GunicornServer":
