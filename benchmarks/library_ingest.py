@@ -102,9 +102,8 @@ def ingest_rate(folder: Path, count: int, objects: bool, work: Path) -> tuple[fl
 
     os.environ["PETCLF_HOME"] = str(work / f"home-{'objects' if objects else 'pets'}")
     options = Options(objects_model=objects)
-    load_models(
-        options.pets_model, options.objects_model, threads=options.workers
-    )  # not timed: loaded once per process
+    # not timed: loaded once per process
+    load_models(options.pets_model, options.objects_model, threads=options.workers)
     places([(0.0, 0.0)])  # the geocoder's table too
     started, cpu = time.perf_counter(), time.process_time()
     outcomes = ingest_paths([folder], options=options)
@@ -188,9 +187,8 @@ def main() -> None:
     )
     parser.add_argument("--skip-ingest", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(
-        prefix="library-bench-"
-    ) as scratch:  # stores of 2 GB: gone afterwards
+    # stores of 2 GB: gone afterwards
+    with tempfile.TemporaryDirectory(prefix="library-bench-") as scratch:
         run(args, Path(scratch))
 
 

@@ -37,9 +37,8 @@ def create_app():
     @app.post("/api/v1/predict")
     def predict():
         upload = request.files["file"]
-        saved = upload_dir / os.path.basename(
-            upload.filename or "upload"
-        )  # the original used the name as is
+        # the original used the name as is
+        saved = upload_dir / os.path.basename(upload.filename or "upload")
         upload.save(saved)
         image = Image.open(saved).convert("RGBA")
         image.thumbnail((240, 240))

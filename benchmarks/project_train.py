@@ -43,12 +43,13 @@ ORIGINAL_EPOCHS = 100
 ORIGINAL_SCALE = 20  # the original scaled every image to 1/20 of the first image's size
 ORIGINAL_MIN_SIDE = 8  # two 2×2 poolings need at least this much
 ENGINES = 8
+# the issue's, on 2 cores
 TARGET_SIZE, TARGET_SECONDS, TARGET_ACCURACY, TARGET_RSS_MB = (
     (3, 15),
     30,
     0.95,
     600,
-)  # the issue's, on 2 cores
+)
 PREDICT_BATCH = 32
 
 
@@ -284,9 +285,8 @@ def _wait(job_id: str, started: float):
         with session() as db:
             job = service.job(db, job_id)
         if job.phase:
-            phases.setdefault(
-                job.phase.split(" ")[0], time.monotonic() - started
-            )  # "head 2/5" counts as "head"
+            # "head 2/5" counts as "head"
+            phases.setdefault(job.phase.split(" ")[0], time.monotonic() - started)
         if job.state in FINISHED_STATES:
             return job, phases
         time.sleep(0.2)
@@ -362,9 +362,8 @@ def measure_original(name: str, photos: dict, epochs: int, seed: int) -> None:
     test_x, test_y = arrays(held_out)
     probabilities = model.predict(test_x, verbose=0)
     accuracy = float(np.mean(probabilities.argmax(axis=1) == test_y))
-    anomalies = float(
-        np.mean(probabilities.max(axis=1) < 0.5)
-    )  # the original's "No category (Anomaly)"
+    # the original's "No category (Anomaly)"
+    anomalies = float(np.mean(probabilities.max(axis=1) < 0.5))
     print(
         f"  original recipe (2-conv CNN with dropout, {epochs} epochs, {size[0]}×{size[1]} px = 1/{ORIGINAL_SCALE} "
         f"of the first image): {wall:.1f} s on {len(train)} train photos, {accuracy:.1%} top-1 on the same "
@@ -377,9 +376,8 @@ def measure_original(name: str, photos: dict, epochs: int, seed: int) -> None:
 
 def measure_engines_rss(source: str) -> None:
     names = _copy_projects(source, ENGINES)
-    with multiprocessing.get_context("spawn").Pool(
-        1
-    ) as pool:  # a fresh interpreter, like a gunicorn worker
+    # a fresh interpreter, like a gunicorn worker
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
         baseline, loaded = pool.apply(web_worker_rss, (names, _any_photo(source)))
     print(
         f"\nweb worker RSS: {baseline:.0f} MB with the app and shipped model, {loaded:.0f} MB with {len(names)} "

@@ -13,9 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(
-    0, str(Path(__file__).resolve().parents[1])
-)  # run from anywhere: tests/ is importable
+# run from anywhere: tests/ is importable
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scraping.downloader import DEFAULT_PER_HOST, DownloadLimits  # noqa: E402
 from scraping.politeness import DEFAULT_PAGES_PER_SECOND  # noqa: E402

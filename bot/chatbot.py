@@ -51,9 +51,8 @@ log = logging.getLogger("petclf.bot")
 CONFLICT_RETRY_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
 SEND_RETRY_SECONDS = 60.0
-JOB_QUEUE_SIZE = (
-    100  # back-pressure: polling pauses (and confirms nothing) while the classifier lags
-)
+# back-pressure: polling pauses (and confirms nothing) while the classifier lags
+JOB_QUEUE_SIZE = 100
 FETCHERS = 8  # downloads at once; polling pauses while all are busy
 SHUTDOWN = object()
 TOKEN_REJECTED = "Telegram rejected TELEGRAM_TOKEN (401 Unauthorized)."
@@ -188,9 +187,8 @@ class Receiver(threading.Thread):
         self.error: BaseException | None = None  # read by the main thread after join()
         self.fetchers = ThreadPoolExecutor(FETCHERS, thread_name_prefix="fetching")
         self.idle_fetchers = threading.Semaphore(FETCHERS)
-        self.last_of_chat: dict[
-            int, Future
-        ] = {}  # each chat's latest fetch, which the next one queues behind
+        # each chat's latest fetch, which the next one queues behind
+        self.last_of_chat: dict[int, Future] = {}
         self.chats_lock = threading.Lock()
 
     def run(self) -> None:
@@ -213,9 +211,8 @@ class Receiver(threading.Thread):
         pending = self.spool.pending()
         if pending:
             log.info("answering %d message(s) kept from the previous run", len(pending))
-            self.offset = (
-                pending[-1][0] + 1
-            )  # anything Telegram still holds below it is already kept
+            # anything Telegram still holds below it is already kept
+            self.offset = pending[-1][0] + 1
         for update_id, message in pending:
             self._handle_safely(update_id, telebot.types.Message.de_json(message))
 
@@ -237,14 +234,12 @@ class Receiver(threading.Thread):
             for update in updates:
                 if self.stop.is_set():
                     break  # left unconfirmed: Telegram hands it to the next run
-                if (
-                    update.message is not None
-                ):  # edits, channel posts and the like are not for this bot
+                # edits, channel posts and the like are not for this bot
+                if update.message is not None:
                     self.spool.keep(update.update_id, update.message.json)
                     self._handle_safely(update.update_id, update.message)
-                elif (
-                    update.callback_query is not None
-                ):  # not spooled: a lost tap can be tapped again
+                # not spooled: a lost tap can be tapped again
+                elif update.callback_query is not None:
                     self._tapped(update.callback_query)
                 self.offset = update.update_id + 1
 
@@ -532,9 +527,8 @@ class Sender(threading.Thread):
                 self._touch_up(item)
                 continue
             self._send_text(item)
-            if (
-                item.answers is not None
-            ):  # delivered, refused for good or given up on: done either way
+            # delivered, refused for good or given up on: done either way
+            if item.answers is not None:
                 self.spool.done(item.answers)
 
     def _send_action(self, item: Outgoing) -> None:
@@ -565,9 +559,8 @@ class Sender(threading.Thread):
                 self.outage.succeeded()
                 return
             except ApiTelegramException as exc:
-                if (
-                    exc.error_code != 429 and 400 <= exc.error_code < 500
-                ):  # blocked by the user, chat gone
+                # blocked by the user, chat gone
+                if exc.error_code != 429 and 400 <= exc.error_code < 500:
                     log.warning(
                         "Telegram refused a message: %s", self.redact(exc.description or str(exc))
                     )

@@ -43,8 +43,7 @@ def save_backbone_weights(h5: Path, target: Path) -> None:
 
     backbone = backbone_layer(load_h5(h5), open_artifact(h5).card["architecture"])
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(
-        f".{os.getpid()}-{target.name}"
-    )  # Keras wants the .weights.h5 ending
+    # Keras wants the .weights.h5 ending
+    partial = target.with_name(f".{os.getpid()}-{target.name}")
     backbone.save_weights(partial)
     os.replace(partial, target)

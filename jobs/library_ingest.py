@@ -7,9 +7,8 @@ from jobs.progress import ProgressWriter
 from store import Job, session
 from store.models import now
 
-MAX_LISTED = (
-    500  # outcomes kept in the job's result besides the counts: the ones that weren't added first
-)
+# outcomes kept in the job's result besides the counts: the ones that weren't added first
+MAX_LISTED = 500
 
 
 def run_library_ingest(job_id: str) -> None:

@@ -88,9 +88,8 @@ def _record_end(job_id: str, code: int, cancelled: bool) -> None:
 
     with session() as db:
         job = db.get(Job, job_id)
-        if (
-            job.state == "running"
-        ):  # the child records success and its own errors; this covers the rest
+        # the child records success and its own errors; this covers the rest
+        if job.state == "running":
             if cancelled:
                 job.state, job.message = (
                     "cancelled",

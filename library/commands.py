@@ -189,9 +189,8 @@ def run_add(args) -> int:
             bar.total = total
             bar.update(done - bar.n)
             if args.json:
-                print(
-                    json.dumps(outcome.to_dict()), flush=True
-                )  # after its commit: safe to rely on
+                # after its commit: safe to rely on
+                print(json.dumps(outcome.to_dict()), flush=True)
             elif outcome.status in ("damaged", "skipped"):
                 bar.write(f"{outcome.status} {outcome.name}: {outcome.reason}", file=sys.stdout)
 

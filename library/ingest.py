@@ -67,9 +67,8 @@ Progress = Callable[[Outcome, int, int], None]  # (the file's outcome, files don
 class Options:
     shared: bool = False
     pets_model: str | None = None  # default: PETCLF_MODEL, else models/pets.h5
-    objects_model: str | bool = (
-        True  # a path, True for imagenet.h5 beside the pet model, False for none
-    )
+    # a path, True for imagenet.h5 beside the pet model, False for none
+    objects_model: str | bool = True
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 

@@ -55,9 +55,8 @@ def _svg(figure) -> str:
     from matplotlib import rc_context
 
     buffer = io.StringIO()
-    with rc_context(
-        {"svg.fonttype": "none"}
-    ):  # text stays text: smaller, and the browser's own font
+    # text stays text: smaller, and the browser's own font
+    with rc_context({"svg.fonttype": "none"}):
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg") :]  # the XML prolog and doctype don't belong inside an HTML page

@@ -75,9 +75,8 @@ def write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.chmod(
-            temporary, 0o644
-        )  # like a normally created file: services running as another user read it
+        # like a normally created file: services running as another user read it
+        os.chmod(temporary, 0o644)
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()

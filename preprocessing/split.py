@@ -179,9 +179,8 @@ def _assign(
     side_of: dict[int, str] = {}
     for group, ids in members.items():
         recorded = Counter(previous[items[i].sha256] for i in ids if items[i].sha256 in previous)
-        if (
-            recorded
-        ):  # a group that joined earlier sides keeps the majority; a tie keeps the test side
+        # a group that joined earlier sides keeps the majority; a tie keeps the test side
+        if recorded:
             side_of[group] = "test" if recorded["test"] >= recorded["train"] else "train"
 
     class_sizes = Counter(item.label for item in items)

@@ -13,9 +13,8 @@ from projects.errors import Conflict
 from store import Project, home
 
 DEFAULT_MAX_ENGINES = 8
-ENGINE_THREADS = (
-    1  # interpreters per engine: each costs memory, and one project rarely sees concurrent requests
-)
+# interpreters per engine: each costs memory, and one project rarely sees concurrent requests
+ENGINE_THREADS = 1
 
 
 def max_engines() -> int:
@@ -40,9 +39,8 @@ class EngineCache:
             if engine is not None:
                 self._engines.move_to_end(key)
                 return engine
-        engine = load_engine(
-            home() / relative_path, threads=ENGINE_THREADS
-        )  # slow: outside the lock
+        # slow: outside the lock
+        engine = load_engine(home() / relative_path, threads=ENGINE_THREADS)
         with self._lock:
             self._engines[key] = engine
             self._engines.move_to_end(key)

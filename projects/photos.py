@@ -45,12 +45,10 @@ class Outcome:
     sha256: str = ""
     photo_id: int | None = None
     side: str = ""
-    near_duplicates: list[str] = field(
-        default_factory=list
-    )  # names of look-alike photos already stored
-    error: ImageError | None = (
-        None  # why the image path refused it, for callers that answer by kind
-    )
+    # names of look-alike photos already stored
+    near_duplicates: list[str] = field(default_factory=list)
+    # why the image path refused it, for callers that answer by kind
+    error: ImageError | None = None
 
     def to_dict(self) -> dict:
         shown = {key: value for key, value in asdict(self).items() if key != "error"}

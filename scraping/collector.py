@@ -59,9 +59,8 @@ class ClassCollector:
         self.limit = limit
         self.index = index
         self.summary = summary
-        self.orphans: dict[
-            str, str
-        ] = {}  # sha256 -> file written by an interrupted run, without a row
+        # sha256 -> file written by an interrupted run, without a row
+        self.orphans: dict[str, str] = {}
         self.folder.mkdir(parents=True, exist_ok=True)
         self._index_folder(rows)
         self.progress = tqdm(

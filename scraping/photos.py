@@ -7,9 +7,8 @@ from dataclasses import dataclass
 class PhotoRef:
     source: str  # "flickr" | "imgur"
     photo_id: str  # the site's id, for spotting repeated pages
-    image_urls: tuple[
-        str, ...
-    ]  # best first; later ones are fallbacks (e.g. the size the page showed)
+    # best first; later ones are fallbacks (e.g. the size the page showed)
+    image_urls: tuple[str, ...]
     search_page_url: str
     photo_page_url: str = ""
     owner: str = ""  # "Name <profile URL>", or whichever of the two the source gave

@@ -155,7 +155,6 @@ def _report(exc: ScrapeError, job: Job, summary: RunSummary, broken: dict) -> No
         if wide
         else "going on with the next query"
     )
-    tqdm.write(
-        f"petclf scrape: error: {job.source}: {exc} ({then})", file=sys.stderr
-    )  # not through the bar
+    # not through the bar
+    tqdm.write(f"petclf scrape: error: {job.source}: {exc} ({then})", file=sys.stderr)
     summary.source_errors.append(f"{job.source}: {exc}")

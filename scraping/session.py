@@ -12,9 +12,8 @@ ROBOTS_AGENT = "petclf"  # the token robots.txt rules are matched against
 DEFAULT_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds
 DEFAULT_RETRIES = 3
 BACKOFF_FACTOR = 0.5  # 0.5 s, 1 s, 2 s ...
-MAX_RETRY_AFTER = (
-    120.0  # a server asking for an hour's pause should fail the item, not hang the run
-)
+# a server asking for an hour's pause should fail the item, not hang the run
+MAX_RETRY_AFTER = 120.0
 
 
 class PoliteRetry(Retry):

@@ -212,21 +212,18 @@ class LibraryPhoto(Base):
     __table_args__ = (
         Index("ix_library_photos_taken", "taken_at", "id"),
         Index("ix_library_photos_label_taken", "label", "taken_at"),
-        Index(
-            "ix_library_photos_position", "latitude", "longitude", "taken_at"
-        ),  # covers a radius query's prefilter
+        # covers a radius query's prefilter
+        Index("ix_library_photos_position", "latitude", "longitude", "taken_at"),
         {"sqlite_autoincrement": True},  # ids never reused: the near-duplicate index keeps them
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sha256: Mapped[str] = mapped_column(
-        String(64), unique=True
-    )  # of the original bytes, kept in the photo store
+    # of the original bytes, kept in the photo store
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
     phash: Mapped[str] = mapped_column(String(16))
     original_name: Mapped[str] = mapped_column(String(255))
-    source_path: Mapped[str | None] = mapped_column(
-        Text
-    )  # the file it was added from; None for uploads
+    # the file it was added from; None for uploads
+    source_path: Mapped[str | None] = mapped_column(Text)
     format: Mapped[str] = mapped_column(String(8))
     width: Mapped[int] = mapped_column(Integer)  # upright
     height: Mapped[int] = mapped_column(Integer)
@@ -238,28 +235,22 @@ class LibraryPhoto(Base):
     altitude: Mapped[float | None] = mapped_column(Float)
     camera_make: Mapped[str | None] = mapped_column(String(64))
     camera_model: Mapped[str | None] = mapped_column(String(64))
-    city: Mapped[str | None] = mapped_column(
-        String(128)
-    )  # indexed by lower(): places match in any case
+    # indexed by lower(): places match in any case
+    city: Mapped[str | None] = mapped_column(String(128))
     country: Mapped[str | None] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(NAME_LENGTH))  # the pet model's label, or "unknown"
     confidence: Mapped[float] = mapped_column(Float)  # the top probability
     predictions: Mapped[dict] = mapped_column(JSON)  # the prediction JSON of the pet model
-    objects: Mapped[dict | None] = mapped_column(
-        JSON
-    )  # the same from the ImageNet model, when it exists
-    group_id: Mapped[int | None] = mapped_column(
-        Integer, index=True
-    )  # near duplicates: the group's first photo
-    shared: Mapped[bool] = mapped_column(
-        Boolean, default=False, index=True
-    )  # kept in the public gallery
-    exif: Mapped[dict] = mapped_column(
-        JSON, default=dict
-    )  # the readable fields, for the photo page
-    notes: Mapped[list] = mapped_column(
-        JSON, default=list
-    )  # what was ignored while reading it, and why
+    # the same from the ImageNet model, when it exists
+    objects: Mapped[dict | None] = mapped_column(JSON)
+    # near duplicates: the group's first photo
+    group_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # kept in the public gallery
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # the readable fields, for the photo page
+    exif: Mapped[dict] = mapped_column(JSON, default=dict)
+    # what was ignored while reading it, and why
+    notes: Mapped[list] = mapped_column(JSON, default=list)
     added_at: Mapped[datetime] = mapped_column(default=now)
 
     tags: Mapped[list["LibraryTag"]] = relationship(

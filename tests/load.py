@@ -88,9 +88,8 @@ class SoakResult:
     seconds: float = 0.0
     statuses: Counter = field(default_factory=Counter)  # (input kind, HTTP status) → count
     errors: Counter = field(default_factory=Counter)  # (input kind, exception name) → count
-    first_error: dict = field(
-        default_factory=dict
-    )  # (input kind, exception name) → its first message
+    # (input kind, exception name) → its first message
+    first_error: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property

@@ -17,8 +17,10 @@ from tqdm import tqdm
 
 from classifier.card import sha256_file
 from preprocessing import IMAGE_SIZE, ImageError, load_padded, to_array
+
+# every visible file; decoding decides which are images
 from preprocessing.dataset import (
-    class_files,  # every visible file; decoding decides which are images
+    class_files,
 )
 from training.errors import DataError
 

@@ -29,8 +29,10 @@ def save_h5(model, path: Path) -> Path:
 def h5_bytes(model) -> bytes:
     """The bytes `model.save("x.h5", include_optimizer=False)` would write."""
     import h5py
+
+    # what model.save uses for .h5, given an open file
     from keras.src.legacy.saving import (
-        legacy_h5_format,  # what model.save uses for .h5, given an open file
+        legacy_h5_format,
     )
 
     buffer = io.BytesIO()

@@ -24,9 +24,8 @@ class GradCamError(TrainingError):
 
 @dataclass(frozen=True)
 class ClassMap:
-    map: (
-        np.ndarray
-    )  # (rows, columns) float32 in [0, 1] on the feature map's grid; all 0: no evidence
+    # (rows, columns) float32 in [0, 1] on the feature map's grid; all 0: no evidence
+    map: np.ndarray
     class_index: int  # the output column it explains
     outputs: np.ndarray  # the model's raw outputs for the image, (classes,)
 

@@ -178,9 +178,8 @@ def cross_fit(
     out_of_fold = [np.zeros((len(part[0]), num_classes), np.float32) for part in parts]
     replicas = strategy.num_replicas_in_sync if strategy else 1
 
-    def arrays(
-        k: int, side: int
-    ) -> tuple:  # side 0: the folds head k trains on; 1: the fold it stops early on
+    # side 0: the folds head k trains on; 1: the fold it stops early on
+    def arrays(k: int, side: int) -> tuple:
         return tuple(
             np.concatenate([part[column][part[3][k][side]] for part in parts])
             for column in range(3)

@@ -138,9 +138,8 @@ def fold_outlier_class(model, num_classes: int):
     log_probabilities = layers.Activation("log_softmax", name="log_probabilities")(model.outputs[0])
     drop = layers.Dense(num_classes, use_bias=False, trainable=False, name="classes_only")
     outputs = drop(log_probabilities)
-    drop.set_weights(
-        [np.eye(num_classes + 1, num_classes, dtype=np.float32)]
-    )  # keeps the first columns as they are
+    # keeps the first columns as they are
+    drop.set_weights([np.eye(num_classes + 1, num_classes, dtype=np.float32)])
     return keras.Model(model.inputs, outputs, name=model.name)
 
 

@@ -19,25 +19,20 @@ from training.errors import BackboneError, TrainingError
 class Recipe:
     name: str
     summary: str  # one line for `petclf train --help`
-    input_size: (
-        int  # the side images are resized to; for transfer recipes the default --backbone-size
-    )
-    scaling: (
-        tuple[float, float] | None
-    )  # (scale, offset): 0–255 → the network's input; None: it scales itself
+    # the side images are resized to; for transfer recipes the default --backbone-size
+    input_size: int
+    # (scale, offset): 0–255 → the network's input; None: it scales itself
+    scaling: tuple[float, float] | None
     epochs: int  # default --epochs: transfer recipes' fine-tuning epochs (0: heads only), the others' all epochs
-    learning_rate: (
-        float  # Adam; for transfer recipes the heads' (fine-tuning divides it, see training.train)
-    )
-    backbone: Callable | None = (
-        None  # (weights, size) → (backbone, weights description); None: from scratch
-    )
+    # Adam; for transfer recipes the heads' (fine-tuning divides it, see training.train)
+    learning_rate: float
+    # (weights, size) → (backbone, weights description); None: from scratch
+    backbone: Callable | None = None
     scratch: Callable | None = None  # (num_classes, size=, scaling=, seed=) → keras.Model
     sizes: tuple[int, ...] = ()  # the backbone sides it accepts
     backbone_name: str = ""  # the nested backbone layer's name in a trained model, or how it starts
-    fine_tune_from: str | None = (
-        None  # the first backbone layer phase 2 unfreezes; None: no fine-tuning
-    )
+    # the first backbone layer phase 2 unfreezes; None: no fine-tuning
+    fine_tune_from: str | None = None
 
     @property
     def transfer(self) -> bool:

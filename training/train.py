@@ -55,9 +55,8 @@ class TrainConfig:
     arch: str = recipes.DEFAULT  # a name in training.recipes
     backbone_weights: str = "imagenet"  # "imagenet", "none" or a path to a weights file
     backbone_size: int | None = None  # None: the recipe's input size
-    epochs: int | None = (
-        None  # transfer recipes: fine-tuning epochs (0: head only); others: all epochs. None: the recipe's
-    )
+    # transfer recipes: fine-tuning epochs (0: head only); others: all epochs. None: the recipe's
+    epochs: int | None = None
     head_epochs: int = 80  # phase 1 of transfer recipes, on cached features
     heads: int = 1  # transfer recipes without fine-tuning: cross-fitted heads (see training.heads)
     batch_size: int = 32
@@ -68,9 +67,8 @@ class TrainConfig:
     ood: Path | None = None
     ood_exposure_fraction: float = 0.5  # of the --ood photos used in training; the rest measure
     ood_weight: float = 1.0  # loss weight of an OOD photo relative to an average class photo
-    ood_as_class: bool = (
-        False  # OOD photos as one more class instead of uniform targets (folded away on saving)
-    )
+    # OOD photos as one more class instead of uniform targets (folded away on saving)
+    ood_as_class: bool = False
     score_method: str = "energy"
     temperature: float = 1.0
     # On validation; below the 5% product target because validation (small, and used for early

@@ -69,9 +69,8 @@ def receive(files: list[tuple[str, bytes]], *, shared: bool) -> Received:
     if len(files) > library.QUEUE_FROM_FILES:
         try:
             return Received(job_id=library.queue_uploads(files, shared=shared))
-        except (
-            Exception
-        ):  # the queue (or the staging folder) is out of reach: a server problem, said plainly
+        # the queue (or the staging folder) is out of reach: a server problem, said plainly
+        except Exception:
             current_app.logger.exception("could not queue a library upload")
             raise UploadError(
                 503,

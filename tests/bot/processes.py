@@ -86,9 +86,8 @@ def start_bot(
             "TELEGRAM_TOKEN": token,
             "TELEGRAM_API_URL": api_url,
             "PETCLF_TCP_ADDR": f"127.0.0.1:{tcp_port}",
-            "PETCLF_HOME": str(
-                log_path.parent / "home"
-            ),  # the spool: a restart that logs beside it finds it
+            # the spool: a restart that logs beside it finds it
+            "PETCLF_HOME": str(log_path.parent / "home"),
             **(env or {}),
         },
     )

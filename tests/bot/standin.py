@@ -51,9 +51,8 @@ class BotApiStandIn:
         self.edits: list[dict] = []  # editMessageText calls
         self.calls: dict[str, int] = {}
         self.pushed_at: dict[int, float] = {}  # update_id -> when it appeared
-        self.send_failures: list[
-            tuple[int, dict]
-        ] = []  # (status, body) answered to the next sendMessage calls
+        # (status, body) answered to the next sendMessage calls
+        self.send_failures: list[tuple[int, dict]] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -154,9 +154,8 @@ def test_classifier_restart_mid_conversation_loses_nothing(standin, updates, tin
         server.stop()
     assert bot_exit == 0
     assert standin.pending_update_ids() == []  # every update was confirmed on the way out
-    assert all(
-        len(standin.replies_to(chat_id)) == 1 for chat_id in [3000, *labels, 3005]
-    )  # no repeats
+    # no repeats
+    assert all(len(standin.replies_to(chat_id)) == 1 for chat_id in [3000, *labels, 3005])
     assert SECRET not in bot.log
 
 
@@ -221,9 +220,8 @@ def test_sigterm_answers_everything_on_the_queues_and_leaves_the_rest_for_later(
 def test_second_bot_on_the_same_token_says_so_and_exits(standin, updates, tcp_server, tmp_path):
     first = start_bot(standin.url, TOKEN, tcp_server.port, tmp_path / "first.log")
     try:
-        standin.wait_for_calls(
-            "getUpdates", 2
-        )  # one long poll completed: the first bot is established
+        # one long poll completed: the first bot is established
+        standin.wait_for_calls("getUpdates", 2)
         # A long poll for the second bot: it is cut off by the first bot's next poll, not by its own timeout.
         second = start_bot(
             standin.url,

@@ -95,7 +95,6 @@ def test_photos_confirmed_to_telegram_survive_kill_9(standin, updates, tiny_mode
     finally:
         assert restarted.stop() == 0
         server.stop()
-    assert all(
-        len(standin.replies_to(chat_id)) == 1 for chat_id in chats
-    )  # answered once, not again
+    # answered once, not again
+    assert all(len(standin.replies_to(chat_id)) == 1 for chat_id in chats)
     assert list(spool.glob("*.json")) == []

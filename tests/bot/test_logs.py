@@ -30,9 +30,8 @@ def test_token_is_scrubbed_from_messages_arguments_and_tracebacks(capsys, restor
         raise RuntimeError(f"Max retries exceeded with url: /bot{TOKEN}/getMe")
     except RuntimeError:
         logging.getLogger("petclf.bot").exception("boom")
-    logging.getLogger("urllib3.connectionpool").debug(
-        "Starting new HTTP connection %s", url
-    )  # quietened
+    # quietened
+    logging.getLogger("urllib3.connectionpool").debug("Starting new HTTP connection %s", url)
     err = capsys.readouterr().err
     secret = TOKEN.split(":")[1]
     assert secret not in err and err.count(MASK) == 3

@@ -41,9 +41,8 @@ def original_client(port: int, image: bytes, chat_id) -> dict:
 def assert_predictions(reply: dict, chat_id) -> None:
     assert reply["chat_id"] == chat_id, reply
     predictions = reply["predictions"]
-    assert [set(p) for p in predictions] == [{"label", "proba"}] * len(
-        LABELS
-    )  # top 5 of a 3-class model
+    # top 5 of a 3-class model
+    assert [set(p) for p in predictions] == [{"label", "proba"}] * len(LABELS)
     assert {p["label"] for p in predictions} == LABELS
     probas = [p["proba"] for p in predictions]
     assert probas == sorted(probas, reverse=True) and sum(probas) == pytest.approx(1, abs=1e-3)
@@ -58,9 +57,8 @@ def test_original_client_one_connection_per_request(tcp_server):
     for n, label in enumerate(["cat", "dog", "bird"]):
         replies.append(original_client(tcp_server.port, jpeg(label, n), 1821266651 + n))
         assert_predictions(replies[-1], 1821266651 + n)
-    assert (
-        len({json.dumps(reply["predictions"]) for reply in replies}) == 3
-    )  # each image its own answer
+    # each image its own answer
+    assert len({json.dumps(reply["predictions"]) for reply in replies}) == 3
     assert (
         original_client(tcp_server.port, jpeg("cat", 0), "again")["predictions"]
         == replies[0]["predictions"]
@@ -173,9 +171,8 @@ def test_disconnect_mid_message_and_reset_do_not_hurt_the_server(tcp_server):
         sock.sendall(b'{"image": "' + base64.b64encode(jpeg("cat"))[:500])
         sock.close()
     sock = socket.create_connection(("127.0.0.1", tcp_server.port))
-    sock.setsockopt(
-        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-    )  # RST on close
+    # RST on close
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
     sock.sendall(b'{"image"')
     sock.close()
     assert tcp_server.proc.poll() is None
@@ -206,9 +203,8 @@ def test_sigterm_finishes_the_request_in_flight_then_exits(tiny_model, tmp_path)
         )
         with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
             sock.sendall(request[:1000])
-            time.sleep(
-                1
-            )  # the accept loop takes the connection at once; this is margin on a busy machine
+            # the accept loop takes the connection at once; this is margin on a busy machine
+            time.sleep(1)
             server.proc.terminate()
             server.wait_for_log("SIGTERM received")
             sock.sendall(request[1000:])
@@ -257,6 +253,5 @@ def test_port_in_use_is_one_clear_line(tcp_server, tiny_model, tmp_path):
         )
     finally:
         second.kill()
-    assert_predictions(
-        original_client(tcp_server.port, jpeg("cat"), 1), 1
-    )  # the first one is unharmed
+    # the first one is unharmed
+    assert_predictions(original_client(tcp_server.port, jpeg("cat"), 1), 1)

@@ -129,9 +129,8 @@ def _animated_gif():
     frames = [shape_image(label, 2) for label in ("cat", "dog", "bird")]
     buffer = io.BytesIO()
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100)
-    return buffer.getvalue(), Image.open(io.BytesIO(buffer.getvalue())).convert(
-        "RGB"
-    )  # the first frame
+    # the first frame
+    return buffer.getvalue(), Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
 def _rotated_phone_jpeg():

@@ -138,9 +138,8 @@ def test_an_upload_over_the_limit_gets_nginx_413(nginx):
     response = predict(nginx.url, too_big)
 
     assert response.status_code == 413
-    assert response.headers["Content-Type"].startswith(
-        "text/html"
-    )  # nginx's page, not the app's JSON error
+    # nginx's page, not the app's JSON error
+    assert response.headers["Content-Type"].startswith("text/html")
     assert "413" in response.text
     assert "upstream=-" in log.line_for("POST /api/v1/predict")  # gunicorn never saw it
 
@@ -236,9 +235,8 @@ def test_a_broken_model_is_refused_and_the_old_one_keeps_serving(nginx, live_mod
     card.update(h5_sha256=sha256_file(broken), h5_bytes=broken.stat().st_size)
     broken.with_suffix(".json").write_text(json.dumps(card))  # so it's the .h5 itself that fails
     mismatched = retrained_copy(live_model, tmp_path / "mismatch", "mismatched")
-    shutil.copy(
-        live_model.with_suffix(".json"), mismatched.with_suffix(".json")
-    )  # another model's card
+    # another model's card
+    shutil.copy(live_model.with_suffix(".json"), mismatched.with_suffix(".json"))
 
     for bad in (broken, mismatched):
         done = update_model(

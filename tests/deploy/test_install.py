@@ -89,9 +89,8 @@ def test_the_model_goes_live_behind_the_current_link(staged, tiny_model):
     assert current.is_symlink() and os.readlink(current).startswith("releases/")
     assert sha256_file(current / "pets.h5") == sha256_file(tiny_model)
     assert (current / "pets.json").is_file()
-    assert (
-        current / "pets.runtime.json"
-    ).is_file()  # built during the check, so services start fast
+    # built during the check, so services start fast
+    assert (current / "pets.runtime.json").is_file()
 
 
 def test_settings_point_at_the_installed_model_and_state(staged):

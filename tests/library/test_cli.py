@@ -99,12 +99,10 @@ def test_add_find_report_export(library_env, tmp_path):
     page = report.read_text()
     assert page.count("<tr><td><img") == 3 and page.count("data:image/jpeg;base64,") == 3
     assert "<svg" in page and "Photos per month" in page
-    assert (
-        not re.search(r"""(src|href)=["']?(https?:)?//""", page) and "<script" not in page
-    )  # nothing fetched
-    assert (
-        "Paris, France" in page and "from file" in page
-    )  # home.png is dated by its file time, and says so
+    # nothing fetched
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page) and "<script" not in page
+    # home.png is dated by its file time, and says so
+    assert "Paris, France" in page and "from file" in page
 
     dest = tmp_path / "by-date"
     exported = run_petclf("library", "export", "--rename-by-date", dest, env=library_env)
@@ -120,9 +118,8 @@ def test_add_find_report_export(library_env, tmp_path):
         "metadata.csv",
     ]
     versailles, opera = Image.open(dest / names[2]), Image.open(dest / names[3])
-    assert (
-        versailles.size == (320, 480) and versailles.getexif().get(0x0112) == 1
-    )  # turned upright, tag reset
+    # turned upright, tag reset
+    assert versailles.size == (320, 480) and versailles.getexif().get(0x0112) == 1
     assert (
         opera.size == (480, 320)
         and (dest / names[1]).read_bytes() == (trip / "louvre.jpg").read_bytes()

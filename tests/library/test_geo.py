@@ -9,12 +9,10 @@ from library.geo import bounding_box, haversine_km
 
 
 def test_known_distances():
-    assert haversine_km(48.8566, 2.3522, 51.5074, -0.1278) == pytest.approx(
-        343.5, abs=1.0
-    )  # Paris–London
-    assert haversine_km(0, 179.9, 0, -179.9) == pytest.approx(
-        22.24, abs=0.05
-    )  # across the antimeridian
+    # Paris–London
+    assert haversine_km(48.8566, 2.3522, 51.5074, -0.1278) == pytest.approx(343.5, abs=1.0)
+    # across the antimeridian
+    assert haversine_km(0, 179.9, 0, -179.9) == pytest.approx(22.24, abs=0.05)
     assert haversine_km(10, 10, 10, 10) == 0
 
 

@@ -316,9 +316,8 @@ def test_ingest_on_postgresql(library_home, tmp_path, monkeypatch, postgres_url)
     }
     stored = rows()
     assert sorted(stored) == ["a.jpg", "c.jpg"] and stored["a.jpg"].city == "Paris"
-    assert stored["a.jpg"].taken_at == datetime(
-        2014, 6, 1, 10
-    )  # no zone added or shifted by the database
+    # no zone added or shifted by the database
+    assert stored["a.jpg"].taken_at == datetime(2014, 6, 1, 10)
 
 
 def test_near_duplicates_of_deleted_photos_and_of_other_processes(library_home, tmp_path):

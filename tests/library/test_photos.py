@@ -51,10 +51,11 @@ def test_only_shared_photos_are_in_the_gallery(shared_photo):
     with session() as db:
         with pytest.raises(NotFound):
             shared_image(db, shared_photo)
+        # the admin's own view
         assert Image.open(io.BytesIO(view_bytes(db, shared_photo))).size == (
             683,
             2048,
-        )  # the admin's own view
+        )
         with pytest.raises(NotFound):
             details(db, 999)
 

@@ -35,6 +35,7 @@ def library(request, tmp_path, monkeypatch):
             city="Paris",
             country="France",
         ),
+        # 49 km north
         row(
             1,
             label="dog",
@@ -43,10 +44,11 @@ def library(request, tmp_path, monkeypatch):
             longitude=2.3522,
             city="Compiègne",
             country="France",
-        ),  # 49 km north
+        ),
+        # 51 km north
         row(
             2, label="dog", taken_at=datetime(2014, 7, 31, 23, 59), latitude=49.32, longitude=2.3522
-        ),  # 51 km north
+        ),
         row(3, label="bird", taken_at=datetime(2014, 8, 1, 0, 0)),  # no position
         row(
             4,
@@ -57,9 +59,8 @@ def library(request, tmp_path, monkeypatch):
             city="Labasa",
             country="Fiji",
         ),
-        row(
-            5, label="cat", taken_at=datetime(2015, 1, 3), latitude=-16.5, longitude=-179.9
-        ),  # 21 km across the antimeridian
+        # 21 km across the antimeridian
+        row(5, label="cat", taken_at=datetime(2015, 1, 3), latitude=-16.5, longitude=-179.9),
     ]
     with session() as db:
         ids = insert_rows(db, rows, tags={0: ["beach", "sunset"], 1: ["beach"]})
@@ -99,17 +100,18 @@ def test_place_matches_a_city_or_a_country_in_any_case(library):
 
 
 def test_radius_is_haversine_not_the_box(library):
+    # 51 km is in the box, not the circle
     assert names({"near": "48.8566,2.3522", "within_km": "50"}) == [
         "p0.jpg",
         "p1.jpg",
-    ]  # 51 km is in the box, not the circle
-    assert names({"near": "48.8566,2.3522", "within_km": "0.1"}) == [
-        "p0.jpg"
-    ]  # "within 100 m of home"
+    ]
+    # "within 100 m of home"
+    assert names({"near": "48.8566,2.3522", "within_km": "0.1"}) == ["p0.jpg"]
+    # across the antimeridian
     assert names({"near": "-16.5,179.95", "within_km": "20"}) == [
         "p4.jpg",
         "p5.jpg",
-    ]  # across the antimeridian
+    ]
 
 
 def test_photos_without_gps(library):
@@ -168,9 +170,8 @@ def test_parsed_values():
     assert filters.classes == ("cat", "dog")
     assert filters.date_from == date(2014, 6, 1)
     assert filters.near == (48.85, -2.5) and filters.within_km == 0.1
-    assert (
-        Filters.parse(MultiDict(filters.to_query())) == filters
-    )  # links keep the filters as they were
+    # links keep the filters as they were
+    assert Filters.parse(MultiDict(filters.to_query())) == filters
     assert paging({"page": "3", "per_page": "20"}) == (3, 20)
     assert paging({}) == (1, 50)
 
@@ -239,8 +240,7 @@ def test_radius_on_a_sqlite_without_math_functions(library):
     from library.queries import add_trigonometry
 
     with session() as db:
-        add_trigonometry(
-            db.connection().connection.dbapi_connection
-        )  # in place of the built-in ones
+        # in place of the built-in ones
+        add_trigonometry(db.connection().connection.dbapi_connection)
         rows, total = find(db, Filters.parse({"near": "48.8566,2.3522", "within_km": "50"}))
     assert [photo.original_name for photo in rows] == ["p0.jpg", "p1.jpg"] and total == 2

@@ -70,9 +70,8 @@ def test_fit_and_pad_keeps_the_aspect_and_centres_on_a_white_square(width, heigh
     fitted_w, fitted_h = right - left, bottom - top
     scale = min(size / width, size / height)
     assert max(fitted_w, fitted_h) == size  # scaled up or down until it touches the square
-    assert (
-        abs(fitted_w - width * scale) <= 1 and abs(fitted_h - height * scale) <= 1
-    )  # aspect within a pixel
+    # aspect within a pixel
+    assert abs(fitted_w - width * scale) <= 1 and abs(fitted_h - height * scale) <= 1
     assert abs(left - (size - right)) <= 1 and abs(top - (size - bottom)) <= 1  # centred
     assert padded.getpixel((left + fitted_w // 2, top + fitted_h // 2)) == (200, 30, 60)
 

@@ -107,10 +107,11 @@ def test_writes_numbered_padded_pngs_manifest_and_leaves_sources_alone(raw: Path
     assert {
         p: (p.stat().st_mtime_ns, p.read_bytes()) for p in raw.rglob("*") if p.is_file()
     } == before
+    # no staging left behind
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "processed",
         "raw",
-    ]  # no staging left behind
+    ]
 
 
 def test_broken_and_unsupported_files_are_listed_and_skipped(raw: Path, tmp_path: Path):
@@ -316,9 +317,8 @@ def test_a_write_failure_stops_the_run_and_leaves_nothing_behind(raw: Path, tmp_
     """A file-size limit makes every output write fail, as a full disk would."""
 
     def limit_file_size():
-        signal.signal(
-            signal.SIGXFSZ, signal.SIG_IGN
-        )  # fail the write with EFBIG instead of killing
+        # fail the write with EFBIG instead of killing
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
     result = subprocess.run(

@@ -19,9 +19,8 @@ class TrainedProject:
     home: Path
     env: dict  # the environment of every process that works on it
     photos: Path  # the folder of class folders it was filled from
-    train: tuple[
-        int, str, str
-    ]  # `petclf project train`: exit code, stdout, what the terminal showed
+    # `petclf project train`: exit code, stdout, what the terminal showed
+    train: tuple[int, str, str]
 
 
 def project_env(home: Path, model: Path, **extra: str) -> dict:

@@ -119,9 +119,8 @@ class Terminal:
 
     def __init__(self, *args, env: dict):
         master, slave = pty.openpty()
-        fcntl.ioctl(
-            slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0)
-        )  # a new terminal is 0 columns wide
+        # a new terminal is 0 columns wide
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "petclf", *map(str, args)],
             env=env,

@@ -93,12 +93,10 @@ def test_add_stores_each_photo_once_and_reports_every_rejected_file(env, tmp_pat
         notes
         == f"rejected {photos / 'cat' / 'notes.jpg'}: This is plain text, not a photo; use JPEG, PNG, GIF, WebP, BMP or TIFF."
     )
-    assert re.fullmatch(rf"rejected {re.escape(str(photos / 'dog' / 'cut.png'))}: \w.+", cut), (
-        cut
-    )  # with its reason
-    assert re.search(r"adding: 100%\|.*\| 16/16", screen), (
-        screen
-    )  # the progress bar drew on the terminal
+    # with its reason
+    assert re.fullmatch(rf"rejected {re.escape(str(photos / 'dog' / 'cut.png'))}: \w.+", cut), cut
+    # the progress bar drew on the terminal
+    assert re.search(r"adding: 100%\|.*\| 16/16", screen), screen
 
     stored = status("pets", env)
     assert stored["photos"] == 13

@@ -56,10 +56,11 @@ def test_kill_9_of_the_worker_leaves_v1_serving_and_the_next_worker_fails_the_jo
     assert_v1_still_serves(trained)
     with session() as db:
         row = service.job(db, job_id)
+        # nobody has noticed yet
         assert (row.state, row.worker) == (
             "running",
             f"{socket.gethostname()}:{worker.pid}",
-        )  # nobody has noticed yet
+        )
 
     with start_worker(trained.home, log_name="next-worker.log"):
         job = wait_for_job(job_id, timeout=120)
@@ -75,9 +76,8 @@ def test_cancel_stops_the_training_within_5_s_and_v1_keeps_serving(in_trained_ho
         child = training_child(worker.pid)
         with session() as db:  # what DELETE /api/v1/jobs/<id> does
             service.cancel(db, service.job(db, job_id))
-        job = wait_for_job(
-            job_id, timeout=5
-        )  # the promise: a cancelled job stops within 5 s
+        # the promise: a cancelled job stops within 5 s
+        job = wait_for_job(job_id, timeout=5)
         assert job["state"] == "cancelled", job
         assert not is_running(child)
         assert worker.poll() is None  # the worker itself goes on taking jobs

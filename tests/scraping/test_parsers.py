@@ -145,6 +145,7 @@ def test_flickr_embedded_json_model_form():
 
 
 def test_flickr_api_answer():
+    # no URL extras: nothing to download
     entries = [
         {
             "id": "9",
@@ -156,7 +157,7 @@ def test_flickr_api_answer():
             "url_b": "https://live.staticflickr.com/1/9_a_b.jpg",
         },
         {"id": "10", "owner": "1@N00", "license": "0"},
-    ]  # no URL extras: nothing to download
+    ]
     [photo] = photos_from_search(entries, "https://api.flickr.com/services/rest/?api_key=REDACTED")
     assert photo.image_urls == (
         "https://live.staticflickr.com/1/9_a_b.jpg",

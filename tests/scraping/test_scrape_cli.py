@@ -36,9 +36,8 @@ def read_manifest(out: Path) -> list[dict]:
 def assert_manifest_matches_files(out: Path, label: str = "cat") -> list[dict]:
     rows = read_manifest(out)
     files = sorted(p.relative_to(out).as_posix() for p in (out / label).iterdir())
-    assert (
-        sorted(row["file"] for row in rows if row["class"] == label) == files
-    )  # no orphans, no temp files
+    # no orphans, no temp files
+    assert sorted(row["file"] for row in rows if row["class"] == label) == files
     for row in rows:
         data = (out / row["file"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == row["sha256"]
@@ -72,13 +71,13 @@ def test_scrape_keeps_good_photos_and_rejects_junk_with_reasons(first_run):
     assert len(rows) == GOOD
     assert len({row["sha256"] for row in rows}) == GOOD
     hashes = [imagehash.hex_to_hash(row["phash"]) for row in rows]
-    assert (
-        min(a - b for i, a in enumerate(hashes) for b in hashes[i + 1 :]) > 4
-    )  # no near duplicates kept
+    # no near duplicates kept
+    assert min(a - b for i, a in enumerate(hashes) for b in hashes[i + 1 :]) > 4
+    # PNGs behind .jpg URLs
     assert {row["file"].rsplit(".", 1)[1] for row in rows} == {
         "jpg",
         "png",
-    }  # PNGs behind .jpg URLs
+    }
     assert all(row["source"] == "flickr" and row["query"] == "random" for row in rows)
     assert all(row["photo_page_url"].startswith(f"{site.url}/photos/") for row in rows)
 
@@ -87,9 +86,8 @@ def test_scrape_keeps_good_photos_and_rejects_junk_with_reasons(first_run):
     }
     assert not by_tile[14]["image_url"].endswith("_b.jpg")  # fell back to the size the page showed
     assert by_tile[2]["image_url"].endswith("_b.jpg")
-    assert (
-        len(by_tile.keys() & {0, 10}) == 1 and len(by_tile.keys() & {1, 11}) == 1
-    )  # whichever came first
+    # whichever came first
+    assert len(by_tile.keys() & {0, 10}) == 1 and len(by_tile.keys() & {1, 11}) == 1
     assert 15 in by_tile  # the 429 photo arrived on the retry, after the Retry-After pause
     first, second = [
         r for r in requests if r.path == by_tile[15]["image_url"].removeprefix(site.url)
@@ -115,9 +113,8 @@ def test_second_run_downloads_nothing_new(first_run):
 
     again = summary_of(run_without_api_keys(scrape_command(site.url, out, "--json")))
     assert again["downloaded"] == 0
-    assert (
-        again["already_have"] == GOOD + 5
-    )  # kept ones, plus lasting rejections (3) and duplicates (2)
+    # kept ones, plus lasting rejections (3) and duplicates (2)
+    assert again["already_have"] == GOOD + 5
     second_run_images = {r.path for r in site.requests[before:] if r.kind == "image"}
     assert not {site.url + path for path in second_run_images} & kept
     # Only what may succeed on a retry is fetched again: the HTML error page, the 404 and the 503.
@@ -365,8 +362,7 @@ def test_bad_command_lines_say_what_is_wrong(tmp_path):
     assert bad_plan.returncode == 1 and "needs a non-empty list of queries" in bad_plan.stderr
     no_key = run_without_api_keys([*scrape_command("http://127.0.0.1:9", tmp_path), "--api"])
     assert no_key.returncode == 1 and "FLICKR_API_KEY" in no_key.stderr
-    unreachable = run_without_api_keys(
-        scrape_command("http://127.0.0.1:9", tmp_path)
-    )  # nothing listens there
+    # nothing listens there
+    unreachable = run_without_api_keys(scrape_command("http://127.0.0.1:9", tmp_path))
     assert unreachable.returncode == 1 and "robots.txt could not be read" in unreachable.stderr
     assert "Traceback" not in unreachable.stderr

@@ -28,9 +28,8 @@ def torch_state(seed: int = 0) -> dict[str, np.ndarray]:
                     if key in ("weight", "running_var")
                     else rng.normal(0, 0.1, shape)
                 )
-        elif name.endswith(
-            "_depthwise_conv"
-        ):  # Keras (kh, kw, channels, 1) ← PyTorch (channels, 1, kh, kw)
+        # Keras (kh, kw, channels, 1) ← PyTorch (channels, 1, kh, kw)
+        elif name.endswith("_depthwise_conv"):
             state[f"{prefix}.weight"] = rng.normal(0, 0.3, shapes[0]).transpose(2, 3, 0, 1)
         else:  # Keras (kh, kw, in, out) ← PyTorch (out, in, kh, kw)
             state[f"{prefix}.weight"] = rng.normal(0, 0.3, shapes[0]).transpose(3, 2, 0, 1)

@@ -90,9 +90,8 @@ def test_train_with_heads_calibrates_on_every_training_image(capsys, tmp_path):
     card = read_card(card_path(out))
     assert card["training"]["heads"] == 3 and card["training"]["fine_tune_kept"] is None
     assert card["unknown"]["calibration"] == "out-of-fold"
-    assert card["unknown"]["calibration_images"] == 6 * len(
-        TINY_LABELS
-    )  # all of train/, no carve-out
+    # all of train/, no carve-out
+    assert card["unknown"]["calibration_images"] == 6 * len(TINY_LABELS)
     assert card["data"]["cross_fitting_folds"] == 3
     assert sum(card["data"]["images"]["validation"].values()) == 0
     phases = {

@@ -13,9 +13,8 @@ from training import models
 
 def test_the_folded_model_outputs_the_classes_log_probabilities_in_the_full_softmax():
     inputs = keras.Input(shape=(5,))
-    unfolded = keras.Model(
-        inputs, keras.layers.Dense(4)(inputs)
-    )  # three classes and the outlier class
+    # three classes and the outlier class
+    unfolded = keras.Model(inputs, keras.layers.Dense(4)(inputs))
     folded = models.fold_outlier_class(unfolded, 3)
     x = np.random.default_rng(0).normal(size=(8, 5)).astype(np.float32)
     logits = unfolded.predict(x, verbose=0)
@@ -79,9 +78,8 @@ def test_train_with_the_outlier_class_saves_a_model_over_the_real_classes(capsys
     outputs = keras.models.load_model(out, compile=False).predict(
         np.zeros((2, 240, 240, 3), np.float32), verbose=0
     )
-    assert (
-        outputs.shape == (2, 3) and (logsumexp(outputs, axis=1) <= 1e-6).all()
-    )  # log-probabilities of a 4-way softmax
+    # log-probabilities of a 4-way softmax
+    assert outputs.shape == (2, 3) and (logsumexp(outputs, axis=1) <= 1e-6).all()
 
 
 def test_the_outlier_class_needs_ood_photos(capsys, tmp_path):

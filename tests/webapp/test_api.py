@@ -45,9 +45,8 @@ def test_predict_json_base64_gives_the_same_answer(client):
     assert answer(json={"image": encoded}) == by_form
     data_url = "data:image/jpeg;base64," + encoded
     assert answer(json={"image": data_url, "chat_id": 7}) == by_form
-    wrapped = base64.encodebytes(
-        cat_jpeg()
-    ).decode()  # MIME style: a line break every 76 characters
+    # MIME style: a line break every 76 characters
+    wrapped = base64.encodebytes(cat_jpeg()).decode()
     assert answer(json={"image": wrapped}) == by_form
 
 
@@ -110,9 +109,8 @@ def test_bad_files_multipart_and_base64(client, name):
     if data:
         as_json = client.post("/api/v1/predict", json={"image": base64.b64encode(data).decode()})
         assert assert_error(as_json, status, code) == error
-    assert (
-        client.post("/api/v1/predict", data=multipart(cat_jpeg())).status_code == 200
-    )  # still serving
+    # still serving
+    assert client.post("/api/v1/predict", data=multipart(cat_jpeg())).status_code == 200
 
 
 def test_no_file(client):

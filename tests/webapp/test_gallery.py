@@ -90,9 +90,8 @@ def test_only_the_admin_deletes(web, shared):
     assert web.get(f"/api/v1/library/photos/{photo_id}").status_code == 404
 
     not_shared = web.get("/api/v1/library/photos?place=Sydney").json["photos"][0]["id"]
-    assert (
-        web.post(f"/gallery/{not_shared}/delete", data={"csrf_token": csrf}).status_code == 404
-    )  # not the gallery's to delete
+    # not the gallery's to delete
+    assert web.post(f"/gallery/{not_shared}/delete", data={"csrf_token": csrf}).status_code == 404
     assert re.search(
         r"No shared photo",
         html(web.post(f"/gallery/{not_shared}/delete", data={"csrf_token": csrf})),

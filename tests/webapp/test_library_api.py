@@ -159,12 +159,12 @@ def test_the_filters_are_the_clis(web, shots):
     ]
     assert names(web.get("/api/v1/library/photos?place=Sydney")) == ["sydney.jpg"]
     assert names(web.get("/api/v1/library/photos?place=france")) == ["paris.jpg", "versailles.jpg"]
-    assert (
-        names(web.get("/api/v1/library/photos?tag=beach")) == []
-    )  # tags stay empty until a tags model exists
+    # tags stay empty until a tags model exists
+    assert names(web.get("/api/v1/library/photos?tag=beach")) == []
+    # an empty field filters nothing
     assert names(web.get("/api/v1/library/photos?from=&to=&place=")) == [
         shot.name for shot in SHOTS
-    ]  # an empty field filters nothing
+    ]
 
 
 @pytest.mark.parametrize(
@@ -263,9 +263,8 @@ def test_points_stats_and_report_follow_the_filters(web, shots):
     assert report.status_code == 200 and report.mimetype == "text/html"
     assert "attachment" in report.headers["Content-Disposition"]
     text = report.get_data(as_text=True)
-    assert (
-        len(re.findall(r'<img [^>]*src="data:image/jpeg;base64,', text)) == 2
-    )  # Paris and Versailles, embedded
+    # Paris and Versailles, embedded
+    assert len(re.findall(r'<img [^>]*src="data:image/jpeg;base64,', text)) == 2
     assert "versailles.jpg" in text and "sydney.jpg" not in text
     assert "<script" not in text and not re.search(r'(src|href)="https?:', text)  # opens offline
 
@@ -280,9 +279,8 @@ def test_delete_is_the_admins(web, shots):
 
 
 def test_a_large_upload_is_a_job_that_a_worker_runs(web, library_home, tiny_model, monkeypatch):
-    monkeypatch.setenv(
-        "PETCLF_MODEL", str(tiny_model)
-    )  # the worker classifies with the model the app serves
+    # the worker classifies with the model the app serves
+    monkeypatch.setenv("PETCLF_MODEL", str(tiny_model))
     count = QUEUE_FROM_FILES + 2
     named = {f"photo{n}.jpg": SHOTS[n % len(SHOTS)].data(seed=100 + n) for n in range(count - 1)}
     named["broken.jpg"] = truncated_jpeg()
@@ -292,9 +290,8 @@ def test_a_large_upload_is_a_job_that_a_worker_runs(web, library_home, tiny_mode
     assert answer.status_code == 202
     job = answer.json["job"]
     assert (job["kind"], job["state"], job["total"]) == ("library_ingest", "queued", count)
-    assert (
-        web.get("/api/v1/library/photos").json["total"] == 0
-    )  # nothing yet: the worker ingests them
+    # nothing yet: the worker ingests them
+    assert web.get("/api/v1/library/photos").json["total"] == 0
 
     with start_worker(library_home):
         done = wait_for_job(job["id"], WORKER_TIMEOUT_S)

@@ -81,9 +81,8 @@ def grid_labels(page) -> list[str]:
 def test_map_plots_and_filters(browser, site, tmp_path):
     context, page, problems = open_page(browser, f"{site.url}/library", **DESKTOP)
     map_ready(page, markers=len(SHOTS) - 1)  # the photo without GPS has no marker
-    assert (
-        page.locator("#library-map .leaflet-marker-icon").count() >= 1
-    )  # single markers or clusters
+    # single markers or clusters
+    assert page.locator("#library-map .leaflet-marker-icon").count() >= 1
     for plot in ("#plot-months", "#plot-classes"):
         until(page, f"() => document.querySelector('{plot}').complete")
         assert page.locator(plot).evaluate("img => img.naturalWidth") > 100, plot
@@ -132,9 +131,8 @@ def test_open_a_photo_on_a_phone(browser, site, tmp_path):
     assert land_outline(page, "#photo-map").count("L") > 20  # Australia's coast
     assert page.locator("#bars li.bar").count() == 3
     assert page.locator("#place-name").inner_text() == "Sydney, Australia"
-    assert (
-        page.evaluate("document.documentElement.scrollWidth") <= 390
-    )  # nothing wider than the phone
+    # nothing wider than the phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(tmp_path / "photo.png"), full_page=True)
     assert (tmp_path / "photo.png").stat().st_size > 10_000
     assert problems == []
@@ -168,9 +166,8 @@ def test_upload_from_the_page_a_few_at_once_and_many_through_a_job(
     page.click("#library-submit")
     page.locator("#upload-status").filter(has_text="Queued").wait_for(timeout=WAIT_MS)
     assert page.locator("#ingest-progress").is_visible()
-    monkeypatch.setenv(
-        "PETCLF_MODEL", str(tiny_model)
-    )  # the worker classifies with the model the site serves
+    # the worker classifies with the model the site serves
+    monkeypatch.setenv("PETCLF_MODEL", str(tiny_model))
     with start_worker(library_home):
         done = page.locator("#upload-status").filter(has_text=re.compile(r"^\d+ added"))
         said = done.inner_text(timeout=WORKER_TIMEOUT_MS)

@@ -182,12 +182,13 @@ def test_uploading_and_deleting_need_the_admin_login_and_the_forms_token(web):
     refused = web.post("/library/upload", data={"file": files({"paris.jpg": SHOTS[1].data(1)})})
     assert refused.status_code == 302 and "/login" in refused.headers["Location"]
     csrf = log_in(web)
+    # no token
     assert (
         web.post(
             "/library/upload", data={"file": files({"paris.jpg": SHOTS[1].data(1)})}
         ).status_code
         == 400
-    )  # no token
+    )
 
     form = html(web.get("/library/upload"))
     assert (
@@ -227,17 +228,15 @@ def test_a_large_form_upload_goes_to_the_job_page(web):
     assert sent.status_code == 302
     job_id = parse_qs(urlsplit(sent.headers["Location"]).query)["job"][0]
     page = html(web.get(sent.headers["Location"]))
-    assert (
-        attribute(page, "library-upload", "data-job") == job_id
-    )  # library.js follows it from here
+    # library.js follows it from here
+    assert attribute(page, "library-upload", "data-job") == job_id
     assert web.get(f"/api/v1/jobs/{job_id}").json["state"] == "queued"
 
 
 def test_the_home_page_keeps_a_photo_only_when_asked_and_without_its_position(web):
     home = html(web.get("/"))
-    assert re.search(
-        r'<input type="checkbox" name="keep" value="1" id="keep">', home
-    )  # off by default
+    # off by default
+    assert re.search(r'<input type="checkbox" name="keep" value="1" id="keep">', home)
     original = SHOTS[4].data(seed=4)
     assert gps_of(original)
 

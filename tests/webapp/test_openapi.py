@@ -56,9 +56,8 @@ def test_path_parameters_match_the_routes():
 
 def test_security_is_documented_exactly_where_the_admin_token_is_needed(app):
     for key, endpoint in api_rules(app).items():
-        guarded = app.view_functions[endpoint].__code__.co_qualname.startswith(
-            "api_admin."
-        )  # wraps keeps the name, not the code
+        # wraps keeps the name, not the code
+        guarded = app.view_functions[endpoint].__code__.co_qualname.startswith("api_admin.")
         operation = documented()[key]
         assert ("security" in operation) == guarded, key
         assert ("401" in operation["responses"]) == guarded, key

@@ -236,9 +236,8 @@ def test_make_model_waits_by_polling_the_store(web):
     )
     waiting.start()
     job_id = wait_for_queued_job("shapes")
-    web.delete(
-        f"/api/v1/jobs/{job_id}", headers=ADMIN
-    )  # the store changes; the waiting request sees it
+    # the store changes; the waiting request sees it
+    web.delete(f"/api/v1/jobs/{job_id}", headers=ADMIN)
     waiting.join()
     assert answers[0].status_code == 200
     assert answers[0].json["trained_model_flag"] is False and answers[0].json["error_msg"] == [
@@ -267,9 +266,8 @@ def test_make_model_with_a_model_and_forceful_false_gets_400(web, home, tiny_mod
             400,
         )[0]
     )
-    assert error_msg(
-        web.post("/api/make_model", json={"temple_id": "shapes"}, headers=ADMIN), 400
-    )  # forceful defaults to false
+    # forceful defaults to false
+    assert error_msg(web.post("/api/make_model", json={"temple_id": "shapes"}, headers=ADMIN), 400)
     assert (
         web.post(
             "/api/make_model",
@@ -413,9 +411,8 @@ def test_the_original_client_then_rest_v1_against_gunicorn_and_a_worker(
         assert [
             answer in (label, ANOMALY) for answer, label in zip(predicted["image_class"], labels)
         ] == [True] * 4
-        assert predicted["image_class"].count(ANOMALY) <= 1, (
-            predicted
-        )  # the classes are drawn plainly
+        # the classes are drawn plainly
+        assert predicted["image_class"].count(ANOMALY) <= 1, predicted
         rest = requests.post(
             f"{url}/api/v1/projects/shapes/predict", json={"images": images}, timeout=60
         ).json()["results"]

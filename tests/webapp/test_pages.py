@@ -61,16 +61,14 @@ def test_result_page_shows_photo_and_top_bars(client):
     soup = page(response)
     assert soup.find("img", class_="photo")["src"].startswith("data:image/jpeg;base64,")
     bars = soup.select("#bars li.bar")
-    assert [bar["data-label"] for bar in bars] and len(
-        bars
-    ) == 3  # top 5 of the tiny model's 3 labels
+    # top 5 of the tiny model's 3 labels
+    assert [bar["data-label"] for bar in bars] and len(bars) == 3
     values = [float(bar["data-proba"]) for bar in bars]
     assert values == sorted(values, reverse=True)
     for bar in bars:
         shown = bar.find("progress")["value"]
-        assert float(shown) == pytest.approx(
-            float(bar["data-proba"]) * 100, abs=0.051
-        )  # one decimal
+        # one decimal
+        assert float(shown) == pytest.approx(float(bar["data-proba"]) * 100, abs=0.051)
         assert bar.find(class_="bar-value").text == f"{shown}%"
     verdict = soup.find(id="verdict").text
     assert bars[0]["data-label"] in verdict

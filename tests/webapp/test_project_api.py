@@ -134,10 +134,11 @@ def test_photos_by_multipart_and_by_json(web):
             ],
         },
     ).json
+    # a photo sits in one class
     assert [result["status"] for result in again["results"]] == [
         "stored",
         "duplicate",
-    ]  # a photo sits in one class
+    ]
     assert again["results"][0]["side"] == "test"
     assert again["counts"]["dog"] == {"train": 0, "test": 1}
 
@@ -300,9 +301,8 @@ def test_training_requests_queue_a_job_and_refuse_what_cannot_train(web):
 def test_an_unreachable_queue_fails_the_job_instead_of_blocking_the_project(web, monkeypatch):
     web.post("/api/v1/projects", json={"name": "pets"}, headers=ADMIN)
     shapes(web, "pets", {"cat": 5, "dog": 5})
-    monkeypatch.setenv(
-        "PETCLF_QUEUE_URL", f"redis://127.0.0.1:{free_port()}/0"
-    )  # nothing listens there
+    # nothing listens there
+    monkeypatch.setenv("PETCLF_QUEUE_URL", f"redis://127.0.0.1:{free_port()}/0")
     assert (
         error_of(web.post("/api/v1/projects/pets/train", headers=ADMIN), 503)["code"]
         == "queue_unavailable"
@@ -368,11 +368,12 @@ def test_versions_activate_and_predict(served):
         2,
         True,
     )
+    # same weights, v2's threshold
     assert predicted(web, photo("bird")) == {
         **bird,
         "label": "unknown",
         "unknown": True,
-    }  # same weights, v2's threshold
+    }
     web.post("/api/v1/projects/pets/versions/1/activate", headers=ADMIN)  # rollback
     assert predicted(web, photo("bird")) == bird
     error_of(web.post("/api/v1/projects/pets/versions/9/activate", headers=ADMIN), 404)
@@ -458,9 +459,8 @@ def test_the_common_pool(web):
     assert added.json["summary"]["stored"] == 1
     web.post("/api/v1/projects", json={"name": "pets"}, headers=ADMIN)
     assert sum(web.get("/api/v1/projects/pets").json["pool"].values()) == 1
-    assert (
-        web.get("/api/v1/projects").json["projects"][0]["name"] == "pets"
-    )  # the pool is not a project in the list
+    # the pool is not a project in the list
+    assert web.get("/api/v1/projects").json["projects"][0]["name"] == "pets"
     assert len(web.get("/api/v1/projects").json["projects"]) == 1
     error_of(web.delete("/api/v1/projects/common", headers=ADMIN), 422)
     error_of(web.post("/api/v1/projects/common/train", headers=ADMIN), 422)

@@ -225,9 +225,8 @@ def test_a_new_class_whose_photos_are_all_refused_is_not_made(admin, shapes):
 
 
 def test_an_upload_over_the_limit_is_a_413_page_and_stores_nothing(admin, shapes):
-    sent = files(
-        *((f"big{n}.png", photo("dog", seed=n) + bytes(400_000)) for n in range(3))
-    )  # 1 MB limit
+    # 1 MB limit
+    sent = files(*((f"big{n}.png", photo("dog", seed=n) + bytes(400_000)) for n in range(3)))
     response = submit(
         admin, "/projects/shapes/photos", "/projects/shapes", {"class": "dog", "file": sent}
     )
