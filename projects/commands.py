@@ -205,11 +205,11 @@ def _table(headers: tuple, rows: list[tuple]) -> str:
 
 
 def run_add(args) -> int:
+    with session() as db:
+        service.get(db, args.name)  # an unknown project is said before any folder is listed
     groups = [(args.label, args.dir, _files(args.dir))] if args.label else _class_groups(args.dir)
     for label, _, _ in groups:
         class_name(label)  # every name is checked before anything is stored
-    with session() as db:
-        service.get(db, args.name)
     return _ingest(args.name, groups, args.side)
 
 
