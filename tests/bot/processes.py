@@ -18,6 +18,8 @@ class PetclfProcess:
         full_env = {
             k: v for k, v in os.environ.items() if not k.startswith(("PETCLF_", "TELEGRAM_"))
         }
+        # Its stored state beside its log unless the test says where: never the checkout's var/.
+        full_env["PETCLF_HOME"] = str(log_path.parent / f"{log_path.stem}-home")
         full_env.update(env)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "petclf", *args],
@@ -65,8 +67,7 @@ def start_tcp_server(
     server = PetclfProcess(
         ["tcp-server", "--port", str(port), "--model", str(model), "--workers", "2", *extra],
         log_path,
-        # Its store (the predictions it keeps) beside its log, unless `env` says otherwise.
-        {"PETCLF_HOME": str(log_path.parent / "server-home"), **(env or {})},
+        env or {},  # its store (the predictions it keeps) goes beside its log unless env says
     )
     try:
         match = server.wait_for_log(r"listening on 127\.0\.0\.1:(\d+)")
