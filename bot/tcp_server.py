@@ -188,9 +188,10 @@ class ClassificationServer:
                 f"The image is larger than {self.max_image_bytes / 2**20:g} MB.", chat_id
             )
         try:
-            prediction = self._kept(self.engine.predict_bytes(image, top=TOP_K), image).to_dict()
+            padded = self.engine.prepare(image)  # decoded once, for the classifier and the tagger
+            prediction = self._kept(self.engine.predict_image(padded, top=TOP_K), image).to_dict()
             if self.tagger is not None:
-                prediction["tags"] = self.tagger.tag_bytes(image)
+                prediction["tags"] = self.tagger.tag_image(padded)
         except ImageError as exc:
             log.info("unusable image: %s", exc)
             return error_reply(str(exc), chat_id)

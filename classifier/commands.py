@@ -59,8 +59,9 @@ def run(args) -> int:
     for path in args.images:
         try:
             data = path.read_bytes()
-            prediction = engine.predict_bytes(data, top=args.top)
-            tags = tagger.tag_bytes(data) if tagger else None
+            image = engine.prepare(data)  # decoded once, for the classifier and the tagger
+            prediction = engine.predict_image(image, top=args.top)
+            tags = tagger.tag_image(image) if tagger else None
         except (ImageError, OSError) as exc:
             failed += 1
             message = f"{exc.strerror}" if isinstance(exc, OSError) else str(exc)

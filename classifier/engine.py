@@ -70,9 +70,10 @@ class Engine:
         """Model input (n, size, size, 3) 0–255 → (probabilities, confidence scores, unknown flags), as the card says."""
         return self.artifact.score(self.runner.run(np.asarray(batch, dtype=np.float32)))
 
-    def tag_bytes(self, data: bytes) -> list[dict]:
-        """A tags model's tags of an image file: `[{"tag", "proba"}]` above their thresholds."""
-        return self.tag_arrays(to_array(self.prepare(data))[np.newaxis])[0]
+    def tag_image(self, image: Image.Image) -> list[dict]:
+        """A tags model's tags of a picture already through the image path (any engine's
+        `prepare`): `[{"tag", "proba"}]` above their thresholds."""
+        return self.tag_arrays(to_array(self._padded(image))[np.newaxis])[0]
 
     def tag_arrays(self, batch: np.ndarray) -> list[list[dict]]:
         """A tags model: model input (n, size, size, 3) 0–255 → each image's tags."""

@@ -13,7 +13,7 @@ from PIL import Image
 from library import exif
 from library.engines import Models
 from library.files import Item, Unreadable, read, thumbnail_path
-from preprocessing import ImageError, decode, fit_and_pad, to_array
+from preprocessing import ImageError, decode, fit_and_pad
 from preprocessing.dataset import perceptual_hash, sha256_hex, write_atomically
 from store import put_photo
 
@@ -76,7 +76,7 @@ def prepare(item: Item, known, models, received: datetime) -> Prepared | Rejecte
     engines: Models = models()
     predictions = engines.pets.predict_image(padded).to_dict()
     objects = engines.objects.predict_image(padded).to_dict() if engines.objects else None
-    tags = engines.tags.tag_arrays(to_array(padded)[None])[0] if engines.tags else []
+    tags = engines.tags.tag_image(padded) if engines.tags else []
     put_photo(sha256, data)
     width, height = decoded.original_size
     return Prepared(

@@ -17,15 +17,16 @@ def predict():
     top = _top()
     data = api_upload(request)
     try:
-        prediction = engine.predict_bytes(data, top=top)
+        image = engine.prepare(data)  # decoded once, for the classifier and the tagger
     except ImageError as exc:
         raise from_image_error(exc) from None
+    prediction = engine.predict_image(image, top=top)
     current_app.extensions["petclf_metrics"].predictions.labels(prediction.label).inc()
     prediction = record_one(prediction, data, current_app.extensions["petclf_served"], "api")
     shown = prediction.to_dict()
     tagger = current_app.extensions["petclf_tagger"]
     if tagger is not None:
-        shown["tags"] = tagger.tag_bytes(data)
+        shown["tags"] = tagger.tag_image(image)
     response = jsonify(shown)
     response.headers["Cache-Control"] = "no-store"
     return response

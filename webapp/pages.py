@@ -5,7 +5,7 @@ import io
 
 from flask import Blueprint, current_app, render_template, request
 
-from preprocessing import ImageError, to_array
+from preprocessing import ImageError
 from projects.predictions import prediction_days, record_one
 from webapp import gallery
 from webapp.auth import csrf_token
@@ -33,7 +33,7 @@ def result_page():
     current_app.extensions["petclf_metrics"].predictions.labels(prediction.label).inc()
     prediction = record_one(prediction, data, current_app.extensions["petclf_served"], "page")
     tagger = current_app.extensions["petclf_tagger"]
-    tags = tagger.tag_arrays(to_array(image)[None])[0] if tagger is not None else None
+    tags = tagger.tag_image(image) if tagger is not None else None
     # Kept only when the person ticked "keep this photo in the shared gallery" (off by default).
     kept = (
         gallery.keep(request.files[FIELD].filename or "upload", data)
