@@ -100,7 +100,11 @@ def read(path: Path) -> tuple[bytes, datetime]:
                 f"The file is {info.st_size / 1e6:.0f} MB, more than any photo; skipped."
             )
         with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            # Sized by stat: read(MAX_FILE_BYTES + 1) allocates a fresh 200 MB buffer for every photo,
+            # whose pages fault in anew each time (2 ms for a 5 MB photo).
+            data = handle.read(info.st_size + 1)
+            if len(data) > info.st_size:  # it grew since: the rest, up to the limit
+                data += handle.read(MAX_FILE_BYTES - len(data) + 1)
     except FileNotFoundError:
         if os.path.islink(path):
             raise Unreadable("A symbolic link to a file that doesn't exist.") from None
