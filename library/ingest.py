@@ -23,7 +23,7 @@ from library.files import Item, Skipped, list_folders
 from library.near import NearIndex, near_index
 from library.places import places
 from library.prepare import Prepared, Rejected, prepare
-from store import LibraryPhoto, LibraryTag, session
+from store import LibraryPhoto, LibraryTag, engine, session
 
 BATCH = 16  # rows per transaction: short write locks for the web app
 MAX_BATCH_SECONDS = 2.0  # a slow batch still commits (and reports) this often
@@ -156,8 +156,9 @@ class KnownContent:
     def __call__(self, sha256: str) -> int | None:
         if sha256 in self.added:
             return self.added[sha256]
-        with session() as db:
-            return db.scalar(select(LibraryPhoto.id).where(LibraryPhoto.sha256 == sha256))
+        # a bare connection: an ORM session costs twice the query (0.4 ms a photo)
+        with engine().connect() as connection:
+            return connection.scalar(select(LibraryPhoto.id).where(LibraryPhoto.sha256 == sha256))
 
 
 def _commit(

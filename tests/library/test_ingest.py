@@ -266,6 +266,33 @@ def test_duplicates_are_skipped_near_duplicates_grouped_and_reruns_add_only_what
     assert len(rows()) == 4
 
 
+def test_a_rerun_decodes_only_the_new_files(library_home, tmp_path, monkeypatch):
+    """Files the library holds are known by their sha256 before any decoding."""
+    import library.prepare
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for number, shape in enumerate(("cat", "dog")):
+        (folder / f"{shape}.jpg").write_bytes(
+            encode(shape_image(shape, number, (320, 240)), "JPEG")
+        )
+    assert {outcome.status for outcome in ingest_paths([folder])} == {"added"}
+
+    decoded = []
+    decode = library.prepare.decode
+    monkeypatch.setattr(
+        library.prepare, "decode", lambda data, **kw: decoded.append(data) or decode(data, **kw)
+    )
+    (folder / "bird.jpg").write_bytes(encode(shape_image("bird", 2, (320, 240)), "JPEG"))
+    again = by_name(ingest_paths([folder]))
+    assert {name: outcome.status for name, outcome in again.items()} == {
+        "bird.jpg": "added",
+        "cat.jpg": "duplicate",
+        "dog.jpg": "duplicate",
+    }
+    assert decoded == [(folder / "bird.jpg").read_bytes()]
+
+
 def test_an_upload_is_dated_as_received_and_may_be_shared(library_home):
     before = datetime.now()
     outcome = ingest_upload("../../phone/cat.jpg", photo(seed=9), shared=True)
