@@ -19,9 +19,12 @@ Find (filters by the query string's names: class (repeatable), tag (repeatable),
 (include|exclude|only); bad values raise `InvalidFilter` with `.field` and a message for people):
 
     filters = library.Filters.parse(request.args)       # a MultiDict, or a dict of strings or lists
-    page, per_page = library.paging(request.args)
+    page, per_page = library.paging(request.args)       # per_page 1 to 500, default 50
     with store.session() as db:
         rows, total = library.find(db, filters, page, per_page)   # LibraryPhoto rows, oldest first
+        # a map's markers (label, id, latitude, longitude) of photos with a position, paged by
+        # library.paging(request.args, MAX_POINTS_PER_PAGE, most=MAX_POINTS_PER_PAGE)
+        points, total = library.find_points(db, filters, page, per_page)
         [library.summary(row) for row in rows]
         library.details(db, photo_id)                   # raises NotFound
         library.stats(db, filters)                      # {"total", "classes", "per_class", "per_month"}
@@ -49,13 +52,22 @@ from library.photos import (
     view_bytes,
 )
 from library.plots import per_class_svg, per_month_svg
-from library.queries import FILTER_NAMES, Filters, find, matching_ids, paging
+from library.queries import (
+    FILTER_NAMES,
+    MAX_POINTS_PER_PAGE,
+    Filters,
+    find,
+    find_points,
+    matching_ids,
+    paging,
+)
 from library.report import write_report
 from library.stats import stats
 from library.uploads import JOB_KIND, QUEUE_FROM_FILES, queue_uploads
 
 __all__ = [
     "FILTER_NAMES",
+    "MAX_POINTS_PER_PAGE",
     "Filters",
     "InvalidFilter",
     "Item",
@@ -69,6 +81,7 @@ __all__ = [
     "details",
     "export",
     "find",
+    "find_points",
     "ingest",
     "ingest_paths",
     "ingest_upload",

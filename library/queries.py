@@ -23,6 +23,8 @@ FILTER_NAMES = ("class", "tag", "from", "to", "near", "within_km", "place", "wit
 PAGING_NAMES = ("page", "per_page")
 WITHOUT_GPS = ("include", "exclude", "only")
 MAX_PER_PAGE = 500
+# The map's markers: a point is about 80 bytes of JSON, so a page is under 1 MB.
+MAX_POINTS_PER_PAGE = 10_000
 MAX_VALUES = 50  # classes or tags in one filter
 MAX_TEXT = 128
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
@@ -100,13 +102,13 @@ class Filters:
         return pairs
 
 
-def paging(values: Mapping, default_per_page: int = 50) -> tuple[int, int]:
-    """(page, per_page) from the same mapping: page ≥ 1, 1 ≤ per_page ≤ MAX_PER_PAGE."""
+def paging(
+    values: Mapping, default_per_page: int = 50, most: int = MAX_PER_PAGE
+) -> tuple[int, int]:
+    """(page, per_page) from the same mapping: page ≥ 1, 1 ≤ per_page ≤ `most`."""
     get = _getter(values)
     page = _whole("page", _one("page", get("page")), 1, 10**9) or 1
-    per_page = (
-        _whole("per_page", _one("per_page", get("per_page")), 1, MAX_PER_PAGE) or default_per_page
-    )
+    per_page = _whole("per_page", _one("per_page", get("per_page")), 1, most) or default_per_page
     return page, per_page
 
 
@@ -138,6 +140,26 @@ def matching_rows(db: Session, filters: Filters, *columns) -> list:
     )
     # Core rows, not the ORM's: a library can match by the hundred thousand, and they cost less.
     return db.connection().execute(query.order_by(LibraryPhoto.taken_at, LibraryPhoto.id)).all()
+
+
+def find_points(
+    db: Session, filters: Filters, page: int = 1, per_page: int = MAX_POINTS_PER_PAGE
+) -> tuple[list, int]:
+    """One page of the matching photos that have a position, for a map: rows of (label, id,
+    latitude, longitude) in time order, and how many such photos match in all."""
+    prepare(db, filters)
+    placed = LibraryPhoto.latitude.is_not(None)
+    total = db.scalar(where(select(func.count(LibraryPhoto.id)), filters).where(placed))
+    query = where(
+        select(LibraryPhoto.label, LibraryPhoto.id, LibraryPhoto.latitude, LibraryPhoto.longitude),
+        filters,
+    ).where(placed)
+    rows = db.connection().execute(
+        query.order_by(LibraryPhoto.taken_at, LibraryPhoto.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return rows.all(), total or 0
 
 
 def prepare(db: Session, filters: Filters) -> None:

@@ -14,9 +14,8 @@ import library
 import store
 from library import LibraryError
 from library.photos import get
-from library.queries import matching_rows
 from projects.service import job, job_dict
-from store import LibraryPhoto, photo_path
+from store import photo_path
 from webapp.auth import api_admin
 from webapp.library_requests import (
     as_upload_error,
@@ -115,16 +114,20 @@ def original(photo_id: int):
 
 @blueprint.get("/points")
 def points():
-    """Every matching photo that has a position, for the map (not paged: the map clusters them)."""
-    filters, _, _ = filters_and_page(request.args)
+    """The matching photos that have a position, for the map: paged like /photos, with larger pages
+    (the map clusters them and fetches page after page)."""
+    most = library.MAX_POINTS_PER_PAGE
+    page, per_page = library.paging(request.args, default_per_page=most, most=most)
+    filters = library.Filters.parse(request.args)
     with store.session() as db:
-        rows = matching_rows(db, filters, LibraryPhoto.label)
+        rows, total = library.find_points(db, filters, page, per_page)
     placed = [
         {"id": row.id, "latitude": row.latitude, "longitude": row.longitude, "label": row.label}
         for row in rows
-        if row.latitude is not None
     ]
-    return jsonify(total=len(placed), points=placed)
+    return jsonify(
+        total=total, page=page, per_page=per_page, pages=-(-total // per_page), points=placed
+    )
 
 
 @blueprint.get("/stats")

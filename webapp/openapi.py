@@ -5,7 +5,7 @@ tests/webapp/test_openapi.py checks it against the app's routes in both directio
 
 from flask import Blueprint, jsonify
 
-from library import QUEUE_FROM_FILES
+from library import MAX_POINTS_PER_PAGE, QUEUE_FROM_FILES
 from projects.predict import ANOMALY
 
 blueprint = Blueprint("openapi", __name__)
@@ -787,6 +787,19 @@ LIBRARY_PAGING = [
         "schema": {**INTEGER, "minimum": 1, "maximum": 500, "default": 50},
     },
 ]
+POINTS_PAGING = [
+    LIBRARY_PAGING[0],
+    {
+        "name": "per_page",
+        "in": "query",
+        "schema": {
+            **INTEGER,
+            "minimum": 1,
+            "maximum": MAX_POINTS_PER_PAGE,
+            "default": MAX_POINTS_PER_PAGE,
+        },
+    },
+]
 BAD_FILTER = _error("a filter, page or per_page the server can't use, named in the message")
 NO_PHOTO = _error("no such photo in the library")
 JPEG = {"description": "the picture", "content": {"image/jpeg": {"schema": BINARY}}}
@@ -963,12 +976,16 @@ LIBRARY = {
     },
     "/api/v1/library/points": {
         "get": _operation(
-            "The position of every matching photo that has one (not paged), for a map.",
+            "The positions of the matching photos that have one, for a map, in time order, a page "
+            f"at a time (up to {MAX_POINTS_PER_PAGE} points a page: fetch pages 1 to pages).",
             {
                 "200": _json(
                     _object(
                         {
                             "total": INTEGER,
+                            "page": INTEGER,
+                            "per_page": INTEGER,
+                            "pages": INTEGER,
                             "points": {
                                 "type": "array",
                                 "items": _object(
@@ -982,11 +999,11 @@ LIBRARY = {
                             },
                         }
                     ),
-                    "the positions",
+                    "one page of the positions",
                 ),
                 "400": BAD_FILTER,
             },
-            parameters=LIBRARY_FILTERS,
+            parameters=[*LIBRARY_FILTERS, *POINTS_PAGING],
         ),
     },
     "/api/v1/library/stats": {

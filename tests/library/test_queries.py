@@ -7,7 +7,16 @@ from datetime import date, datetime
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from library import Filters, InvalidFilter, find, matching_ids, paging, stats
+from library import (
+    MAX_POINTS_PER_PAGE,
+    Filters,
+    InvalidFilter,
+    find,
+    find_points,
+    matching_ids,
+    paging,
+    stats,
+)
 from store import session
 from tests.library.rows import insert_rows, row
 from tests.projects.test_store_backends import fresh_postgres_database
@@ -139,6 +148,23 @@ def test_paging_counts_every_match(library):
         )
         assert (total, [photo.original_name for photo in rows]) == (3, ["p2.jpg"])
         assert len(matching_ids(db, Filters.parse({"class": "cat"}))) == 3
+
+
+def test_points_are_the_placed_matches_a_page_at_a_time(library):
+    ids = library
+    with session() as db:
+        first, total = find_points(db, Filters(), page=1, per_page=3)
+        second, _ = find_points(db, Filters(), page=2, per_page=3)
+        near, near_total = find_points(
+            db, Filters.parse({"near": "48.8566,2.3522", "within_km": "50"})
+        )
+    assert total == 5  # p3 has no position
+    assert [point.id for point in first + second] == [ids[n] for n in (0, 1, 2, 4, 5)]
+    assert (first[0].label, first[0].latitude, first[0].longitude) == ("cat", 48.8566, 2.3522)
+    assert (near_total, [point.id for point in near]) == (2, [ids[0], ids[1]])
+    assert paging({}, MAX_POINTS_PER_PAGE, most=MAX_POINTS_PER_PAGE) == (1, MAX_POINTS_PER_PAGE)
+    with pytest.raises(InvalidFilter):
+        paging({"per_page": str(MAX_POINTS_PER_PAGE + 1)}, most=MAX_POINTS_PER_PAGE)
 
 
 def test_stats_per_month_and_class(library):

@@ -41,22 +41,30 @@ function photoPopup(point, element) {
   return link;
 }
 
-// The photos matching the page's filters, clustered; the view fits them once they arrive.
+// The photos matching the page's filters, clustered, page after page of points; the view fits them
+// once they have all arrived.
 function showPhotos(map, element) {
   const cluster = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false });
   map.addLayer(cluster);
-  fetch(element.dataset.points, { credentials: "same-origin", headers: { Accept: "application/json" } })
-    .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
-    .then((answer) => {
-      const markers = answer.points.map((point) =>
-        L.marker([point.latitude, point.longitude], { title: point.label || "" })
-          .bindPopup(() => photoPopup(point, element), { minWidth: 120 })
-      );
-      cluster.addLayers(markers);
-      element.dataset.markers = String(markers.length);
-      if (markers.length && !element.dataset.keepView) map.fitBounds(cluster.getBounds(), { maxZoom: 12, padding: [20, 20] });
-    })
-    .catch(() => element.classList.add("no-points"));
+  let shown = 0;
+  function load(page) {
+    const url = new URL(element.dataset.points, window.location.href);
+    url.searchParams.set("page", String(page));
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+      .then((answer) => {
+        const markers = answer.points.map((point) =>
+          L.marker([point.latitude, point.longitude], { title: point.label || "" })
+            .bindPopup(() => photoPopup(point, element), { minWidth: 120 })
+        );
+        cluster.addLayers(markers);
+        shown += markers.length;
+        if (answer.page < answer.pages) return load(answer.page + 1);
+        element.dataset.markers = String(shown);
+        if (shown && !element.dataset.keepView) map.fitBounds(cluster.getBounds(), { maxZoom: 12, padding: [20, 20] });
+      });
+  }
+  load(1).catch(() => element.classList.add("no-points"));
 }
 
 // The radius filter: a click on the map or typed coordinates set the point; the circle follows both fields.
