@@ -38,6 +38,11 @@ class Engine:
         """Which runtime answers: "tflite" normally, "keras" when conversion wasn't faithful."""
         return self.runner.name
 
+    @property
+    def precision(self) -> str:
+        """ "int8" for a runtime calibrated and checked at training (`--int8-photos`), else "float32"."""
+        return self.runner.precision
+
     def prepare(self, data: bytes) -> Image.Image:
         """An image file's bytes → the padded picture the model sees. Raises preprocessing.ImageError."""
         return load_padded(data, size=self.artifact.input_size, max_pixels=self.max_pixels)

@@ -4,7 +4,9 @@ Files beside `models/<name>.h5`:
 - `<name>.tflite`        the converted model;
 - `<name>.runtime.json`  which .h5 (sha256) and .tflite (sha256) it belongs to, and the Keras
                          outputs on a fixed probe batch, so every process can check its runtime
-                         against the .h5 without importing TensorFlow.
+                         against the .h5 without importing TensorFlow; for an int8 runtime
+                         (`build_runtime` with photos, see classifier.export) also its own outputs
+                         there and how it agreed with the .h5 on real photos.
 
 Building needs TensorFlow, so it runs in a child process (`classifier.export`): a web worker
 that finds a valid cache never imports TensorFlow. A lock on the model's folder makes concurrent
@@ -43,7 +45,7 @@ def prepare_runner(artifact: ModelArtifact, interpreters: int = 4):
     meta, content = ensure_runtime(artifact)
     check_output_size(artifact.card, len(meta["probe_outputs"][0]), artifact.path)
     if meta["runtime"] == TFLiteRunner.name and content is not None:
-        tflite = TFLiteRunner(content, interpreters)
+        tflite = TFLiteRunner(content, interpreters, meta.get("precision", "float32"))
         difference = probe_difference(tflite, artifact, meta)
         if difference <= PARITY_TOLERANCE:
             return tflite
@@ -84,7 +86,17 @@ def _read_cache(artifact: ModelArtifact) -> tuple[dict, bytes | None] | None:
     return meta, content
 
 
-def _build(artifact: ModelArtifact) -> tuple[dict, bytes | None]:
+def build_runtime(artifact: ModelArtifact, photos: export.Int8Photos) -> dict:
+    """Build the runtime now, replacing any cache: int8 when it answers as the .h5 on the check
+    photos, else float. Imports TensorFlow (training has it loaded)."""
+    with _locked(artifact.path):
+        meta, _ = _build(artifact, photos)
+    return meta
+
+
+def _build(
+    artifact: ModelArtifact, photos: export.Int8Photos | None = None
+) -> tuple[dict, bytes | None]:
     tflite_path, meta_path = runtime_paths(artifact.path)
     log.warning(
         "Preparing the fast runtime for %s (once per model, this takes a little while)",
@@ -104,9 +116,9 @@ def _build(artifact: ModelArtifact) -> tuple[dict, bytes | None]:
             exc.strerror,
         )
         with tempfile.TemporaryDirectory(prefix="petclf-runtime-") as elsewhere:
-            return _export(artifact.path, Path(elsewhere))
+            return _export(artifact.path, Path(elsewhere), photos)
     try:
-        meta, content = _export(artifact.path, scratch)
+        meta, content = _export(artifact.path, scratch, photos)
         if content is not None:
             os.replace(scratch / "model.tflite", tflite_path)
         os.replace(scratch / "runtime.json", meta_path)  # last: it commits the cache
@@ -115,13 +127,15 @@ def _build(artifact: ModelArtifact) -> tuple[dict, bytes | None]:
     return meta, content
 
 
-def _export(h5_path: Path, scratch: Path) -> tuple[dict, bytes | None]:
+def _export(
+    h5_path: Path, scratch: Path, photos: export.Int8Photos | None = None
+) -> tuple[dict, bytes | None]:
     """Convert with classifier.export: in a child process, so this process never imports
-    TensorFlow, unless it has it loaded already (a training job), which saves the start-up."""
-    if "tensorflow" in sys.modules:
+    TensorFlow, unless it has it loaded already or brings photos (training), which saves the start-up."""
+    if photos is not None or "tensorflow" in sys.modules:
         # The converter prints its SavedModel summary; stdout belongs to the command (`evaluate --json`).
         with redirect_stdout(sys.stderr):
-            export.export(h5_path, scratch)
+            export.export(h5_path, scratch, photos)
     else:
         _export_in_child(h5_path, scratch)
     meta = json.loads((scratch / "runtime.json").read_text())

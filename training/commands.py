@@ -178,6 +178,15 @@ def _register_train(subparsers) -> None:
         default=None,
         help="present the CPU as N devices (to try --strategy mirrored without GPUs)",
     )
+    parser.add_argument(
+        "--int8-photos",
+        type=int,
+        default=0,
+        metavar="N",
+        help="build the served runtime in int8 (about twice as fast on a CPU): calibrated on N "
+        "train photos, kept only if its answers are the model's on 98%% of N others; else float. "
+        "0: float only",
+    )
     add_feature_cache_argument(parser)
     add_tags_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
@@ -283,6 +292,7 @@ def run_train(args, parser) -> int:
             resume=args.resume,
             strategy=args.strategy,
             feature_cache=feature_cache_root(args.feature_cache),
+            int8_photos=args.int8_photos,
             verbose=0 if args.quiet else 2,
         )
     )

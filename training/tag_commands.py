@@ -57,6 +57,7 @@ CLASSIFY_ONLY = (
     "max_reject_rate",
     "resume",
     "strategy",
+    "int8_photos",
     "logical_cpus",
 )
 TAGS_ONLY = ("labels", "hidden")

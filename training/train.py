@@ -77,6 +77,7 @@ class TrainConfig:
     resume: bool = False
     strategy: str = "default"
     feature_cache: Path | None = None  # where pooled backbone features are kept; None: nowhere
+    int8_photos: int = 0  # train (and exposure) photos for an int8 runtime; 0: float only
     verbose: int = 2  # Keras fit verbosity: 2 prints one line per epoch
 
 
@@ -217,11 +218,39 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
     }
     write_card(card, card_path(config.out))
     _write_outputs(config.out, history, test_metrics, labels)
+    if config.int8_photos:
+        _report(progress, "quantizing")
+        _build_int8_runtime(config, prepared, log)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     log(
         f"saved {config.out} ({card['h5_bytes'] / 1e6:.1f} MB) and {card_path(config.out)} in {wall_time:.0f} s"
     )
     return card
+
+
+def _build_int8_runtime(config: TrainConfig, prepared: Prepared, log) -> None:
+    """The served runtime in int8 when it answers as the model does (classifier.export), else
+    float: calibrated on --int8-photos train photos and checked on as many others."""
+    from classifier.artifact import open_artifact
+    from classifier.export import Int8Photos
+    from classifier.runtime import build_runtime
+
+    count = config.int8_photos
+    train = prepared.train.pixels[
+        np.random.RandomState(config.seed).permutation(len(prepared.train))
+    ]
+    photos = Int8Photos(calibration=train[:count], check=train[count : 2 * count])
+    log(
+        f"int8 runtime: calibrating on {len(photos.calibration)} train photos, checking on {len(photos.check)}"
+    )
+    meta = build_runtime(open_artifact(config.out), photos)
+    result = meta.get("int8", {})
+    if meta.get("precision") == "int8":
+        log(f"int8 runtime kept: it answers as the model on {result['answer_agreement']:.1%}")
+    else:
+        log(
+            f"int8 runtime not kept ({result.get('reason', 'no int8 conversion')}); serving in float"
+        )
 
 
 def _folded(config: TrainConfig, model_or_logits):
@@ -646,6 +675,8 @@ def _check_config(config: TrainConfig) -> None:
         raise TrainingError(
             f"unknown score {config.score_method!r}; choose one of {', '.join(scoring.SCORE_METHODS)}"
         )
+    if config.int8_photos < 0:
+        raise TrainingError("--int8-photos must be 0 (float only) or more")
     if config.strategy != "default" and config.batch_size % 2:
         raise TrainingError(
             "with --strategy mirrored, the batch size must be even (split over devices)"

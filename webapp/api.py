@@ -45,6 +45,7 @@ def health():
         model=engine.card["name"],
         h5_sha256=engine.card["h5_sha256"],
         runtime=engine.runtime,
+        precision=engine.precision,
     )
 
 

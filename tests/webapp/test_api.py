@@ -72,7 +72,7 @@ def test_model_card(client, tiny_model):
 def test_healthz(client, app):
     body = client.get("/healthz").json
     assert body["status"] == "ok"
-    assert body["runtime"] == "tflite"
+    assert body["runtime"] == "tflite" and body["precision"] == "float32"
     assert body["h5_sha256"] == app.extensions["petclf_engine"].card["h5_sha256"]
 
 
