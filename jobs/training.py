@@ -54,6 +54,8 @@ def run_training(job_id: str) -> None:
             backbone_size=backbone.input_size,
             epochs=0,
             heads=min(MAX_HEADS, min(train_counts.values())),
+            head="linear",
+            mirror=True,
             ood=work / "ood" if pool else None,
             max_reject_rate=MAX_REJECT_RATE,
             seed=1,

@@ -1,6 +1,7 @@
 """The feature cache: a backbone's pooled features of a photo, computed once and kept on disk.
 
 CACHE/<backbone identity>-<input size>/<sha256[:2]>/<sha256>.npy   one float32 vector per photo
+CACHE/<backbone identity>-<input size>/<sha256[:2]>/<sha256>-mirrored.npy   of its mirror image
 
 A photo is known by the sha256 of its file, a backbone by the sha256 of its weights as loaded
 (plus its architecture, whose scaling is part of the features), so a changed photo, backbone or
@@ -54,10 +55,18 @@ class FeatureCache:
         self.read = 0
 
     def features(
-        self, paths: Sequence[Path], compute: Callable[[list[int]], np.ndarray]
+        self,
+        paths: Sequence[Path],
+        compute: Callable[[list[int]], np.ndarray],
+        variant: str = "",
     ) -> np.ndarray:
-        """The features of each photo file; `compute(indices)` gives those of the missing ones."""
-        keys = [sha256_file(path) for path in paths] if self.folder is not None else []
+        """The features of each photo file; `compute(indices)` gives those of the missing ones.
+
+        `variant` names features of something else made from the photo ("mirrored": of the photo
+        flipped left to right), kept beside the photo's own.
+        """
+        suffix = f"-{variant}" if variant else ""
+        keys = [sha256_file(path) + suffix for path in paths] if self.folder is not None else []
         found = [self._load(key) for key in keys] if keys else [None] * len(paths)
         missing = [index for index, row in enumerate(found) if row is None]
         if missing:

@@ -117,13 +117,30 @@ def head(feature_size: int, num_classes: int, *, seed: int, name: str = "head"):
     )
 
 
+def linear_head(feature_size: int, num_classes: int, *, name: str = "head"):
+    """Pooled backbone features → unit length → logits: the linear head of training.heads.fit_linear."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential(
+        [
+            keras.Input(shape=(feature_size,)),
+            layers.UnitNormalization(name=f"{name}_unit"),
+            layers.Dense(num_classes, name=f"{name}_logits"),
+        ],
+        name=name,
+    )
+
+
 def ensemble(built: Built, heads: list):
-    """The classifier with several heads on the one backbone, outputting their average logits."""
+    """The classifier with several heads on the one backbone, outputting their average logits
+    (with one head, its logits)."""
     import keras
     from keras import layers
 
     pooled = built.model.get_layer("pool").output
-    logits = layers.Average(name="logits")([classifier_head(pooled) for classifier_head in heads])
+    outputs = [classifier_head(pooled) for classifier_head in heads]
+    logits = outputs[0] if len(outputs) == 1 else layers.Average(name="logits")(outputs)
     return keras.Model(built.model.inputs, logits, name=built.model.name)
 
 

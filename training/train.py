@@ -59,6 +59,8 @@ class TrainConfig:
     epochs: int | None = None
     head_epochs: int = 80  # phase 1 of transfer recipes, on cached features
     heads: int = 1  # transfer recipes without fine-tuning: cross-fitted heads (see training.heads)
+    head: str = "mlp"  # cross-fitted heads' kind: "mlp" or "linear" (see training.heads)
+    mirror: bool = False  # cross-fitted heads also train on the mirrored photos' features
     batch_size: int = 32
     learning_rate: float | None = None  # None: the recipe's
     seed: int = 1
@@ -144,12 +146,16 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
             epochs=config.head_epochs,
             learning_rate=config.learning_rate,
             seed=config.seed,
+            head=config.head,
+            mirrored=pooled_features(cache, built, config.batch_size, prepared.train, mirrored=True)
+            if config.mirror
+            else None,
             strategy=strategy,
             log=log,
             progress=progress,
         )
         # Each head folded before they are averaged: the average of log-probabilities, as calibrated.
-        model = models.ensemble(built, [_folded(config, head) for head in fitted.heads])
+        model = models.ensemble(built, [_folded(config, head) for head in fitted.served])
         history, fine_tune_kept = fitted.history, None
         calibration_logits, ood_check_logits = (
             _folded(config, fitted.class_logits),
@@ -193,6 +199,8 @@ def train(config: TrainConfig, log=None, progress=None) -> dict:
             "epochs_run": sum(1 for row in history if not row["phase"].startswith("head")),
             "head_epochs_run": sum(1 for row in history if row["phase"].startswith("head")),
             "heads": config.heads,
+            "head": config.head if config.heads > 1 else "mlp",
+            "mirrored_rows": config.mirror,
             "fine_tune_kept": fine_tune_kept,  # None: no fine-tuning phase
             "max_epochs": config.epochs,
             "batch_size": config.batch_size,
@@ -542,17 +550,30 @@ def feature_cache(
 
 
 def pooled_features(
-    cache: features.FeatureCache, built: models.Built, batch_size: int, *parts: data.Images | None
+    cache: features.FeatureCache,
+    built: models.Built,
+    batch_size: int,
+    *parts: data.Images | None,
+    mirrored: bool = False,
 ) -> np.ndarray:
     """The pooled backbone features of the parts' photos, in order, through the feature cache
-    (the parts _weighted_arrays puts together: absent or empty ones are left out)."""
+    (the parts _weighted_arrays puts together: absent or empty ones are left out). `mirrored`:
+    of the photos flipped left to right instead, cached beside their own."""
     parts = [part for part in parts if part is not None and len(part)]
     if not parts:
         return np.zeros((0, cache.dim), np.float32)
     pixels = np.concatenate([part.pixels for part in parts])
+
+    def compute(missing: list[int]) -> np.ndarray:
+        chosen = pixels[missing]
+        if mirrored:
+            chosen = np.ascontiguousarray(chosen[:, :, ::-1])
+        return predict(built.features, chosen, batch_size)
+
     return cache.features(
         [path for part in parts for path in part.paths],
-        lambda missing: predict(built.features, pixels[missing], batch_size),
+        compute,
+        variant="mirrored" if mirrored else "",
     )
 
 
@@ -687,6 +708,14 @@ def _check_config(config: TrainConfig) -> None:
         raise TrainingError(
             f"--heads cross-fits heads on a pretrained backbone's features; {config.arch} has none "
             f"(use one of {', '.join(name for name, other in recipes.RECIPES.items() if other.transfer)})"
+        )
+    if config.head not in heads.HEAD_KINDS:
+        raise TrainingError(
+            f"unknown head {config.head!r}; choose one of {', '.join(heads.HEAD_KINDS)}"
+        )
+    if (config.head != "mlp" or config.mirror) and config.heads < 2:
+        raise TrainingError(
+            "a linear head and mirrored rows are for cross-fitted heads (--heads 2 or more)"
         )
     if config.heads > 1 and config.epochs != 0:
         # Fine-tuning would change the features under the out-of-fold logits the threshold comes from.
