@@ -153,14 +153,18 @@ def fit_linear(
     mass on, weighted by that mass. Returns one history row, losses and accuracies on both sides.
     """
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
 
     features, targets, weights = train_arrays
     num_classes = targets.shape[1]
     photo, label = np.nonzero(targets > 0)
     solver = LogisticRegression(C=c, max_iter=2000, tol=1e-6)
-    solver.fit(
-        unit_rows(features)[photo], label, sample_weight=weights[photo] * targets[photo, label]
-    )
+    # One BLAS thread: these products are small, and on shared cores more threads wait on each
+    # other (0.2 s instead of 1 to 10 s for 700 rows of 1280 features and 8 classes).
+    with threadpool_limits(1):
+        solver.fit(
+            unit_rows(features)[photo], label, sample_weight=weights[photo] * targets[photo, label]
+        )
     present = solver.classes_
     coef = np.zeros((num_classes, features.shape[1]), np.float64)
     intercept = np.zeros(num_classes, np.float64)
