@@ -10,6 +10,10 @@ nginx with deploy/nginx-petclf.conf in front. Photos are read from --photos (by 
 shared pet photos beside the checkout, if there) or generated. Prints requests/s, errors by kind
 (a lost request is one), the statuses per input kind, and each worker's RSS before and after.
 Targets: 0 errors, 0 × 5xx, RSS growth ≤ 20%, ≥ 250 requests/s direct on 2 cores.
+
+The client runs on the same cores, so requests/s is shared with it; the CPU time gunicorn itself
+spent per request (master and workers, replaced workers included) is printed too, with the
+requests/s the machine's cores would serve at that cost with the client elsewhere.
 """
 
 import argparse
@@ -86,13 +90,19 @@ def main() -> None:
 def measure(via: str, url: str, web: GunicornServer, inputs, args) -> None:
     soak(url, inputs, requests_total=WARM_UP_REQUESTS, concurrency=args.concurrency)
     before = rss_mb(web.worker_pids())
+    cpu_before = server_cpu_seconds(web)
     result = soak(url, inputs, requests_total=args.requests, concurrency=args.concurrency)
+    cpu_ms = (server_cpu_seconds(web) - cpu_before) / args.requests * 1000
     after = rss_mb(web.worker_pids())
     server_errors = sum(n for (_, status), n in result.statuses.items() if status >= 500)
     print(
         f"\n{via}: {result.answered} answered in {result.seconds:.1f} s = {args.requests / result.seconds:.0f} req/s; "
         f"errors {sum(result.errors.values())}, 5xx {server_errors}, "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    print(
+        f"  gunicorn CPU {cpu_ms:.1f} ms a request: {os.cpu_count() * 1000 / cpu_ms:.0f} req/s on "
+        f"{os.cpu_count()} cores with the client on another machine"
     )
     for (kind, error), n in sorted(result.errors.items()):
         print(f"  error {error} on {kind}: {n} (first: {result.first_error[kind, error][:160]})")
@@ -106,6 +116,20 @@ def measure(via: str, url: str, web: GunicornServer, inputs, args) -> None:
         print(f"  largest worker growth {growth:+.1%} (target ≤ +20%)")
     else:
         print("  workers were replaced during the run (recycling): growth not comparable")
+
+
+def server_cpu_seconds(web: GunicornServer) -> float:
+    """CPU seconds of gunicorn's master, its live workers, and the workers it has reaped."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in (web.process.pid, *web.worker_pids()):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a worker that just exited: counted in the master's children
+            continue
+        # utime, stime, then (the master's only: workers have no reaped children) cutime, cstime
+        total += sum(int(value) for value in fields[11:15]) / ticks
+    return total
 
 
 def _rss_text(rss: dict[int, float]) -> str:
