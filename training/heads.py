@@ -238,8 +238,8 @@ def cross_fit(
 
     `head` is the kind of head (HEAD_KINDS); `mirrored`, if given, the features of the mirrored
     training photos, row for row as `train`'s (see the module's docstring).
-        `strategy` is the tf.distribute strategy to build the heads under (None: the default one);
-        `log` receives a line per head and warnings; `progress` each head's epochs (see fit_head).
+    `strategy` is the tf.distribute strategy to build the heads under (None: the default one);
+    `log` receives a line per head and warnings; `progress` each head's epochs (see fit_head).
     """
     import contextlib
 

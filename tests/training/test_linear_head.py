@@ -16,6 +16,12 @@ def _arrays(features: np.ndarray, labels: np.ndarray, num_classes: int) -> tuple
     )
 
 
+def _cross_fit_linear(train: tuple, ood: tuple | None, **options) -> heads.CrossFitted:
+    return heads.cross_fit(
+        train, ood, epochs=1, learning_rate=1e-3, seed=1, head="linear", **options
+    )
+
+
 def test_the_linear_head_separates_directions_whatever_the_features_length():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(3), 6)
@@ -24,15 +30,7 @@ def test_the_linear_head_separates_directions_whatever_the_features_length():
     # lengths a hundred times apart: the features' length is not what tells the classes apart
     features *= rng.uniform(0.1, 10, size=(18, 1))
 
-    fitted = heads.cross_fit(
-        _arrays(features, labels, 3),
-        None,
-        heads=3,
-        epochs=1,
-        learning_rate=1e-3,
-        seed=1,
-        head="linear",
-    )
+    fitted = _cross_fit_linear(_arrays(features, labels, 3), None, heads=3)
 
     assert (fitted.class_logits.argmax(axis=1) == labels).all()
     # the model serves one head, fitted on every fold
@@ -56,15 +54,7 @@ def test_outlier_rows_flatten_the_linear_heads_output():
     outliers = np.abs(np.eye(3)[np.full(10, 2)] + 0.05 * rng.normal(size=(10, 3)))
     ood = _arrays(outliers, -np.ones(10, np.int64), 2)
 
-    fitted = heads.cross_fit(
-        _arrays(features, labels, 2),
-        ood,
-        heads=2,
-        epochs=1,
-        learning_rate=1e-3,
-        seed=1,
-        head="linear",
-    )
+    fitted = _cross_fit_linear(_arrays(features, labels, 2), ood, heads=2)
 
     def top_probability(logits):
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -82,15 +72,8 @@ def test_a_mirrored_row_trains_only_the_heads_that_train_on_its_photo():
     features = np.abs(rng.normal(size=(60, 64)))
     mirrored = features + 1e-3 * np.abs(rng.normal(size=features.shape))
 
-    fitted = heads.cross_fit(
-        _arrays(features, labels, 3),
-        None,
-        heads=5,
-        epochs=1,
-        learning_rate=1e-3,
-        seed=1,
-        head="linear",
-        mirrored=mirrored.astype(np.float32),
+    fitted = _cross_fit_linear(
+        _arrays(features, labels, 3), None, heads=5, mirrored=mirrored.astype(np.float32)
     )
 
     # chance is 1/3; a leak would make it near 1
