@@ -93,15 +93,20 @@ def wait_until(condition, timeout: float, what: str):
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
+# The phases of a training child before it publishes anything: "preparing" includes importing
+# TensorFlow and building the backbone (seconds), while a project's linear heads take a blink.
+TRAINING_PHASES = ("preparing", "loading", "head")
+
+
 def wait_for_training(job_id: str, timeout: float = 300) -> dict:
-    """The job's row once it is running a head phase: deep in training, before anything is published."""
+    """The job's row once its training child runs, before anything of it is published."""
 
     def training():
         job = job_state(job_id)
-        assert job["state"] in ("queued", "running"), job  # it ended before training its heads
-        return job if job["phase"].startswith("head") else None
+        assert job["state"] in ("queued", "running"), job  # it ended before it could be stopped
+        return job if job["phase"].startswith(TRAINING_PHASES) else None
 
-    return wait_until(training, timeout, f"job {job_id} training its heads")
+    return wait_until(training, timeout, f"job {job_id} training")
 
 
 def write_shape_folders(root: Path, labels, per_class: int, first_seed: int = 0) -> Path:

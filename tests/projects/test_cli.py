@@ -234,7 +234,7 @@ def test_train_runs_here_and_its_bar_follows_the_job(trained):
         r"v1 trained and activated: test accuracy \d+\.\d%, unknown threshold \d\.\d{4}\.\n", out
     )
     # The bar showed the job row's phases as the training child wrote them.
-    assert re.search(r"head 1/\d: +\d+%\|", screen), screen
+    assert re.search(r"loading: +\d+%\|", screen), screen
     assert "publishing" in screen
 
 

@@ -1,7 +1,7 @@
 """A worker killed with `kill -9` mid-training, and a cancelled job: the previous version keeps serving.
 
 Both start v2 of the session's trained project (v1 active) in a real `petclf worker` and stop it
-while it trains its heads, before anything of v2 could be published.
+while its training child runs, before anything of v2 could be published.
 """
 
 import os
