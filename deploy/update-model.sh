@@ -2,7 +2,8 @@
 # Swaps in a newly trained model without dropping a request:
 #   sudo /opt/petclf/app/deploy/update-model.sh [--no-reload] NEW.h5 [NEW.json]
 #
-# 1. Copies NEW.h5 and its card (default: NEW.json beside it) into a new release folder.
+# 1. Copies NEW.h5 and its card (default: NEW.json beside it) into a new release folder, with
+#    its runtime (NEW.tflite, NEW.runtime.json) when that is beside it.
 # 2. Checks it with the installation's Python exactly as the services load it (valid card,
 #    made for this very .h5, fast runtime built and cached) and classifies a probe image.
 # 3. Switches the `current` link to the release with one rename: readers see the old model
@@ -89,6 +90,14 @@ cp "$new_h5" "$release/$name.h5"
 cp "$new_card" "$release/$name.json"
 chmod 755 "$release"
 chmod 644 "$release/$name.h5" "$release/$name.json"
+# An int8 runtime built beside it (petclf train --int8-photos) can't be rebuilt here without the
+# training photos, so it travels with the model; one that doesn't match the .h5 is rebuilt, in float.
+for suffix in tflite runtime.json; do
+  if [ -f "${new_h5%.*}.$suffix" ]; then
+    cp "${new_h5%.*}.$suffix" "$release/$name.$suffix"
+    chmod 644 "$release/$name.$suffix"
+  fi
+done
 
 say "checking $new_h5"
 if ! PYTHONPATH="$app_dir${PYTHONPATH:+:$PYTHONPATH}" "$python" "$here/modelcheck.py" \

@@ -16,7 +16,7 @@ from tests.conftest import TINY_LABELS
 from tests.imagegen import encode, shape_image
 
 
-def _photos(size: int, seeds: range) -> np.ndarray:
+def model_inputs(size: int, seeds: range) -> np.ndarray:
     """Drawings of the tiny model's classes, through the image path, as model input."""
     return np.stack(
         [
@@ -30,7 +30,7 @@ def _photos(size: int, seeds: range) -> np.ndarray:
 @pytest.fixture
 def int8_photos(model_copy) -> Int8Photos:
     size = open_artifact(model_copy).input_size
-    return Int8Photos(_photos(size, range(500, 508)), _photos(size, range(600, 620)))
+    return Int8Photos(model_inputs(size, range(500, 508)), model_inputs(size, range(600, 620)))
 
 
 def test_an_int8_runtime_that_answers_as_the_h5_is_kept_and_served(model_copy, int8_photos):

@@ -288,3 +288,24 @@ def test_a_model_update_under_load_drops_no_request(nginx, web, live_model, tmp_
     assert [path.name for path in releases.iterdir()] == [
         os.readlink(live_model.parent).split("/")[-1]
     ]
+
+
+def test_a_model_update_carries_the_int8_runtime_built_beside_it(tmp_path, tiny_model):
+    """The int8 runtime can't be rebuilt on the server (no training photos), so it travels."""
+    from classifier import load_engine
+    from classifier.artifact import open_artifact
+    from classifier.export import Int8Photos
+    from classifier.runtime import build_runtime
+    from tests.classifier.test_int8 import model_inputs
+
+    new_h5 = retrained_copy(tiny_model, tmp_path / "new", "pets")
+    size = open_artifact(new_h5).input_size
+    photos = Int8Photos(model_inputs(size, range(500, 508)), model_inputs(size, range(600, 620)))
+    assert build_runtime(open_artifact(new_h5), photos)["precision"] == "int8"
+
+    (tmp_path / "models").mkdir()  # as install.sh makes it
+    live = tmp_path / "models" / "current" / "pets.h5"
+    done = update_model(live, new_h5, "--no-reload")
+    assert done.returncode == 0, done.stderr
+    assert live.with_suffix(".tflite").read_bytes() == new_h5.with_suffix(".tflite").read_bytes()
+    assert load_engine(live, threads=1).precision == "int8"
