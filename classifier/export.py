@@ -120,12 +120,18 @@ def export(h5_path: Path, out: Path, photos: Int8Photos | None = None) -> dict:
         "probe_outputs": expected.tolist(),
         "versions": _versions(),
     }
-    if photos is not None:
-        content = _int8(model, call, artifact, photos, meta)
-        if content is not None:
-            (out / "model.tflite").write_bytes(content)
-            (out / "runtime.json").write_text(json.dumps(meta, indent=1) + "\n")
-            return meta
+    content = _int8(model, call, artifact, photos, meta) if photos is not None else None
+    if content is None:
+        content = _float(model, call, artifact, meta)
+    if content is not None:
+        (out / "model.tflite").write_bytes(content)
+    (out / "runtime.json").write_text(json.dumps(meta, indent=1) + "\n")
+    return meta
+
+
+def _float(model, call, artifact, meta: dict) -> bytes | None:
+    """The first float conversion (CONVERTERS) that matches the .h5 on the probe batch; else
+    None, with the reason in meta (the Keras runtime then serves)."""
     for how in CONVERTERS:
         try:
             content = convert(model, call, how)
@@ -135,7 +141,6 @@ def export(h5_path: Path, out: Path, photos: Int8Photos | None = None) -> dict:
             continue
         meta["max_proba_difference"] = difference
         if difference <= PARITY_TOLERANCE:  # False for NaN too
-            (out / "model.tflite").write_bytes(content)
             meta.update(
                 runtime=TFLiteRunner.name,
                 precision="float32",
@@ -143,12 +148,11 @@ def export(h5_path: Path, out: Path, photos: Int8Photos | None = None) -> dict:
                 converter=how,
             )
             meta.pop("reason", None)
-            break
+            return content
         meta["reason"] = (
             f"the TFLite model differs from the .h5 by {difference:.2g} on the probe batch"
         )
-    (out / "runtime.json").write_text(json.dumps(meta, indent=1) + "\n")
-    return meta
+    return None
 
 
 def _int8(model, call, artifact, photos: Int8Photos, meta: dict) -> bytes | None:

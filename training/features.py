@@ -53,6 +53,7 @@ class FeatureCache:
         self.dim = dim
         self.computed = 0
         self.read = 0
+        self._digests: dict[Path, str] = {}  # a photo's sha256, read once for all its variants
 
     def features(
         self,
@@ -66,7 +67,7 @@ class FeatureCache:
         flipped left to right), kept beside the photo's own.
         """
         suffix = f"-{variant}" if variant else ""
-        keys = [sha256_file(path) + suffix for path in paths] if self.folder is not None else []
+        keys = [self._digest(path) + suffix for path in paths] if self.folder is not None else []
         found = [self._load(key) for key in keys] if keys else [None] * len(paths)
         missing = [index for index, row in enumerate(found) if row is None]
         if missing:
@@ -81,6 +82,11 @@ class FeatureCache:
 
     def stats(self) -> dict[str, int]:
         return {"computed": self.computed, "read": self.read}
+
+    def _digest(self, path: Path) -> str:
+        if path not in self._digests:
+            self._digests[path] = sha256_file(path)
+        return self._digests[path]
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.npy"

@@ -192,6 +192,17 @@ def fit_linear(
     return [row]
 
 
+def _stacked(folds: list, with_mirrors: bool, parts: list, mirrored, train: tuple) -> tuple:
+    """(features, targets, weights) of each part's rows in its fold, and, `with_mirrors`, the
+    mirror images of the training photos in the first part's fold (the class photos')."""
+    rows = [(part[:3], fold) for part, fold in zip(parts, folds)]
+    if with_mirrors and mirrored is not None:
+        rows.append(((mirrored, *train[1:]), folds[0]))
+    return tuple(
+        np.concatenate([columns[column][fold] for columns, fold in rows]) for column in range(3)
+    )
+
+
 def epoch_progress(progress, phase: str, epochs: int) -> list:
     """A Keras callback list that reports each finished epoch to `progress` (empty when there is none)."""
     if progress is None:
@@ -268,12 +279,7 @@ def cross_fit(
     # side 0: the folds head k trains on (with their photos' mirror images); 1: the fold it stops
     # early on (the linear head: only reports its loss there)
     def arrays(k: int, side: int) -> tuple:
-        rows = [(part[:3], part[3][k][side]) for part in parts]
-        if side == 0 and mirrored is not None:
-            rows.append(((mirrored, *train[1:]), class_folds[k][0]))
-        return tuple(
-            np.concatenate([columns[column][fold] for columns, fold in rows]) for column in range(3)
-        )
+        return _stacked([part[3][k][side] for part in parts], side == 0, parts, mirrored, train)
 
     fitted, history = [], []
     for k in range(heads):
@@ -322,12 +328,8 @@ def cross_fit(
     if head == "linear":
         with strategy.scope() if strategy else contextlib.nullcontext():
             everything = models.linear_head(train[0].shape[1], num_classes, name="linear_head")
-        every_fold = [np.arange(len(part[0])) for part in parts]
-        rows = [(part[:3], fold) for part, fold in zip(parts, every_fold)]
-        if mirrored is not None:
-            rows.append(((mirrored, *train[1:]), every_fold[0]))
-        everything_arrays = tuple(
-            np.concatenate([columns[column][fold] for columns, fold in rows]) for column in range(3)
+        everything_arrays = _stacked(
+            [np.arange(len(part[0])) for part in parts], True, parts, mirrored, train
         )
         fit_linear(everything, everything_arrays, everything_arrays, phase="head")
         served = [everything]

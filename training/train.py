@@ -79,7 +79,8 @@ class TrainConfig:
     resume: bool = False
     strategy: str = "default"
     feature_cache: Path | None = None  # where pooled backbone features are kept; None: nowhere
-    int8_photos: int = 0  # train (and exposure) photos for an int8 runtime; 0: float only
+    # train photos to calibrate an int8 runtime on (and as many others to check it); 0: float only
+    int8_photos: int = 0
     verbose: int = 2  # Keras fit verbosity: 2 prints one line per epoch
 
 
