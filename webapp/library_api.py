@@ -38,15 +38,18 @@ def _library_error(exc: LibraryError):
     return jsonify(error={"code": problem.code, "message": problem.message}), problem.status
 
 
+def paged(total: int, page: int, per_page: int, **items):
+    """One page of a list, with where it stands: total, page, per_page and pages."""
+    return jsonify(total=total, page=page, per_page=per_page, pages=-(-total // per_page), **items)
+
+
 @blueprint.get("/photos")
 def photos():
     filters, page, per_page = filters_and_page(request.args)
     with store.session() as db:
         rows, total = library.find(db, filters, page, per_page)
         listed = [with_links(library.summary(row)) for row in rows]
-    return jsonify(
-        total=total, page=page, per_page=per_page, pages=-(-total // per_page), photos=listed
-    )
+    return paged(total, page, per_page, photos=listed)
 
 
 @blueprint.post("/photos")
@@ -125,9 +128,7 @@ def points():
         {"id": row.id, "latitude": row.latitude, "longitude": row.longitude, "label": row.label}
         for row in rows
     ]
-    return jsonify(
-        total=total, page=page, per_page=per_page, pages=-(-total // per_page), points=placed
-    )
+    return paged(total, page, per_page, points=placed)
 
 
 @blueprint.get("/stats")
