@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from classifier.artifact import DEFAULT_MODEL, model_path
-from classifier.engine import DEFAULT_TOP, load_engine
+from classifier.engine import load_engine
+from classifier.scoring import DEFAULT_TOP
 from preprocessing import ImageError
 
 

@@ -11,10 +11,9 @@ from classifier.card import card_task
 from classifier.errors import ModelError
 from classifier.prediction import Prediction
 from classifier.runtime import prepare_runner
+from classifier.scoring import DEFAULT_TOP
 from classifier.tags import present_tags, tag_probabilities
 from preprocessing import DEFAULT_MAX_PIXELS, fit_and_pad, load_padded, to_array
-
-DEFAULT_TOP = 5
 
 
 class Engine:

@@ -18,6 +18,7 @@ OUTPUT_KINDS = ("logits", "probabilities")
 # max_softmax: top probability at temperature T (T=1 is the classic baseline);
 # max_logit: the largest logit; energy: T·logsumexp(logits/T), the negative free energy.
 SCORE_METHODS = ("max_softmax", "max_logit", "energy")
+DEFAULT_TOP = 5  # labels an answer lists, most likely first
 _EPSILON = 1e-12
 
 
@@ -82,6 +83,13 @@ def confidence(
 def is_unknown(scores, threshold: float) -> np.ndarray:
     """The one rule: a score strictly below the threshold is unknown."""
     return np.asarray(scores, dtype=np.float64) < float(threshold)
+
+
+def marks_unknown(card: dict) -> bool:
+    """False when the card's rule can't mark any photo unknown: the any-object model's, whose
+    threshold on the top probability is 0, so every photo gets its most likely classes."""
+    unknown = card["unknown"]
+    return not (unknown["method"] == "max_softmax" and unknown["threshold"] <= 0)
 
 
 def score_outputs(outputs, card: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

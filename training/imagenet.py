@@ -2,6 +2,7 @@
 
     .venv/bin/python -m training.imagenet                      # ../shared/models/imagenet → models/imagenet.h5
     .venv/bin/python -m training.imagenet --source DIR --out models/imagenet.h5
+    .venv/bin/python -m training.imagenet --int8-photos 200    # and its int8 runtime, from ../shared/datasets
 
 It takes the padded 240×240 image like every petclf model and resizes and scales it inside, so
 `petclf predict`, the TCP server, the bot and the web page serve it unchanged, with the top five
@@ -11,10 +12,14 @@ threshold of 0 on the top probability never marks a photo unknown (see UNKNOWN).
 
 import argparse
 import csv
+import json
+import random
 import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+
+import numpy as np
 
 from classifier.card import (
     CARD_FORMAT,
@@ -25,12 +30,16 @@ from classifier.card import (
     sha256_file,
     write_card,
 )
+from classifier.errors import ClassifierError
+from preprocessing.dataset import class_files
 from training import efficientnet_lite, models, recipes
+from training.data import Example, load_images
 from training.errors import DataError, TrainingError
 from training.export import save_h5
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = ROOT.parent / "shared" / "models" / "imagenet"
+DEFAULT_PHOTOS = ROOT.parent / "shared" / "datasets"
 WEIGHTS = "efficientnet_lite0_imagenet.npz"
 CLASSES = "imagenet_classes.tsv"
 LICENSE = "LICENSE"
@@ -143,6 +152,35 @@ def write_artifact(source: Path, out: Path) -> dict:
     return card
 
 
+def int8_photo_order(photos: Path) -> list[Path]:
+    """The files under `photos` in the order the int8 build takes them (a fixed shuffle)."""
+    files = class_files(photos)
+    random.Random(0).shuffle(files)
+    return files
+
+
+def build_int8_runtime(model: Path, photos: Path, count: int) -> dict:
+    """The served runtime in int8 when it answers as the model does (classifier.export), else
+    float: calibrated on `count` photos found under `photos` (any classes: ImageNet has most),
+    checked on as many others. Returns the runtime's description."""
+    from classifier.artifact import open_artifact
+    from classifier.export import Int8Photos
+    from classifier.runtime import build_runtime
+
+    files = int8_photo_order(photos)
+    pixels, tried = [], 0
+    while len(pixels) < 2 * count and tried < len(files):  # files that aren't photos are skipped
+        batch = files[tried : tried + 2 * count - len(pixels)]
+        pixels += list(load_images([Example(path, 0) for path in batch], "int8 photos").pixels)
+        tried += len(batch)
+    if len(pixels) < 2 * count:
+        raise DataError(
+            f"{photos} has {len(pixels)} readable photos; --int8-photos {count} needs {2 * count}"
+        )
+    int8_photos = Int8Photos(calibration=np.stack(pixels[:count]), check=np.stack(pixels[count:]))
+    return build_runtime(open_artifact(model), int8_photos)
+
+
 def licence_path(out: Path) -> Path:
     return out.with_suffix(".LICENSE")
 
@@ -156,15 +194,31 @@ def main(argv=None) -> int:
         help=f"folder with {WEIGHTS}, {CLASSES} and {LICENSE} (default ../shared/models/imagenet)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "models" / "imagenet.h5")
+    parser.add_argument(
+        "--int8-photos",
+        type=int,
+        default=0,
+        metavar="N",
+        help="build an int8 runtime, calibrated on N photos and checked on N others (default 0: float)",
+    )
+    parser.add_argument(
+        "--photos",
+        type=Path,
+        default=DEFAULT_PHOTOS,
+        help="folder of photos for --int8-photos, any depth (default ../shared/datasets)",
+    )
     args = parser.parse_args(argv)
     try:
         card = write_artifact(args.source, args.out)
-    except TrainingError as exc:
+        print(
+            f"wrote {args.out} ({card['h5_bytes'] / 1e6:.1f} MB), its card and {licence_path(args.out).name}"
+        )
+        if args.int8_photos > 0:
+            runtime = build_int8_runtime(args.out, args.photos, args.int8_photos)
+            print(f"runtime: {runtime.get('precision')}", json.dumps(runtime.get("int8")))
+    except (TrainingError, ClassifierError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(
-        f"wrote {args.out} ({card['h5_bytes'] / 1e6:.1f} MB), its card and {licence_path(args.out).name}"
-    )
     return 0
 
 

@@ -76,13 +76,37 @@ def test_an_int8_runtime_that_no_longer_gives_its_recorded_outputs_is_not_used(
     assert load_engine(model_copy).runtime == "keras"
 
 
-def test_the_shipped_pet_model_is_served_by_its_committed_int8_runtime():
-    """Its runtime can't be rebuilt without the training photos, so it ships beside the .h5."""
-    shipped = Path(__file__).resolve().parents[2] / "models" / "pets.h5"
+@pytest.mark.parametrize("name", ["pets", "imagenet"])
+def test_the_shipped_models_are_served_by_their_committed_int8_runtimes(name):
+    """Their runtimes can't be rebuilt without the photos they were checked on, so they ship
+    beside the .h5 files."""
+    shipped = Path(__file__).resolve().parents[2] / "models" / f"{name}.h5"
     engine = load_engine(shipped, threads=1)
     assert (engine.runtime, engine.precision) == ("tflite", "int8")
     meta = json.loads(runtime_paths(shipped)[1].read_text())
     assert meta["int8"]["answer_agreement"] >= export.INT8_AGREEMENT
+
+
+def _scored(probabilities, unknown) -> tuple:
+    probabilities = np.asarray(probabilities, dtype=float)
+    return probabilities, probabilities.max(1), np.asarray(unknown)
+
+
+def test_int8_answers_are_compared_as_each_card_answers():
+    """Pets: the top label or unknown. Any-object (no unknown rule): five most likely of many
+    classes, where near ties among close kin swap places."""
+    h5 = _scored([[0.50, 0.45, 0.05] + [0.0] * 5, [0.9, 0.1] + [0.0] * 6], [False, False])
+    swapped = _scored([[0.45, 0.50, 0.05] + [0.0] * 5, [0.9, 0.1] + [0.0] * 6], [False, False])
+    far = _scored(
+        [[0.05, 0.45, 0.0, 0.0, 0.0, 0.0, 0.0, 0.50], [0.9, 0.1] + [0.0] * 6], [False] * 2
+    )
+    pets = {"unknown": {"method": "max_softmax", "threshold": 0.3}}
+    any_object = {"unknown": {"method": "max_softmax", "threshold": 0.0}}
+    assert export._agreement(swapped, h5, pets) == 0.5
+    assert export._agreement(swapped, h5, any_object) == 1.0
+    assert export._agreement(far, h5, any_object) == 0.5  # its top label is not in the .h5's five
+    unknown = _scored(h5[0], [True, False])
+    assert export._agreement(unknown, h5, pets) == 0.5
 
 
 def _tensor_types(tflite) -> set[str]:
@@ -102,3 +126,20 @@ def test_petclf_train_builds_the_int8_runtime_it_is_asked_for(tmp_path, tiny_tra
     meta = json.loads(runtime_paths(out)[1].read_text())
     assert (meta["int8"]["calibration_photos"], meta["int8"]["check_photos"]) == (12, 12)
     assert meta["precision"] == ("int8" if meta["int8"]["answer_agreement"] >= 0.98 else "float32")
+
+
+def test_the_imagenet_build_calibrates_on_a_folder_of_photos_at_any_depth(model_copy, tmp_path):
+    from training import imagenet
+    from training.errors import DataError
+
+    photos = tmp_path / "photos"
+    for seed in range(500, 510):
+        for label in TINY_LABELS:
+            folder = photos / label / ("deeper" if seed % 2 else "")
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{seed}.png").write_bytes(encode(shape_image(label, seed=seed)))
+    (photos / "MANIFEST.csv").write_text("not a photo\n")
+    meta = imagenet.build_int8_runtime(model_copy, photos, 12)
+    assert (meta["int8"]["calibration_photos"], meta["int8"]["check_photos"]) == (12, 12)
+    with pytest.raises(DataError, match="--int8-photos 20 needs 40"):
+        imagenet.build_int8_runtime(model_copy, photos, 20)
