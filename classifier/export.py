@@ -209,8 +209,8 @@ def _agreement(actual, expected, card: dict) -> float:
     (probabilities, scores, unknown flags)).
 
     With an unknown rule the answer is the top label, or unknown. Without one (the any-object
-    model) it is the DEFAULT_TOP most likely of many classes, among which close kin (tabby and
-    tiger_cat) swap places on a hair's difference: there each one's top label must be among the
+    model) it is the DEFAULT_TOP most likely of many classes, among which close kin (Egyptian_cat
+    and tabby) swap places on a hair's difference: there each one's top label must be among the
     other's top labels."""
     if marks_unknown(card):
         int8, h5 = (
