@@ -17,6 +17,10 @@ prediction through the API, so projects.engines holds 8 engines; its RSS before 
 
     .venv/bin/python benchmarks/project_train.py                   # both sizes
     .venv/bin/python benchmarks/project_train.py --sizes 3x15      # the quick one
+    .venv/bin/python benchmarks/project_train.py --sizes 3x15 --seeds 1 2 3 4 5 6 7 8 9 10 --skip-original
+
+Which 15 photos a class gives changes the accuracy by several points, so one seed says little;
+several print their average and range.
 
 The store, queue and models go to a temporary PETCLF_HOME (--home to keep them); photos are read
 where they are, never copied into the repository. Timings depend on what else the machine runs:
@@ -30,6 +34,7 @@ import os
 import random
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -81,7 +86,12 @@ def main() -> int:
         "--home", type=Path, help="PETCLF_HOME to use and keep (default: a temporary folder)"
     )
     parser.add_argument(
-        "--seed", type=int, default=1, help="which photos each class gives the project"
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="which photos each class gives the project; several seeds make one project each, "
+        "and a summary of their accuracies (default: 1)",
     )
     parser.add_argument(
         "--original-epochs", type=int, default=ORIGINAL_EPOCHS, help="epochs of the original recipe"
@@ -105,11 +115,20 @@ def main() -> int:
         trained = []
         with _worker(home):
             for classes, per_class in args.sizes:
-                photos = pick_photos(args.pets, classes, per_class, args.seed)
-                name = measure_project(photos, classes, per_class)
-                trained.append(name)
-                if not args.skip_original:
-                    measure_original(name, photos, args.original_epochs, args.seed)
+                accuracies = []
+                for seed in args.seeds:
+                    photos = pick_photos(args.pets, classes, per_class, seed)
+                    name, accuracy = measure_project(photos, classes, per_class, seed)
+                    trained.append(name)
+                    accuracies.append(accuracy)
+                    if not args.skip_original:
+                        measure_original(name, photos, args.original_epochs, seed)
+                if len(accuracies) > 1:
+                    print(
+                        f"\n{classes}×{per_class} over seeds {' '.join(map(str, args.seeds))}: "
+                        f"held-back accuracy {statistics.mean(accuracies):.1%} on average, "
+                        f"{min(accuracies):.1%} to {max(accuracies):.1%}"
+                    )
         if trained:
             measure_engines_rss(trained[0])
     return 0
@@ -211,13 +230,14 @@ def _predict_labels(db, project, paths: list[Path]) -> list:
 # the project
 
 
-def measure_project(photos: dict, classes: int, per_class: int) -> str:
+def measure_project(photos: dict, classes: int, per_class: int, seed: int) -> tuple[str, float]:
+    """The project's name and its accuracy on the held-back photos."""
     from jobs import enqueue
     from projects import service
     from projects.photos import Incoming, add_photos
     from store import session
 
-    name = f"pets-{classes}x{per_class}"
+    name = f"pets-{classes}x{per_class}-seed{seed}"
     started = time.monotonic()
     with session() as db:
         project = service.create(db, name)
@@ -253,7 +273,7 @@ def measure_project(photos: dict, classes: int, per_class: int) -> str:
     queued = (job.started_at - job.created_at).total_seconds()
     in_worker = (job.finished_at - job.started_at).total_seconds()
     print(
-        f"\n{classes}×{per_class}: {', '.join(photos)}"
+        f"\n{classes}×{per_class}, seed {seed}: {', '.join(photos)}"
         + (f" (fewer in the data set: {', '.join(fewer)})" if fewer else "")
     )
     print(
@@ -271,7 +291,7 @@ def measure_project(photos: dict, classes: int, per_class: int) -> str:
         f"  accuracy on the {len(held_out)} held-back photos: {correct / len(held_out):.1%} top-1{target}; {unknown / len(held_out):.1%} flagged unknown; "
         f"the card's own test accuracy: {card_accuracy:.1%} on {sides['test']} photos"
     )
-    return name
+    return name, correct / len(held_out)
 
 
 def _wait(job_id: str, started: float):
