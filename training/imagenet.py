@@ -167,6 +167,8 @@ def build_int8_runtime(model: Path, photos: Path, count: int) -> dict:
     from classifier.export import Int8Photos
     from classifier.runtime import build_runtime
 
+    if not photos.is_dir():
+        raise DataError(f"the photo folder {photos} does not exist (give one with --photos)")
     files = int8_photo_order(photos)
     pixels, tried = [], 0
     while len(pixels) < 2 * count and tried < len(files):  # files that aren't photos are skipped
@@ -208,6 +210,8 @@ def main(argv=None) -> int:
         help="folder of photos for --int8-photos, any depth (default ../shared/datasets)",
     )
     args = parser.parse_args(argv)
+    if args.int8_photos < 0:
+        parser.error(f"--int8-photos must be 0 or more, not {args.int8_photos}")
     try:
         card = write_artifact(args.source, args.out)
         print(

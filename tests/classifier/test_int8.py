@@ -143,3 +143,5 @@ def test_the_imagenet_build_calibrates_on_a_folder_of_photos_at_any_depth(model_
     assert (meta["int8"]["calibration_photos"], meta["int8"]["check_photos"]) == (12, 12)
     with pytest.raises(DataError, match="--int8-photos 20 needs 40"):
         imagenet.build_int8_runtime(model_copy, photos, 20)
+    with pytest.raises(DataError, match="does not exist"):
+        imagenet.build_int8_runtime(model_copy, tmp_path / "elsewhere", 12)
