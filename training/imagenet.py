@@ -170,7 +170,8 @@ def build_int8_runtime(model: Path, photos: Path, count: int) -> dict:
     if not photos.is_dir():
         raise DataError(f"the photo folder {photos} does not exist (give one with --photos)")
     files = int8_photo_order(photos)
-    pixels, tried = [], 0
+    pixels: list[np.ndarray] = []
+    tried = 0
     while len(pixels) < 2 * count and tried < len(files):  # files that aren't photos are skipped
         batch = files[tried : tried + 2 * count - len(pixels)]
         pixels += list(load_images([Example(path, 0) for path in batch], "int8 photos").pixels)
