@@ -5,7 +5,7 @@ conversion is faithful) and DIR/runtime.json (see classifier.runtime).
 
 Given real photos (training does), the first try is an int8 runtime: weights and activations in
 8 bits, about twice as fast on a CPU, calibrated on some photos and kept only when it answers as
-the .h5 on INT8_AGREEMENT of other photos (see `_agreement`). It can't match the .h5 on the
+the .h5 on INT8_AGREEMENT of other photos (see `answer_agreement`). It can't match the .h5 on the
 synthetic probe batch as closely as a float runtime, so its own outputs there are recorded too,
 and every later load checks it against those.
 """
@@ -177,7 +177,7 @@ def _int8(model, call, artifact, photos: Int8Photos, meta: dict) -> bytes | None
     else:
         return None
     expected = artifact.score(np.asarray(call(check)))
-    agreement = _agreement(actual, expected, artifact.card)
+    agreement = answer_agreement(actual, expected, artifact.card)
     meta["int8"] = {
         "calibration_photos": len(calibration),
         "check_photos": len(check),
@@ -204,7 +204,7 @@ def _int8(model, call, artifact, photos: Int8Photos, meta: dict) -> bytes | None
     return content
 
 
-def _agreement(actual, expected, card: dict) -> float:
+def answer_agreement(actual, expected, card: dict) -> float:
     """The share of photos that the int8 runtime answers as the .h5 (each scored as
     (probabilities, scores, unknown flags)).
 

@@ -102,11 +102,13 @@ def test_int8_answers_are_compared_as_each_card_answers():
     )
     pets = {"unknown": {"method": "max_softmax", "threshold": 0.3}}
     any_object = {"unknown": {"method": "max_softmax", "threshold": 0.0}}
-    assert export._agreement(swapped, h5, pets) == 0.5
-    assert export._agreement(swapped, h5, any_object) == 1.0
-    assert export._agreement(far, h5, any_object) == 0.5  # its top label is not in the .h5's five
+    assert export.answer_agreement(swapped, h5, pets) == 0.5
+    assert export.answer_agreement(swapped, h5, any_object) == 1.0
+    assert (
+        export.answer_agreement(far, h5, any_object) == 0.5
+    )  # its top label is not in the .h5's five
     unknown = _scored(h5[0], [True, False])
-    assert export._agreement(unknown, h5, pets) == 0.5
+    assert export.answer_agreement(unknown, h5, pets) == 0.5
 
 
 def _tensor_types(tflite) -> set[str]:
