@@ -192,11 +192,11 @@ def fit_linear(
     return [row]
 
 
-def _stacked(folds: list, with_mirrors: bool, parts: list, mirrored, train: tuple) -> tuple:
-    """(features, targets, weights) of each part's rows in its fold, and, `with_mirrors`, the
+def _stacked(folds: list, parts: list, mirrored, train: tuple) -> tuple:
+    """(features, targets, weights) of each part's rows in its fold, and, given `mirrored`, the
     mirror images of the training photos in the first part's fold (the class photos')."""
     rows = [(part[:3], fold) for part, fold in zip(parts, folds)]
-    if with_mirrors and mirrored is not None:
+    if mirrored is not None:
         rows.append(((mirrored, *train[1:]), folds[0]))
     return tuple(
         np.concatenate([columns[column][fold] for columns, fold in rows]) for column in range(3)
@@ -279,7 +279,8 @@ def cross_fit(
     # side 0: the folds head k trains on (with their photos' mirror images); 1: the fold it stops
     # early on (the linear head: only reports its loss there)
     def arrays(k: int, side: int) -> tuple:
-        return _stacked([part[3][k][side] for part in parts], side == 0, parts, mirrored, train)
+        folds = [part[3][k][side] for part in parts]
+        return _stacked(folds, parts, mirrored if side == 0 else None, train)
 
     fitted, history = [], []
     for k in range(heads):
@@ -329,7 +330,7 @@ def cross_fit(
         with strategy.scope() if strategy else contextlib.nullcontext():
             everything = models.linear_head(train[0].shape[1], num_classes, name="linear_head")
         everything_arrays = _stacked(
-            [np.arange(len(part[0])) for part in parts], True, parts, mirrored, train
+            [np.arange(len(part[0])) for part in parts], parts, mirrored, train
         )
         fit_linear(everything, everything_arrays, everything_arrays, phase="head")
         served = [everything]
