@@ -93,9 +93,12 @@ def wait_until(condition, timeout: float, what: str):
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
-# The phases of a training child before it publishes anything: "preparing" includes importing
-# TensorFlow and building the backbone (seconds), while a project's linear heads take a blink.
-TRAINING_PHASES = ("preparing", "loading", "head")
+# What training.train reports from a project's training child, before anything is published.
+# Together they last seconds, though any one of them (a linear head especially) can be over
+# between two polls of the job's row.
+TRAIN_PHASES = ("loading", "head", "evaluating", "saving")
+# The child's phases from its start: "preparing" includes importing TensorFlow (seconds).
+TRAINING_PHASES = ("preparing", *TRAIN_PHASES)
 
 
 def wait_for_training(job_id: str, timeout: float = 300) -> dict:

@@ -4,11 +4,7 @@ from jobs import enqueue
 from projects import predict, service
 from store import session
 from tests.imagegen import encode, shape_image
-from tests.projects.helpers import add_shapes, start_worker, wait_for_job
-
-# The training child's own phases. Together they last seconds, though any one of them (a linear
-# head especially) can be over between two polls of the job's row.
-CHILD_PHASES = ("loading", "head", "evaluating", "saving")
+from tests.projects.helpers import TRAIN_PHASES, add_shapes, start_worker, wait_for_job
 
 
 def test_a_worker_trains_and_activates_a_version(petclf_home):
@@ -21,7 +17,7 @@ def test_a_worker_trains_and_activates_a_version(petclf_home):
     with start_worker(petclf_home):
         job = wait_for_job(job_id, timeout=240, seen_phases=phases)
     assert job["state"] == "done", job
-    assert any(phase.startswith(CHILD_PHASES) for phase in phases), phases
+    assert any(phase.startswith(TRAIN_PHASES) for phase in phases), phases
     with session() as db:
         project = service.get(db, "shapes")
         assert project.active_version == 1
