@@ -209,13 +209,14 @@ async function uploadPhotos(form, files) {
       return;
     }
   }
-  status.textContent = summaryText(totals);
   progress.hidden = true;
+  // The summary waits for the counts, so the two never disagree on the page.
   try {
     await refreshCounts(form);
     if (nameField && totals.stored) nameField.value = "";
+    status.textContent = summaryText(totals);
   } catch (error) {
-    status.textContent += ` ${error.message}`;
+    status.textContent = `${summaryText(totals)} ${error.message}`;
   }
 }
 
