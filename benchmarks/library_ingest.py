@@ -1,6 +1,6 @@
 """Photo library: ingest speed against a naive loop, and query latency at 100,000 photos.
 
-    python benchmarks/library_ingest.py [--photos 200] [--naive 40] [--rows 100000] [--keep DIR]
+    python benchmarks/library_ingest.py [--photos 200] [--naive 40] [--rows 100000] [--keep DIR] [--workers N]
 
 Ingest: generated 12-megapixel JPEGs (4000×3000, textured so they weigh what a phone's do, with
 EXIF dates, GPS and orientation) go through `library.ingest_paths` into a fresh store, first with
@@ -93,7 +93,9 @@ def photos(folder: Path, count: int) -> list[Path]:
     return [folder / f"IMG_{n:04d}.jpg" for n in range(count)]
 
 
-def ingest_rate(folder: Path, count: int, objects: bool, work: Path) -> tuple[float, float, dict]:
+def ingest_rate(
+    folder: Path, count: int, objects: bool, work: Path, workers: int | None = None
+) -> tuple[float, float, dict]:
     """(photos/s, CPU ms per photo over all threads, outcome counts)."""
     from collections import Counter
 
@@ -104,6 +106,8 @@ def ingest_rate(folder: Path, count: int, objects: bool, work: Path) -> tuple[fl
 
     os.environ["PETCLF_HOME"] = str(work / f"home-{'objects' if objects else 'pets'}")
     options = Options(objects_model=objects)
+    if workers:
+        options.workers = workers
     # not timed: loaded once per process
     load_models(options.pets_model, options.objects_model, threads=options.workers)
     places([(0.0, 0.0)])  # the geocoder's table too
@@ -189,6 +193,9 @@ def main() -> None:
         "--keep", type=Path, help="generate the photos here and reuse them next time"
     )
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument(
+        "--workers", type=int, help="ingest threads (default: the library's, one per core)"
+    )
     args = parser.parse_args()
     # stores of 2 GB: gone afterwards
     with tempfile.TemporaryDirectory(prefix="library-bench-") as scratch:
@@ -209,7 +216,7 @@ def run(args, work: Path) -> None:
         # during the run weighs on both sides of the comparison.
         # CPU time per photo is printed too: unlike photos/s, it hardly depends on what else runs.
         before, before_cpu = naive_rate(files[: args.naive])
-        rate, cpu, counts = ingest_rate(folder, len(files), False, work)
+        rate, cpu, counts = ingest_rate(folder, len(files), False, work, args.workers)
         after, after_cpu = naive_rate(files[-args.naive :])
         naive, naive_cpu = (before + after) / 2, (before_cpu + after_cpu) / 2
         print(
@@ -219,7 +226,7 @@ def run(args, work: Path) -> None:
             f"library ingest, pet model: {rate:.2f} photos/s ({rate / naive:.1f}× the naive loop), {cpu:.0f} ms CPU per photo {dict(counts)}"
         )
         if default_objects_model(model_path()):
-            rate, cpu, counts = ingest_rate(folder, len(files), True, work)
+            rate, cpu, counts = ingest_rate(folder, len(files), True, work, args.workers)
             print(
                 f"library ingest, pet + ImageNet models: {rate:.2f} photos/s ({rate / naive:.1f}× the naive loop), {cpu:.0f} ms CPU per photo {dict(counts)}"
             )
