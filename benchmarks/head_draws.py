@@ -30,7 +30,9 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 HEADS = 5
 REJECT = 0.04  # out of fold, as the shipped model is calibrated
-PROBABILITY_SCALE = 10.0  # probabilities sum to 1; the pooled features reach about 10
+# Probabilities sum to 1, so most are near 0; scaled, the likely classes' reach the pooled
+# features' largest values (2 to 4 per photo).
+PROBABILITY_SCALE = 10.0
 
 
 def main() -> int:
@@ -69,13 +71,13 @@ def cached_sides(args) -> tuple[dict, dict]:
     """Pooled features of the train, test, exposure and held-out non-pet photos, as the recipe splits them."""
     import keras
 
-    from training import data, features, recipes
+    from training import data, efficientnet_lite, features, recipes
     from training.train import TrainConfig, feature_cache, pooled_features, prepare_data
 
     config = TrainConfig(
         data=args.data,
         out=Path("unused.h5"),
-        arch="efficientnet_lite0",
+        arch=efficientnet_lite.NAME,
         backbone_weights=str(args.weights),
         epochs=0,
         heads=HEADS,
