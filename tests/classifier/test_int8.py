@@ -104,9 +104,8 @@ def test_int8_answers_are_compared_as_each_card_answers():
     any_object = {"unknown": {"method": "max_softmax", "threshold": 0.0}}
     assert export.answer_agreement(swapped, h5, pets) == 0.5
     assert export.answer_agreement(swapped, h5, any_object) == 1.0
-    assert (
-        export.answer_agreement(far, h5, any_object) == 0.5
-    )  # its top label is not in the .h5's five
+    # its top label is not in the .h5's five
+    assert export.answer_agreement(far, h5, any_object) == 0.5
     unknown = _scored(h5[0], [True, False])
     assert export.answer_agreement(unknown, h5, pets) == 0.5
 
