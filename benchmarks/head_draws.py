@@ -11,9 +11,9 @@ training builds the backbone first, which moves the random state the heads start
     .venv/bin/python benchmarks/head_draws.py --seeds 1 2 3 4 5 6 7 8 9 10
     .venv/bin/python benchmarks/head_draws.py --seeds 1 2 3 --imagenet-probabilities
 
-`--imagenet-probabilities` appends the ImageNet classifier's 1,000 probabilities (its `_fc` layer
-from the same .npz, on the same pooled features) to each photo's features, as a test of whether
-the classifier's knowledge of look-alikes (guinea pig, agama, iguana…) parts non-pets better.
+`--imagenet-probabilities` appends the ImageNet classifier's 1,000 probabilities (the any-object
+model's, on the same pooled features) to each photo's features, as a test of whether the
+classifier's knowledge of look-alikes (guinea pig, agama, iguana…) parts non-pets better.
 """
 
 import argparse
@@ -27,9 +27,9 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared"
-HEADS = 5
-REJECT = 0.04  # out of fold, as the shipped model is calibrated
+from train_time_to_accuracy import DEFAULT_LITE0, DEFAULT_OOD, SHIPPED_RECIPE  # noqa: E402
+from unknown_scores import cross_fitted_heads  # noqa: E402
+
 # Probabilities sum to 1, so most are near 0; scaled, the likely classes' reach the pooled
 # features' largest values (2 to 4 per photo).
 PROBABILITY_SCALE = 10.0
@@ -40,25 +40,21 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=ROOT / "Test_train_sets")
-    parser.add_argument("--ood", type=Path, default=SHARED / "datasets" / "ood")
-    parser.add_argument(
-        "--weights",
-        type=Path,
-        default=SHARED / "models" / "imagenet" / "efficientnet_lite0_imagenet.npz",
-    )
+    parser.add_argument("--ood", type=Path, default=DEFAULT_OOD)
+    parser.add_argument("--weights", type=Path, default=DEFAULT_LITE0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--imagenet-probabilities", action="store_true")
     args = parser.parse_args()
 
     sides, labels = cached_sides(args)
     if args.imagenet_probabilities:
-        classifier = imagenet_classifier(args.weights)
-        sides = {name: with_probabilities(rows, *classifier) for name, rows in sides.items()}
+        sides = with_imagenet_probabilities(sides, args.weights)
     print(f"{'seed':>4} {'accuracy':>8} {'test rejected':>13} {'non-pets accepted':>17} {'AUC':>6}")
-    rows = [draw(seed, sides, labels) for seed in args.seeds]
-    for seed, row in zip(args.seeds, rows):
+    rows = []
+    for seed in args.seeds:
+        rows.append(draw(seed, sides, labels))
         print(
-            f"{seed:>4} {row[0]:>8.1%} {row[1]:>13.1%} {row[2]:>17.1%} {row[3]:>6.4f}", flush=True
+            f"{seed:>4} {rows[-1][0]:>8.1%} {rows[-1][1]:>13.1%} {rows[-1][2]:>17.1%} {rows[-1][3]:>6.4f}"
         )
     for name, column in zip(("accuracy", "rejected", "accepted", "AUC"), zip(*rows)):
         print(
@@ -68,7 +64,8 @@ def main() -> int:
 
 
 def cached_sides(args) -> tuple[dict, dict]:
-    """Pooled features of the train, test, exposure and held-out non-pet photos, as the recipe splits them."""
+    """Pooled features of the train, exposure, test and held-out non-pet photos as the recipe
+    splits them (through the feature cache), and the class labels of train and test."""
     import keras
 
     from training import data, efficientnet_lite, features, recipes
@@ -79,11 +76,9 @@ def cached_sides(args) -> tuple[dict, dict]:
         out=Path("unused.h5"),
         arch=efficientnet_lite.NAME,
         backbone_weights=str(args.weights),
-        epochs=0,
-        heads=HEADS,
         ood=args.ood,
-        ood_as_class=True,
         feature_cache=features.default_root(),
+        **SHIPPED_RECIPE,
     )
     keras.utils.set_random_seed(1)
     class_names = [folder.name for folder in data.class_folders(args.data / "train")]
@@ -101,70 +96,50 @@ def cached_sides(args) -> tuple[dict, dict]:
         "heldout": prepared.ood_heldout,
     }
     sides = {name: pooled_features(cache, built, 32, part) for name, part in parts.items()}
-    return sides, {name: part.labels for name, part in parts.items()}
+    return sides, {"train": prepared.train.labels, "test": prepared.test.labels}
 
 
-def imagenet_classifier(weights: Path) -> tuple[np.ndarray, np.ndarray]:
-    from training.efficientnet_lite import read_npz
-
-    arrays = read_npz(weights)
-    return arrays["_fc.weight"].T, arrays["_fc.bias"]
-
-
-def with_probabilities(rows: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
+def with_imagenet_probabilities(sides: dict, weights: Path) -> dict:
+    """Each side's features with the any-object model's classifier's probabilities appended."""
     from scipy.special import softmax
 
-    return np.concatenate([rows, PROBABILITY_SCALE * softmax(rows @ kernel + bias, axis=1)], axis=1)
+    from training import imagenet
+
+    model, _ = imagenet.build(weights)
+    kernel, bias = model.get_layer("logits").get_weights()
+    return {
+        name: np.concatenate(
+            [rows, PROBABILITY_SCALE * softmax(rows @ kernel + bias, axis=1)], axis=1
+        )
+        for name, rows in sides.items()
+    }
 
 
 def draw(seed: int, sides: dict, labels: dict) -> tuple[float, float, float, float]:
+    """(test accuracy, test rejected, held-out non-pets accepted, ROC area) of one draw of the heads."""
     import keras
     from sklearn.metrics import roc_auc_score
 
     from classifier import scoring
-    from training import data, heads, models
-
-    classes = int(labels["train"].max()) + 1  # the non-pets are labelled -1
-    weights = data.class_weights(labels["train"], classes)
-
-    def arrays(rows, row_labels):
-        return (
-            rows,
-            data.soft_targets(row_labels, classes, outlier_class=True),
-            data.sample_weights(row_labels, weights, 1.0),
-        )
 
     keras.utils.set_random_seed(seed)
-    fitted = heads.cross_fit(
-        arrays(sides["train"], labels["train"]),
-        arrays(sides["exposure"], labels["exposure"]),
-        heads=HEADS,
-        epochs=80,
-        learning_rate=1e-3,
-        seed=seed,
+    logits, out_of_fold = cross_fitted_heads(
+        sides["train"],
+        labels["train"],
+        sides["exposure"],
+        {"test": sides["test"], "heldout": sides["heldout"]},
+        seed,
+        outlier_class=True,
     )
-
-    def energy(logits):
-        return scoring.confidence(models.folded_logits(logits, classes), "energy")
-
-    def served(rows):  # the saved model's output: the average of the folded heads
-        return np.mean(
-            [models.folded_logits(np.asarray(head(rows)), classes) for head in fitted.served],
-            axis=0,
-        )
-
-    threshold = scoring.threshold_for_reject_rate(energy(fitted.class_logits), REJECT)
-    test, heldout = served(sides["test"]), served(sides["heldout"])
-    test_scores = scoring.confidence(test, "energy")
-    heldout_scores = scoring.confidence(heldout, "energy")
-    auc = roc_auc_score(
-        np.r_[np.ones(len(test_scores)), np.zeros(len(heldout_scores))],
-        np.r_[test_scores, heldout_scores],
+    threshold = scoring.threshold_for_reject_rate(
+        scoring.confidence(out_of_fold, "energy"), SHIPPED_RECIPE["max_reject_rate"]
     )
+    test, heldout = (scoring.confidence(logits[side], "energy") for side in ("test", "heldout"))
+    auc = roc_auc_score(np.r_[np.ones(len(test)), np.zeros(len(heldout))], np.r_[test, heldout])
     return (
-        float((test.argmax(axis=1) == labels["test"]).mean()),
-        scoring.rejected_fraction(test_scores, threshold),
-        scoring.accepted_fraction(heldout_scores, threshold),
+        float((logits["test"].argmax(axis=1) == labels["test"]).mean()),
+        scoring.rejected_fraction(test, threshold),
+        scoring.accepted_fraction(heldout, threshold),
         float(auc),
     )
 

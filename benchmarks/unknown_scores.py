@@ -97,7 +97,12 @@ def compare(model: Path, args) -> None:
         for outlier_class in (False, True):
             for seed in range(1, args.seeds + 1):
                 head_logits, out_of_fold = cross_fitted_heads(
-                    features, labels, ood_position, fraction, seed, outlier_class
+                    np.concatenate([features["train"], features["validation"]]),
+                    np.concatenate([labels["train"], labels["validation"]]),
+                    features["ood"][ood_position < fraction],
+                    features,
+                    seed,
+                    outlier_class,
                 )
                 scores = {side: logsumexp(value, axis=1) for side, value in head_logits.items()}
                 threshold = quantile(logsumexp(out_of_fold, axis=1), OUT_OF_FOLD_REJECT)
@@ -212,17 +217,15 @@ def retrained_heads(features, labels, ood_position, fraction, heads, seed):
     return {side: np.mean([output[side] for output in outputs], axis=0) for side in features}
 
 
-def cross_fitted_heads(features, labels, ood_position, fraction, seed, outlier_class):
-    """How `--heads 5` trains: five heads on folds of all train/ images and exposure photos; their
-    average logits, and the out-of-fold logits of the class images (the threshold's quantile).
-    With `outlier_class`, the exposure photos are one more class, folded away as training does."""
+def cross_fitted_heads(class_features, class_labels, exposure, sides, seed, outlier_class):
+    """How `--heads 5` trains: five heads on folds of the class photos' and the exposure photos'
+    features; their average logits on each of `sides` (name → features), and the out-of-fold
+    logits of the class photos (the threshold's quantile). With `outlier_class`, the exposure
+    photos are one more class, folded away as training does."""
     from training import data, models
     from training.heads import cross_fit
 
-    class_features = np.concatenate([features["train"], features["validation"]])
-    class_labels = np.concatenate([labels["train"], labels["validation"]])
     weights = data.class_weights(class_labels, int(class_labels.max()) + 1)
-    exposure = features["ood"][ood_position < fraction]
     outlier = -np.ones(len(exposure), np.int64)
 
     classes = len(weights)
@@ -246,9 +249,12 @@ def cross_fitted_heads(features, labels, ood_position, fraction, seed, outlier_c
     def folded(logits):
         return models.folded_logits(logits, classes) if outlier_class else logits
 
+    # Direct calls, as cross_fit makes: predict() would compile a function per head and side.
     logits = {
-        side: np.mean([folded(head.predict(value, verbose=0)) for head in fitted.heads], axis=0)
-        for side, value in features.items()
+        side: np.mean(
+            [folded(np.asarray(head(value, training=False))) for head in fitted.heads], axis=0
+        )
+        for side, value in sides.items()
     }
     return logits, folded(fitted.class_logits)
 
