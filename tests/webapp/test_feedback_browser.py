@@ -82,6 +82,9 @@ def test_predict_correct_review_accept_retrain(browser, site, tmp_path):
 
     # Retrain now: the worker trains v2 on the accepted photo with the others.
     page.click("#retrain-now")
+    # The form posts and lands back on the project's page: wait for it, so that navigation can't
+    # interrupt the page.goto below.
+    page.wait_for_url(f"{site.url}/projects/pets")
     project = wait_for_version(site.url, 2)
     versions = requests.get(f"{site.url}/api/v1/projects/pets/versions", timeout=30).json()
     [job_id] = [one["job_id"] for one in versions["versions"] if one["number"] == 2]
