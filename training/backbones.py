@@ -14,6 +14,9 @@ from training.errors import BackboneError
 
 # Accepted by `combined`: one weights source per part, in the parts' order.
 PART_SEPARATOR = ","
+# The any-object model (`python -m training.imagenet`), committed: EfficientNet-Lite0's ImageNet
+# weights ship inside it.
+IMAGENET_MODEL = Path(__file__).resolve().parent.parent / "models" / "imagenet.h5"
 
 
 def mobilenet_v2(weights: str, size: int):
@@ -35,10 +38,7 @@ def mobilenet_v2(weights: str, size: int):
 def efficientnet_lite0(weights: str, size: int):
     backbone = efficientnet_lite.backbone(size)
     if weights == "imagenet":
-        raise BackboneError(
-            "EfficientNet-Lite0's ImageNet weights are not downloaded; pass --backbone-weights "
-            "PATH/efficientnet_lite0_imagenet.npz (or a .weights.h5 saved from a trained model's backbone)"
-        )
+        return backbone, _from_imagenet_model(backbone, efficientnet_lite.NAME)
     if weights.endswith(".npz"):
         efficientnet_lite.load_npz(backbone, _existing(weights))
         return backbone, f"file:{Path(weights).name}"
@@ -78,6 +78,21 @@ def combined(
     if whole_file:
         return backbone, _load(backbone, weights, name)
     return backbone, PART_SEPARATOR.join(described)
+
+
+def _from_imagenet_model(backbone, arch: str) -> str:
+    """The ImageNet weights of the backbone inside the shipped any-object model: no download."""
+    if not IMAGENET_MODEL.is_file():
+        raise BackboneError(
+            f"{arch}'s ImageNet weights come from {IMAGENET_MODEL}, which is missing; pass "
+            "--backbone-weights PATH/efficientnet_lite0_imagenet.npz (or a .weights.h5 saved from a "
+            "trained model's backbone)"
+        )
+    from training.export import load_h5
+    from training.recipes import backbone_layer  # recipes builds its backbones from this module
+
+    backbone.set_weights(backbone_layer(load_h5(IMAGENET_MODEL), arch).get_weights())
+    return f"file:{IMAGENET_MODEL.name}"
 
 
 def _load(backbone, weights: str, arch: str) -> str:

@@ -63,7 +63,8 @@ def _register_train(subparsers) -> None:
         "--backbone-weights",
         default="imagenet",
         metavar="imagenet|none|PATH",
-        help="backbone weights: imagenet (Keras's download, where it has one), none (random), "
+        help="backbone weights: imagenet (EfficientNet-Lite0's from the shipped models/imagenet.h5, "
+        "MobileNetV2's from Keras's download), none (random), "
         "or a local file: a Keras weights file (also one saved from a trained model's "
         "backbone) or an architecture's .npz of ImageNet weights; an architecture of "
         "several backbones takes one source per part, comma-separated",

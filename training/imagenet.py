@@ -33,6 +33,7 @@ from classifier.card import (
 from classifier.errors import ClassifierError
 from preprocessing.dataset import class_files
 from training import efficientnet_lite, models, recipes
+from training.backbones import IMAGENET_MODEL
 from training.data import Example, load_images
 from training.errors import DataError, TrainingError
 from training.export import save_h5
@@ -196,7 +197,7 @@ def main(argv=None) -> int:
         default=DEFAULT_SOURCE,
         help=f"folder with {WEIGHTS}, {CLASSES} and {LICENSE} (default ../shared/models/imagenet)",
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "models" / "imagenet.h5")
+    parser.add_argument("--out", type=Path, default=IMAGENET_MODEL)
     parser.add_argument(
         "--int8-photos",
         type=int,

@@ -1,5 +1,6 @@
 """The Keras EfficientNet-Lite0: PyTorch weights land in the right layers with the right layouts,
-the whole network matches the reference ONNX file, and a tiny one trains through the CLI."""
+the whole network matches the reference ONNX file, a tiny one trains through the CLI, and the
+ImageNet weights come from the shipped any-object model."""
 
 import numpy as np
 import pytest
@@ -8,8 +9,9 @@ from classifier.card import card_path, read_card
 from tests import imagenet_reference as reference
 from tests.conftest import write_ood, write_split
 from tests.training.test_cli import assert_one_clear_line, run_cli
-from training import efficientnet_lite, recipes
+from training import backbones, efficientnet_lite, recipes
 from training.errors import BackboneError
+from training.export import load_h5
 
 SIDE = 33  # odd: TF "same" padding pads one more pixel after than before
 
@@ -264,18 +266,46 @@ def test_a_wrongly_shaped_npz_names_the_array(tmp_path):
         efficientnet_lite.load_npz(efficientnet_lite.backbone(SIDE), tmp_path / "bad.npz")
 
 
-def test_the_imagenet_weights_are_not_downloaded(capsys, tmp_path):
-    split = write_split(tmp_path / "split", train_per_class=4, test_per_class=1)
-    code, _, err = run_cli(
+def train_lite0_with_imagenet_weights(capsys, split, out):
+    """`petclf train --arch efficientnet_lite0` with the default `--backbone-weights imagenet`."""
+    return run_cli(
         capsys,
         "train",
         "--data",
         split,
         "--out",
-        tmp_path / "m.h5",
+        out,
         "--arch",
         "efficientnet_lite0",
+        "--backbone-size",
+        "96",
         "--epochs",
         "0",
+        "--head-epochs",
+        "2",
+        "--quiet",
     )
-    assert_one_clear_line(code, err, "train", "not downloaded", "--backbone-weights", ".npz")
+
+
+def test_the_imagenet_weights_come_from_the_shipped_any_object_model(capsys, tmp_path):
+    split = write_split(tmp_path / "split", train_per_class=4, test_per_class=1)
+    out = tmp_path / "lite0.h5"
+    code, _, err = train_lite0_with_imagenet_weights(capsys, split, out)
+    assert code == 0, err
+    assert read_card(card_path(out))["backbone"]["weights"] == "file:imagenet.h5"
+    trained = recipes.backbone_layer(load_h5(out), efficientnet_lite.NAME).get_weights()
+    shipped = recipes.backbone_layer(load_h5(backbones.IMAGENET_MODEL), efficientnet_lite.NAME)
+    # head-only training (--epochs 0) leaves the backbone as loaded
+    for ours, theirs in zip(trained, shipped.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_without_the_shipped_any_object_model_the_imagenet_weights_are_one_clear_line(
+    capsys, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(backbones, "IMAGENET_MODEL", tmp_path / "models" / "imagenet.h5")
+    split = write_split(tmp_path / "split", train_per_class=4, test_per_class=1)
+    code, _, err = train_lite0_with_imagenet_weights(capsys, split, tmp_path / "m.h5")
+    assert_one_clear_line(
+        code, err, "train", "imagenet.h5, which is missing", "--backbone-weights", ".npz"
+    )
