@@ -8,7 +8,6 @@ import errno
 import os
 import stat
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from library.errors import LibraryError
@@ -89,8 +88,8 @@ def list_folders(roots: list[Path]) -> tuple[list[Item], list[Skipped]]:
     return items, skipped
 
 
-def read(path: Path) -> tuple[bytes, datetime]:
-    """The file's bytes and its modification time (local, without a zone). Raises Unreadable."""
+def read(path: Path) -> tuple[bytes, os.stat_result]:
+    """The file's bytes, and its status as it was before they were read. Raises Unreadable."""
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
@@ -113,7 +112,7 @@ def read(path: Path) -> tuple[bytes, datetime]:
         if exc.errno == errno.ELOOP:
             raise Unreadable("A symbolic link loop: the link never reaches a file.") from None
         raise Unreadable(f"Can't read the file: {exc.strerror or exc}.") from None
-    return data, datetime.fromtimestamp(info.st_mtime)
+    return data, info
 
 
 def _identity(path: Path) -> tuple[int, int]:

@@ -5,6 +5,7 @@ Pillow and the TFLite interpreters release the GIL for the heavy parts, so threa
 """
 
 import io
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -48,17 +49,21 @@ class Prepared:
     objects: dict | None
     notes: list[str] = field(default_factory=list)
     tags: list[dict] = field(default_factory=list)  # [{"tag", "proba"}] from the tags model
+    source: os.stat_result | None = None  # the file's status before it was read; None for uploads
 
 
 def prepare(item: Item, known, models, received: datetime) -> Prepared | Rejected:
-    """`known(sha256)`: the id of the photo with that content in the library, or None; `models`: a callable giving Models
-    (loaded on first need, so a rerun of known files loads none); `received`: the upload's time."""
+    """`known`: the library's KnownContent; `models`: a callable giving Models (loaded on first
+    need, so a rerun of known files loads none); `received`: the upload's time."""
+    if (unchanged := known.unchanged(item)) is not None:  # not even read
+        photo_id, sha256 = unchanged
+        return Rejected("duplicate", f"Already in the library as photo {photo_id}.", sha256)
     try:
-        data, file_time = (item.data, None) if item.data is not None else read(item.path)
-        if item.is_upload:
-            file_time = None
+        data, source = (item.data, None) if item.data is not None else read(item.path)
     except Unreadable as exc:
         return Rejected("skipped", str(exc))
+    if item.is_upload:
+        source = None  # a staged upload's file: neither its time nor its path is the photo's
     sha256 = sha256_hex(data)
     if (photo_id := known(sha256)) is not None:
         return Rejected("duplicate", f"Already in the library as photo {photo_id}.", sha256)
@@ -69,7 +74,9 @@ def prepare(item: Item, known, models, received: datetime) -> Prepared | Rejecte
     facts = exif.parse(decoded.exif, latest=datetime.now() + timedelta(days=1))
     taken_at, date_source = facts.taken_at, facts.date_source
     if taken_at is None:
-        taken_at, date_source = (file_time, "file") if file_time else (received, "upload")
+        taken_at, date_source = (
+            (datetime.fromtimestamp(source.st_mtime), "file") if source else (received, "upload")
+        )
 
     _write_thumbnail(sha256, decoded.image)
     padded = fit_and_pad(decoded.image, PHASH_SIZE)
@@ -92,6 +99,7 @@ def prepare(item: Item, known, models, received: datetime) -> Prepared | Rejecte
         objects=objects,
         notes=list(facts.notes),
         tags=tags,
+        source=source,
     )
 
 

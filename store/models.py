@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -224,6 +225,9 @@ class LibraryPhoto(Base):
     original_name: Mapped[str] = mapped_column(String(255))
     # the file it was added from; None for uploads
     source_path: Mapped[str | None] = mapped_column(Text)
+    # that file's size and modification time when it was read: a rerun skips it while both hold
+    source_size: Mapped[int | None] = mapped_column(BigInteger)
+    source_mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
     format: Mapped[str] = mapped_column(String(8))
     width: Mapped[int] = mapped_column(Integer)  # upright
     height: Mapped[int] = mapped_column(Integer)

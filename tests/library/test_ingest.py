@@ -293,6 +293,46 @@ def test_a_rerun_decodes_only_the_new_files(library_home, tmp_path, monkeypatch)
     assert decoded == [(folder / "bird.jpg").read_bytes()]
 
 
+def test_a_rerun_reads_only_new_or_changed_files(library_home, tmp_path, monkeypatch):
+    """A file added before is skipped unread while its size and modification time are as they
+    were; one rewritten since is read again, and its new content added."""
+    import library.prepare
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for number, shape in enumerate(("cat", "dog")):
+        (folder / f"{shape}.jpg").write_bytes(
+            encode(shape_image(shape, number, (320, 240)), "JPEG")
+        )
+    first = by_name(ingest_paths([folder]))
+    with session() as db:
+        cat = db.get(LibraryPhoto, first["cat.jpg"].photo_id)
+        stamp = os.stat(folder / "cat.jpg")
+        assert (cat.source_size, cat.source_mtime_ns) == (stamp.st_size, stamp.st_mtime_ns)
+
+    read = []
+    real_read = library.prepare.read
+    monkeypatch.setattr(
+        library.prepare, "read", lambda path: read.append(path.name) or real_read(path)
+    )
+    dog = folder / "dog.jpg"
+    dog.write_bytes(encode(shape_image("dog", 5, (320, 240)), "JPEG"))
+    later = os.stat(dog).st_mtime_ns + 10**9  # a changed time even where clocks are coarse
+    os.utime(dog, ns=(later, later))
+    (folder / "bird.jpg").write_bytes(encode(shape_image("bird", 2, (320, 240)), "JPEG"))
+    again = by_name(ingest_paths([folder]))
+    assert {name: outcome.status for name, outcome in again.items()} == {
+        "bird.jpg": "added",
+        "cat.jpg": "duplicate",
+        "dog.jpg": "added",
+    }
+    assert (again["cat.jpg"].reason, again["cat.jpg"].sha256) == (
+        f"Already in the library as photo {first['cat.jpg'].photo_id}.",
+        first["cat.jpg"].sha256,
+    )
+    assert sorted(read) == ["bird.jpg", "dog.jpg"]
+
+
 def test_an_upload_is_dated_as_received_and_may_be_shared(library_home):
     before = datetime.now()
     outcome = ingest_upload("../../phone/cat.jpg", photo(seed=9), shared=True)
