@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -147,6 +148,15 @@ def _prepared(
             yield item, future.result()
 
 
+class AddedFile(NamedTuple):
+    """A file a photo was added from, as it was then."""
+
+    size: int
+    mtime_ns: int
+    photo_id: int
+    sha256: str
+
+
 class KnownContent:
     """sha256 → id of a photo the library holds: this run's additions, else the database's unique index.
 
@@ -163,14 +173,16 @@ class KnownContent:
         """(id, sha256) of the photo added from this very file, if the file is as it was then."""
         if item.is_upload or item.path is None or not self.files:
             return None
-        known = self.files.get(str(item.path.absolute()))
-        if known is None:
+        added = self.files.get(str(item.path.absolute()))
+        if added is None:
             return None
         try:
             info = os.stat(item.path)
         except OSError:
             return None  # reading it says why
-        return (known[2], known[3]) if (info.st_size, info.st_mtime_ns) == known[:2] else None
+        if (info.st_size, info.st_mtime_ns) != (added.size, added.mtime_ns):
+            return None
+        return added.photo_id, added.sha256
 
     def __call__(self, sha256: str) -> int | None:
         if sha256 in self.added:
@@ -180,8 +192,8 @@ class KnownContent:
             return connection.scalar(select(LibraryPhoto.id).where(LibraryPhoto.sha256 == sha256))
 
 
-def _added_files() -> dict[str, tuple[int, int, int, str]]:
-    """source path → (size, modification time in ns, photo id, sha256) of every photo added from a file."""
+def _added_files() -> dict[str, AddedFile]:
+    """source path → the file, for every photo added from one."""
     columns = (
         LibraryPhoto.source_path,
         LibraryPhoto.source_size,
@@ -191,10 +203,7 @@ def _added_files() -> dict[str, tuple[int, int, int, str]]:
     )
     with engine().connect() as connection:
         rows = connection.execute(select(*columns).where(LibraryPhoto.source_size.is_not(None)))
-        return {
-            path: (size, mtime_ns, photo_id, sha256)
-            for path, size, mtime_ns, photo_id, sha256 in rows
-        }
+        return {path: AddedFile(*rest) for path, *rest in rows}
 
 
 def _commit(
