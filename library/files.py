@@ -33,6 +33,11 @@ class Item:
     def is_upload(self) -> bool:
         return self.uploaded or self.data is not None
 
+    @property
+    def source_path(self) -> str | None:
+        """The file a photo comes from, as the library keeps it; None for uploads."""
+        return None if self.is_upload or self.path is None else str(self.path.absolute())
+
 
 @dataclass(frozen=True)
 class Skipped:

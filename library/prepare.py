@@ -32,6 +32,10 @@ class Rejected:
     reason: str
     sha256: str = ""
 
+    @classmethod
+    def duplicate(cls, photo_id: int | None, sha256: str) -> "Rejected":
+        return cls("duplicate", f"Already in the library as photo {photo_id}.", sha256)
+
 
 @dataclass
 class Prepared:
@@ -56,8 +60,7 @@ def prepare(item: Item, known, models, received: datetime) -> Prepared | Rejecte
     """`known`: the library's KnownContent; `models`: a callable giving Models (loaded on first
     need, so a rerun of known files loads none); `received`: the upload's time."""
     if (unchanged := known.unchanged(item)) is not None:  # not even read
-        photo_id, sha256 = unchanged
-        return Rejected("duplicate", f"Already in the library as photo {photo_id}.", sha256)
+        return Rejected.duplicate(unchanged.photo_id, unchanged.sha256)
     try:
         data, source = (item.data, None) if item.data is not None else read(item.path)
     except Unreadable as exc:
@@ -66,7 +69,7 @@ def prepare(item: Item, known, models, received: datetime) -> Prepared | Rejecte
         source = None  # a staged upload's file: neither its time nor its path is the photo's
     sha256 = sha256_hex(data)
     if (photo_id := known(sha256)) is not None:
-        return Rejected("duplicate", f"Already in the library as photo {photo_id}.", sha256)
+        return Rejected.duplicate(photo_id, sha256)
     try:
         decoded = decode(data, draft_size=THUMBNAIL_SIZE)
     except ImageError as exc:

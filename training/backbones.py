@@ -38,7 +38,7 @@ def mobilenet_v2(weights: str, size: int):
 def efficientnet_lite0(weights: str, size: int):
     backbone = efficientnet_lite.backbone(size)
     if weights == "imagenet":
-        return backbone, _from_imagenet_model(backbone, efficientnet_lite.NAME)
+        return backbone, _lite0_from_imagenet_model(backbone)
     if weights.endswith(".npz"):
         efficientnet_lite.load_npz(backbone, _existing(weights))
         return backbone, f"file:{Path(weights).name}"
@@ -80,18 +80,19 @@ def combined(
     return backbone, PART_SEPARATOR.join(described)
 
 
-def _from_imagenet_model(backbone, arch: str) -> str:
-    """The ImageNet weights of the backbone inside the shipped any-object model: no download."""
+def _lite0_from_imagenet_model(backbone) -> str:
+    """EfficientNet-Lite0's ImageNet weights, from the backbone inside the shipped any-object model."""
     if not IMAGENET_MODEL.is_file():
         raise BackboneError(
-            f"{arch}'s ImageNet weights come from {IMAGENET_MODEL}, which is missing; pass "
+            f"EfficientNet-Lite0's ImageNet weights come from {IMAGENET_MODEL}, which is missing; pass "
             "--backbone-weights PATH/efficientnet_lite0_imagenet.npz (or a .weights.h5 saved from a "
             "trained model's backbone)"
         )
     from training.export import load_h5
     from training.recipes import backbone_layer  # recipes builds its backbones from this module
 
-    backbone.set_weights(backbone_layer(load_h5(IMAGENET_MODEL), arch).get_weights())
+    shipped = backbone_layer(load_h5(IMAGENET_MODEL), efficientnet_lite.NAME)
+    backbone.set_weights(shipped.get_weights())
     return f"file:{IMAGENET_MODEL.name}"
 
 

@@ -266,16 +266,27 @@ def test_duplicates_are_skipped_near_duplicates_grouped_and_reruns_add_only_what
     assert len(rows()) == 4
 
 
-def test_a_rerun_decodes_only_the_new_files(library_home, tmp_path, monkeypatch):
-    """Files the library holds are known by their sha256 before any decoding."""
-    import library.prepare
-
-    folder = tmp_path / "photos"
+def cat_and_dog(folder: Path) -> Path:
     folder.mkdir()
     for number, shape in enumerate(("cat", "dog")):
         (folder / f"{shape}.jpg").write_bytes(
             encode(shape_image(shape, number, (320, 240)), "JPEG")
         )
+    return folder
+
+
+def touch(path: Path) -> None:
+    """A later modification time, even where clocks are coarse: the file no longer looks unchanged."""
+    later = os.stat(path).st_mtime_ns + 10**9
+    os.utime(path, ns=(later, later))
+
+
+def test_a_rerun_decodes_only_the_new_files(library_home, tmp_path, monkeypatch):
+    """Files the library holds are known by their sha256 before any decoding, even when their
+    time stamps changed (so they are read again)."""
+    import library.prepare
+
+    folder = cat_and_dog(tmp_path / "photos")
     assert {outcome.status for outcome in ingest_paths([folder])} == {"added"}
 
     decoded = []
@@ -283,6 +294,8 @@ def test_a_rerun_decodes_only_the_new_files(library_home, tmp_path, monkeypatch)
     monkeypatch.setattr(
         library.prepare, "decode", lambda data, **kw: decoded.append(data) or decode(data, **kw)
     )
+    touch(folder / "cat.jpg")
+    touch(folder / "dog.jpg")
     (folder / "bird.jpg").write_bytes(encode(shape_image("bird", 2, (320, 240)), "JPEG"))
     again = by_name(ingest_paths([folder]))
     assert {name: outcome.status for name, outcome in again.items()} == {
@@ -298,12 +311,7 @@ def test_a_rerun_reads_only_new_or_changed_files(library_home, tmp_path, monkeyp
     were; one rewritten since is read again, and its new content added."""
     import library.prepare
 
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for number, shape in enumerate(("cat", "dog")):
-        (folder / f"{shape}.jpg").write_bytes(
-            encode(shape_image(shape, number, (320, 240)), "JPEG")
-        )
+    folder = cat_and_dog(tmp_path / "photos")
     first = by_name(ingest_paths([folder]))
     with session() as db:
         cat = db.get(LibraryPhoto, first["cat.jpg"].photo_id)
@@ -317,8 +325,7 @@ def test_a_rerun_reads_only_new_or_changed_files(library_home, tmp_path, monkeyp
     )
     dog = folder / "dog.jpg"
     dog.write_bytes(encode(shape_image("dog", 5, (320, 240)), "JPEG"))
-    later = os.stat(dog).st_mtime_ns + 10**9  # a changed time even where clocks are coarse
-    os.utime(dog, ns=(later, later))
+    touch(dog)
     (folder / "bird.jpg").write_bytes(encode(shape_image("bird", 2, (320, 240)), "JPEG"))
     again = by_name(ingest_paths([folder]))
     assert {name: outcome.status for name, outcome in again.items()} == {
